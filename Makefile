@@ -1,0 +1,106 @@
+# Mattermost E2EE plugin. `make` installs what is missing and builds the bundle;
+# `make test` runs every test, starting (and stopping) a real Mattermost server.
+SHELL := /bin/bash
+GO ?= go
+NPM ?= npm
+PLUGIN_ID := $(shell $(GO) run ./build/manifest id)
+PLUGIN_VERSION := $(shell $(GO) run ./build/manifest version)
+BUNDLE := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).tar.gz
+PLATFORMS := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
+GO_BUILD_FLAGS := -trimpath -ldflags '-s -w'
+
+.PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
+        deploy mm-up mm-down e2e integration-test browser-test bench demo clean
+
+all: setup dist
+
+## setup: install every dependency (system packages, npm, Go modules); idempotent.
+setup:
+	./build/setup.sh
+
+manifest:
+	$(GO) run ./build/manifest apply
+
+## server: the plugin's Go executables for every supported platform.
+server: $(foreach p,$(PLATFORMS),server/dist/plugin-$(p)$(if $(findstring windows,$(p)),.exe,))
+
+server/dist/plugin-%: $(shell find server -name '*.go' -not -name '*_test.go') go.mod go.sum
+	GOOS=$(word 1,$(subst -, ,$(basename $*))) GOARCH=$(word 2,$(subst -, ,$(basename $*))) CGO_ENABLED=0 \
+		$(GO) build $(GO_BUILD_FLAGS) -o $@ ./server
+
+webapp/node_modules: webapp/package-lock.json
+	cd webapp && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+## webapp: the production bundle webapp/dist/main.js and its lazy chunks.
+webapp: webapp/node_modules
+	cd webapp && $(NPM) run build
+
+## cli: the mm-e2ee command-line tool, dist/mm-e2ee.js.
+cli: webapp/node_modules
+	cd webapp && $(NPM) run build:cli
+	mkdir -p dist && cp webapp/dist-cli/mm-e2ee.js dist/mm-e2ee.js
+
+## dist: the bundle an admin uploads, dist/<id>-<version>.tar.gz.
+dist: manifest server webapp cli bundle
+
+bundle:
+	rm -rf dist/$(PLUGIN_ID) && mkdir -p dist/$(PLUGIN_ID)/server dist/$(PLUGIN_ID)/webapp
+	cp plugin.json dist/$(PLUGIN_ID)/
+	cp -r assets dist/$(PLUGIN_ID)/
+	cp -r server/dist dist/$(PLUGIN_ID)/server/
+	cp -r webapp/dist dist/$(PLUGIN_ID)/webapp/
+	cd dist && tar --owner=0 --group=0 -czf $(notdir $(BUNDLE)) $(PLUGIN_ID)
+	rm -rf dist/$(PLUGIN_ID)
+	@echo "plugin bundle: $(BUNDLE)"
+
+## test: every test: style, unit, then the real server suites (mm-up ... mm-down).
+test:
+	./build/test-all.sh
+
+## unit-test: Go (race detector) and jest, no server needed.
+unit-test: webapp/node_modules
+	$(GO) test -race -count=1 ./...
+	cd webapp && $(NPM) test -- --ci
+
+check-style: webapp/node_modules
+	$(GO) run ./build/manifest check
+	@test -z "$$(gofmt -l server build/manifest)" || (gofmt -l server build/manifest; echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+	cd webapp && $(NPM) run lint && $(NPM) run check-types
+
+## mm-up / mm-down: a real Mattermost server and PostgreSQL on loopback for tests.
+mm-up:
+	./build/mattermost/build.sh
+	./build/mm-up.sh
+
+mm-down:
+	./build/mm-down.sh
+
+## deploy: upload and enable the bundle on a running server (MM_SERVICESETTINGS_SITEURL + MM_ADMIN_TOKEN,
+## or .mattermost/env from mm-up), as the System Console upload does.
+deploy: dist
+	./build/deploy.sh $(BUNDLE)
+
+## e2e: against the running server (make mm-up): install the bundle through the
+## upload API, then the REST checks, the Go integration suite and the browser suite.
+e2e: dist
+	./build/deploy.sh $(BUNDLE)
+	./build/e2e-smoke.sh
+	$(MAKE) integration-test browser-test
+
+integration-test:
+	source .mattermost/env && $(GO) test -count=1 -tags integration ./server/integration/...
+
+browser-test:
+	cd e2e && $(NPM) test
+
+bench: cli
+	cd webapp && $(NPM) run bench
+
+## demo: a real server with two ready users and the test host, to try the plugin in a browser.
+demo: dist
+	./build/demo.sh
+
+clean:
+	rm -rf dist server/dist webapp/dist webapp/dist-cli e2e/dist

@@ -1,0 +1,40 @@
+// Production bundle of the webapp part: one main.js that uses the host's React,
+// Redux and friends (window globals), plus lazily loaded chunks (OpenPGP) beside it.
+const path = require('path');
+
+module.exports = (env, argv) => ({
+    entry: './src/index.tsx',
+    mode: argv.mode || 'production',
+    devtool: argv.mode === 'development' ? 'eval-source-map' : false,
+    resolve: {
+        extensions: ['.ts', '.tsx', '.js'],
+    },
+    module: {
+        rules: [
+            {
+                test: /\.tsx?$/,
+                exclude: /node_modules/,
+                use: {loader: 'ts-loader', options: {transpileOnly: true, configFile: 'tsconfig.build.json'}},
+            },
+        ],
+    },
+    // The Mattermost web app provides these as window globals (classic JSX
+    // transform: React.createElement, which both React 18 and 19 hosts provide).
+    externals: {
+        react: 'React',
+        'react-dom': 'ReactDOM',
+        redux: 'Redux',
+        'react-redux': 'ReactRedux',
+        'prop-types': 'PropTypes',
+    },
+    output: {
+        path: path.join(__dirname, 'dist'),
+        filename: 'main.js',
+        // Chunks live beside the bundle under /static/plugins/<id>/ (the server copies
+        // the whole dist folder); 'auto' finds that URL from the bundle's own script element.
+        chunkFilename: '[name].[contenthash:8].js',
+        publicPath: 'auto',
+        clean: true,
+    },
+    performance: {hints: false},
+});
