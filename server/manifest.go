@@ -6,5 +6,5 @@ package main
 const (
 	manifestID               = "org.mme2ee.e2ee"
 	manifestVersion          = "0.1.0"
-	manifestMinServerVersion = "11.7.0"
+	manifestMinServerVersion = "11.4.0"
 )

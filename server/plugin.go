@@ -1,20 +1,68 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
 	"sync"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/mattermost/mattermost/server/public/pluginapi"
 )
 
-// Plugin is the server part of the E2EE plugin.
+// Plugin is the server part of the E2EE plugin. It keeps no data in memory beyond the
+// configuration and the bot's ID, so every server of a cluster behaves the same.
 type Plugin struct {
 	plugin.MattermostPlugin
 
 	configurationLock sync.RWMutex
 	configuration     *configuration
+
+	botUserID string
+	router    http.Handler
 }
 
-// OnActivate runs when the plugin is enabled.
+const (
+	botUsername    = "e2ee"
+	botDisplayName = "E2EE"
+)
+
+// OnActivate ensures the bot, registers /e2ee and warns about synced drafts.
 func (p *Plugin) OnActivate() error {
+	client := pluginapi.NewClient(p.API, p.Driver)
+	botID, err := client.Bot.EnsureBot(&model.Bot{
+		Username:    botUsername,
+		DisplayName: botDisplayName,
+		Description: "Announces end-to-end encryption changes and explains refused messages.",
+	})
+	if err != nil {
+		return fmt.Errorf("ensuring the E2EE bot: %w", err)
+	}
+	p.botUserID = botID
+	p.router = p.newRouter()
+	if err := p.API.RegisterCommand(e2eeCommand()); err != nil {
+		return fmt.Errorf("registering /e2ee: %w", err)
+	}
+	p.warnAboutDrafts()
 	return nil
+}
+
+// warnAboutDrafts: the plugin API has no draft or scheduled-post hooks, so synced drafts
+// typed in an encrypted channel reach the server in plaintext unless the admin disables them.
+func (p *Plugin) warnAboutDrafts() {
+	cfg := p.API.GetConfig()
+	if cfg == nil || cfg.ServiceSettings.AllowSyncedDrafts == nil || *cfg.ServiceSettings.AllowSyncedDrafts {
+		p.API.LogWarn("E2EE: ServiceSettings.AllowSyncedDrafts is on: drafts typed in encrypted channels are stored on the server in plaintext. Turn it off (System Console > Site Configuration > Posts > Enable server syncing of message drafts) to prevent this.")
+	}
+}
+
+func (p *Plugin) store() store { return store{api: p.API} }
+
+// ServeHTTP serves /plugins/<id>/api/v1/...
+func (p *Plugin) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	router := p.router
+	if router == nil {
+		router = p.newRouter()
+	}
+	router.ServeHTTP(w, r)
 }

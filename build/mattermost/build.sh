@@ -18,13 +18,16 @@ force=${1:-}
 export GOWORK=off
 export GOFLAGS="${GOFLAGS:-} -mod=readonly"
 
-# Cheap staleness check first, so a warm `make mm-up` costs milliseconds:
-# the binary is current when it is newer than every input that can change it.
+# Cheap staleness check first, so a warm `make mm-up` costs milliseconds: the
+# stamp is newer than every input that can change the binary. (A stamp, not
+# the binary's own mtime: an identical rebuild keeps the old file, so mm-up.sh
+# does not restart a running server for nothing.)
+stamp="$bin.stamp"
 up_to_date() {
-  [[ -x $bin ]] || return 1
+  [[ -x $bin && -e $stamp ]] || return 1
   local f
   for f in VERSION go.mod go.sum build.sh; do
-    [[ $bin -nt $here/$f ]] || return 1
+    [[ $stamp -nt $here/$f ]] || return 1
   done
   [[ -d $state/i18n && -d $state/templates && -d $state/fonts ]] || return 1
   if [[ ${MM_BUILD_MMCTL:-0} == 1 && ! -x $state/bin/mmctl ]]; then return 1; fi
@@ -61,7 +64,7 @@ go build -tags production -trimpath -ldflags "$ldflags" -o "$bin.tmp" \
 if [[ ${MM_BUILD_MMCTL:-0} == 1 ]]; then
   go build -tags production -trimpath -ldflags "-s -w" -o "$state/bin/mmctl.tmp" \
     github.com/mattermost/mattermost/server/v8/cmd/mmctl
-  mv -f "$state/bin/mmctl.tmp" "$state/bin/mmctl"
+  if cmp -s "$state/bin/mmctl.tmp" "$state/bin/mmctl"; then rm -f "$state/bin/mmctl.tmp"; else mv -f "$state/bin/mmctl.tmp" "$state/bin/mmctl"; fi
 fi
 
 # The server looks for i18n/ templates/ fonts/ relative to the binary
@@ -73,8 +76,9 @@ for d in i18n templates fonts; do
   rm -rf "$state/$d.tmp"
   cp -R "$moddir/$d" "$state/$d.tmp"
   chmod -R u+w "$state/$d.tmp"
-  rm -rf "$state/$d"
+  rm -rf "${state:?}/$d"
   mv "$state/$d.tmp" "$state/$d"
 done
-mv -f "$bin.tmp" "$bin"
+if cmp -s "$bin.tmp" "$bin"; then rm -f "$bin.tmp"; else mv -f "$bin.tmp" "$bin"; fi
+touch "$stamp"
 "$bin" version 2>/dev/null | head -3 || true

@@ -22,8 +22,11 @@ awk '/^(replace|exclude)/{p=1} p{print} /^\)/{p=0}' "$modfile" | grep -v '^//' |
 # MVS must keep public at the pinned version; a higher requirement inside
 # server/go.mod would silently win.
 # -mod=mod lets this one build add the missing go.sum lines.
+# mmctl too, so MM_BUILD_MMCTL=1 build.sh works offline from go.sum.
 GOFLAGS="${GOFLAGS:-} -mod=mod" go build -tags production -trimpath -o /dev/null \
   github.com/mattermost/mattermost/server/v8/cmd/mattermost
+GOFLAGS="${GOFLAGS:-} -mod=mod" go build -tags production -trimpath -o /dev/null \
+  github.com/mattermost/mattermost/server/v8/cmd/mmctl
 got=$(go list -m -f '{{.Version}}' github.com/mattermost/mattermost/server/public)
 [[ $got == "$MATTERMOST_PUBLIC_MODULE" ]] ||
   { echo "pin.sh: MVS selected server/public $got, not $MATTERMOST_PUBLIC_MODULE: fix VERSION" >&2; exit 1; }

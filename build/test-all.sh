@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every test of the project: style, unit tests, then the suites against a real Mattermost
+# server and PostgreSQL, which this script starts and always stops again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup"
+make --no-print-directory setup
+step "style and types"
+make --no-print-directory check-style
+step "unit tests (Go with -race, jest)"
+make --no-print-directory unit-test
+step "plugin bundle"
+make --no-print-directory dist
+tar -tzf dist/*.tar.gz | sort
+
+step "real Mattermost server"
+trap 'step "stopping the server"; make --no-print-directory mm-down' EXIT
+make --no-print-directory mm-up
+step "end-to-end: install, REST checks, Go integration suite, browser suite"
+make --no-print-directory e2e
+step "all tests passed"

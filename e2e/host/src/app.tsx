@@ -1,0 +1,380 @@
+// The host UI: login, channel view (posts, post-type components, post menu, host edit),
+// composer (hooks, then createPost / executeCommand), thread RHS, header buttons, Root components.
+import React, {useCallback, useEffect, useMemo, useState} from 'react';
+import {useSelector} from 'react-redux';
+import type {Store} from 'redux';
+
+import {Client4} from 'mattermost-redux/client';
+import {getClientConfig} from 'mattermost-redux/actions/general';
+import {receivedNewPost, receivedPost, getPosts, getPostThread} from 'mattermost-redux/actions/posts';
+import {getChannelByNameAndTeamName, getMyChannelMember, selectChannel} from 'mattermost-redux/actions/channels';
+import {getMyTeams, selectTeam} from 'mattermost-redux/actions/teams';
+import {getProfilesByIds} from 'mattermost-redux/actions/users';
+import {UserTypes} from 'mattermost-redux/action_types';
+
+import {runMessageWillBePostedHooks, runSlashCommandWillBePostedHooks} from './hooks';
+import {initializePlugins} from './plugins';
+import type {Registered} from './plugins_state';
+import {PostUtils} from './post_utils';
+import {connectWebSocket, notificationListeners, type HostNotification} from './websocket';
+
+const theme: Record<string, string> = {
+    sidebarBg: '#1e325c', sidebarText: '#ffffff', centerChannelBg: '#ffffff', centerChannelColor: '#3f4350',
+    linkColor: '#386fe5', buttonBg: '#1c58d9', buttonColor: '#ffffff', errorTextColor: '#d24b4e',
+    mentionHighlightBg: '#ffd470', newMessageSeparator: '#cc8f00', onlineIndicator: '#3db887',
+};
+
+type AnyState = any;
+let wsClient: unknown = null;
+
+class ErrorBoundary extends React.Component<{children: React.ReactNode; name: string}, {error: string | null}> {
+    state = {error: null as string | null};
+    static getDerivedStateFromError(e: unknown) {
+        return {error: String(e)};
+    }
+    render() {
+        if (this.state.error) {
+            return <div data-testid='plugin-error' className='plugin-error'>{this.props.name}: {this.state.error}</div>;
+        }
+        return this.props.children;
+    }
+}
+
+function renderNode(node: unknown): React.ReactNode {
+    if (typeof node === 'function') {
+        return React.createElement(node as React.ComponentType);
+    }
+    return node as React.ReactNode;
+}
+
+function parseRoute(): {team: string; channel: string} {
+    const m = window.location.hash.match(/^#\/([^/]+)\/channels\/([^/?]+)/);
+    return m ? {team: m[1], channel: m[2]} : {team: '', channel: 'town-square'};
+}
+
+function Login({onDone}: {onDone: () => void}) {
+    const [username, setUsername] = useState('');
+    const [password, setPassword] = useState('');
+    const [error, setError] = useState('');
+    const submit = async (e: React.FormEvent) => {
+        e.preventDefault();
+        setError('');
+        try {
+            await Client4.login(username, password);
+            onDone();
+        } catch (err) {
+            setError((err as Error).message);
+        }
+    };
+    return (
+        <form data-testid='login-form' className='login' onSubmit={submit}>
+            <h2>{'Log in (E2EE test host)'}</h2>
+            <input data-testid='login-username' placeholder='username' value={username} onChange={(e) => setUsername(e.target.value)}/>
+            <input data-testid='login-password' placeholder='password' type='password' value={password} onChange={(e) => setPassword(e.target.value)}/>
+            <button data-testid='login-submit' type='submit'>{'Log in'}</button>
+            {error && <div data-testid='login-error' className='error'>{error}</div>}
+        </form>
+    );
+}
+
+function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: string; rootId: string; prefix: string}) {
+    const [text, setText] = useState('');
+    const [error, setError] = useState('');
+    const [busy, setBusy] = useState(false);
+    const submit = async () => {
+        const message = text;
+        if (!message.trim() || busy) {
+            return;
+        }
+        setError('');
+        setBusy(true);
+        const state: AnyState = store.getState();
+        try {
+            if (message.startsWith('/')) {
+                const args = {channel_id: channelId, team_id: state.entities.teams.currentTeamId, root_id: rootId};
+                const hooked = await runSlashCommandWillBePostedHooks(store, message, args);
+                if (hooked.error) {
+                    setError(hooked.error.message);
+                    return;
+                }
+                setText('');
+                if (!hooked.data || !hooked.data.message) {
+                    return; // swallowed by a plugin
+                }
+                await Client4.executeCommand(hooked.data.message, hooked.data.args as any);
+                return;
+            }
+            const me = state.entities.users.currentUserId;
+            const draft = {
+                channel_id: channelId, root_id: rootId, message, user_id: me, create_at: 0,
+                pending_post_id: `${me}:${Date.now()}`, props: {}, metadata: {}, file_ids: [],
+            };
+            const hooked = await runMessageWillBePostedHooks(store, draft);
+            if (hooked.error) {
+                setError(hooked.error.message);
+                return;
+            }
+            if (!hooked.data) {
+                setError('A plugin hook returned no post.');
+                return;
+            }
+            setText('');
+            const created = await Client4.createPost(hooked.data as any);
+            store.dispatch(receivedNewPost(created, false) as any);
+        } catch (err) {
+            setError((err as Error).message);
+        } finally {
+            setBusy(false);
+        }
+    };
+    return (
+        <div className='composer' data-testid={`${prefix}composer`}>
+            <textarea
+                data-testid={`${prefix}composer-input`}
+                value={text}
+                placeholder={rootId ? 'Reply…' : 'Write a message…'}
+                onChange={(e) => setText(e.target.value)}
+                onKeyDown={(e) => {
+                    if (e.key === 'Enter' && !e.shiftKey) {
+                        e.preventDefault();
+                        submit();
+                    }
+                }}
+            />
+            <button data-testid={`${prefix}composer-send`} disabled={busy} onClick={submit}>{'Send'}</button>
+            {error && <div data-testid={`${prefix}composer-error`} className='error'>{error}</div>}
+        </div>
+    );
+}
+
+function HostEdit({store, post, onClose}: {store: Store; post: any; onClose: () => void}) {
+    const [text, setText] = useState(post.message);
+    const [error, setError] = useState('');
+    // Mattermost ≥10.5 edits with editPost → Client4.patchPost and runs no plugin hook.
+    const save = async () => {
+        try {
+            const updated = await Client4.patchPost({id: post.id, message: text});
+            store.dispatch(receivedPost(updated, false) as any);
+            onClose();
+        } catch (err) {
+            setError((err as Error).message);
+        }
+    };
+    return (
+        <div className='host-edit' data-testid='host-edit'>
+            <textarea data-testid='host-edit-textarea' value={text} onChange={(e) => setText(e.target.value)}/>
+            <button data-testid='host-edit-save' onClick={save}>{'Save'}</button>
+            <button data-testid='host-edit-cancel' onClick={onClose}>{'Cancel'}</button>
+            {error && <div data-testid='host-edit-error' className='error'>{error}</div>}
+        </div>
+    );
+}
+
+function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS: boolean; onReply?: (id: string) => void}) {
+    const postTypes = useSelector((s: AnyState) => s.plugins.postTypes);
+    const menuActions: Registered[] = useSelector((s: AnyState) => s.plugins.components.PostDropdownMenu || []);
+    const author = useSelector((s: AnyState) => s.entities.users.profiles[post.user_id]);
+    const me = useSelector((s: AnyState) => s.entities.users.currentUserId);
+    const [menuOpen, setMenuOpen] = useState(false);
+    const editing = useSelector((s: AnyState) => s.views.posts.editingPost.show && s.views.posts.editingPost.postId === post.id &&
+        Boolean(s.views.posts.editingPost.isRHS) === isRHS);
+    const setEditing = (show: boolean) => store.dispatch({type: 'TOGGLE_EDITING_POST', data: show ? {postId: post.id, show: true, isRHS} : {show: false}});
+    const type = post.props && typeof post.props.type === 'string' ? post.props.type : post.type;
+    const pluginType = postTypes[type];
+    const ephemeral = post.type === 'system_ephemeral' || post.state === 'EPHEMERAL';
+    let body: React.ReactNode;
+    if (pluginType) {
+        const Component = pluginType.component as React.ComponentType<Record<string, unknown>>;
+        body = <ErrorBoundary name={pluginType.pluginId}><Component post={post} isRHS={isRHS} theme={theme} compactDisplay={false}/></ErrorBoundary>;
+    } else {
+        body = PostUtils.messageHtmlToComponent(PostUtils.formatText(post.message));
+    }
+    const visibleActions = menuActions.filter((a) => typeof a.filter !== 'function' || (a.filter as (id: string) => boolean)(post.id));
+    return (
+        <div className={`post${ephemeral ? ' ephemeral' : ''}`} data-testid='post' data-post-id={post.id} data-post-type={post.type} data-root-id={post.root_id || ''}>
+            <div className='post-header'>
+                <span data-testid='post-author' className='author'>{author ? author.username : (post.user_id.length === 26 ? post.user_id.slice(0, 6) : 'system')}</span>
+                {ephemeral && <span className='ephemeral-tag'>{'(only visible to you)'}</span>}
+                {post.root_id && !isRHS && <span className='reply-tag'>{'reply'}</span>}
+                {post.edit_at > 0 && <span data-testid='post-edited' className='edited'>{'(edited)'}</span>}
+                {!ephemeral && (
+                    <span className='post-actions'>
+                        {onReply && <button data-testid='post-reply' onClick={() => onReply(post.root_id || post.id)}>{'Reply'}</button>}
+                        <button data-testid='post-menu-button' onClick={() => setMenuOpen(!menuOpen)}>{'…'}</button>
+                    </span>
+                )}
+            </div>
+            {menuOpen && (
+                <div className='post-menu' data-testid='post-menu'>
+                    {post.user_id === me && (
+                        <button data-testid='post-menu-host-edit' onClick={() => {
+                            setMenuOpen(false);
+                            setEditing(true);
+                        }}>{'Edit'}</button>
+                    )}
+                    {visibleActions.map((a) => (
+                        <button key={a.id} data-testid='post-menu-action' data-plugin-id={a.pluginId} onClick={() => {
+                            setMenuOpen(false);
+                            (a.action as (id: string) => void)(post.id);
+                        }}>{renderNode(a.text)}</button>
+                    ))}
+                </div>
+            )}
+            <div className='post-body' data-testid='post-body'>{body}</div>
+            {editing && <HostEdit store={store} post={post} onClose={() => setEditing(false)}/>}
+        </div>
+    );
+}
+
+function usePosts(channelId: string, rootId?: string) {
+    const posts = useSelector((s: AnyState) => s.entities.posts.posts);
+    return useMemo(() => Object.values(posts as Record<string, any>).
+        filter((p) => p.channel_id === channelId && p.delete_at === 0 && (!rootId || p.id === rootId || p.root_id === rootId)).
+        sort((a, b) => a.create_at - b.create_at), [posts, channelId, rootId]);
+}
+
+function useMissingProfiles(store: Store, posts: any[]) {
+    const profiles = useSelector((s: AnyState) => s.entities.users.profiles);
+    useEffect(() => {
+        const missing = Array.from(new Set(posts.map((p) => p.user_id))).filter((id) => typeof id === 'string' && id.length === 26 && !profiles[id]);
+        if (missing.length) {
+            store.dispatch(getProfilesByIds(missing) as any);
+        }
+    }, [posts, profiles, store]);
+}
+
+function Thread({store, rootId, onClose}: {store: Store; rootId: string; onClose: () => void}) {
+    const root = useSelector((s: AnyState) => s.entities.posts.posts[rootId]);
+    const posts = usePosts(root ? root.channel_id : '', rootId);
+    useEffect(() => {
+        store.dispatch(getPostThread(rootId) as any);
+    }, [rootId, store]);
+    useMissingProfiles(store, posts);
+    return (
+        <div className='rhs' data-testid='rhs'>
+            <div className='rhs-header'>{'Thread'}<button data-testid='rhs-close' onClick={onClose}>{'×'}</button></div>
+            <div className='rhs-posts'>{posts.map((p) => <PostView key={p.id} store={store} post={p} isRHS={true}/>)}</div>
+            {root && <Composer store={store} channelId={root.channel_id} rootId={rootId} prefix='rhs-'/>}
+        </div>
+    );
+}
+
+function Notifications() {
+    const [list, setList] = useState<HostNotification[]>([]);
+    useEffect(() => {
+        const l = (n: HostNotification) => setList((old) => [...old, n]);
+        notificationListeners.add(l);
+        return () => {
+            notificationListeners.delete(l);
+        };
+    }, []);
+    if (!list.length) {
+        return null;
+    }
+    return (
+        <div className='notifications' data-testid='host-notifications'>
+            {list.map((n, i) => (
+                <div key={i} data-testid='host-notification' data-post-id={n.postId} data-title={n.title} data-error={n.error || ''}>
+                    <b>{n.title}</b> {n.body}{n.error ? ` (error: ${n.error})` : ''}
+                </div>
+            ))}
+        </div>
+    );
+}
+
+function ChannelView({store}: {store: Store}) {
+    const channelId = useSelector((s: AnyState) => s.entities.channels.currentChannelId);
+    const channel = useSelector((s: AnyState) => s.entities.channels.channels[channelId]);
+    const member = useSelector((s: AnyState) => s.entities.channels.myMembers[channelId]);
+    const me = useSelector((s: AnyState) => s.entities.users.profiles[s.entities.users.currentUserId]);
+    const buttons: Registered[] = useSelector((s: AnyState) => s.plugins.components.ChannelHeaderButton || []);
+    const roots: Registered[] = useSelector((s: AnyState) => s.plugins.components.Root || []);
+    const [rhsRoot, setRhsRoot] = useState('');
+    const posts = usePosts(channelId);
+    useMissingProfiles(store, posts);
+    return (
+        <div className='layout'>
+            <div className='center'>
+                <div className='channel-header' data-testid='channel-header'>
+                    <span data-testid='channel-name' className='channel-name'>{channel ? channel.display_name : ''}</span>
+                    <span data-testid='host-current-user' className='me'>{me ? `@${me.username}` : ''}</span>
+                    <span className='header-buttons' data-testid='channel-header-buttons'>
+                        {buttons.map((b) => (
+                            <button key={b.id} data-testid='channel-header-button' data-plugin-id={b.pluginId} title={typeof b.tooltipText === 'string' ? b.tooltipText : undefined}
+                                onClick={() => (b.action as (c: unknown, m: unknown) => void)(channel, member)}>
+                                {renderNode(b.icon)}<span className='dropdown-text'>{renderNode(b.dropdownText)}</span>
+                            </button>
+                        ))}
+                    </span>
+                </div>
+                <Notifications/>
+                <div className='post-list' data-testid='post-list'>
+                    {posts.map((p) => <PostView key={p.id} store={store} post={p} isRHS={false} onReply={setRhsRoot}/>)}
+                </div>
+                {channelId && <Composer store={store} channelId={channelId} rootId='' prefix=''/>}
+            </div>
+            {rhsRoot && <Thread store={store} rootId={rhsRoot} onClose={() => setRhsRoot('')}/>}
+            {roots.map((r) => {
+                const Component = r.component as React.ComponentType<Record<string, unknown>>;
+                return <ErrorBoundary key={r.id} name={r.pluginId}><Component theme={theme} webSocketClient={wsClient}/></ErrorBoundary>;
+            })}
+        </div>
+    );
+}
+
+export function App({store}: {store: Store}) {
+    const [phase, setPhase] = useState<'loading' | 'login' | 'ready' | 'error'>('loading');
+    const [error, setError] = useState('');
+
+    const start = useCallback(async () => {
+        try {
+            const me = await Client4.getMe();
+            store.dispatch({type: UserTypes.RECEIVED_ME, data: me});
+            await store.dispatch(getClientConfig() as any);
+            const route = parseRoute();
+            const teams = (await store.dispatch(getMyTeams() as any)).data as any[];
+            const team = teams.find((t) => t.name === route.team) || teams[0];
+            if (!team) {
+                throw new Error('you are in no team');
+            }
+            store.dispatch(selectTeam(team));
+            const channel = (await store.dispatch(getChannelByNameAndTeamName(team.name, route.channel) as any)).data;
+            if (!channel) {
+                throw new Error(`no channel ${route.channel} in team ${team.name}`);
+            }
+            await store.dispatch(getMyChannelMember(channel.id) as any);
+            store.dispatch(selectChannel(channel.id));
+            await store.dispatch(getPosts(channel.id) as any);
+            wsClient = connectWebSocket(store);
+            setPhase('ready');
+            await initializePlugins(store);
+            document.body.dataset.hostReady = '1';
+        } catch (err) {
+            setError((err as Error).message);
+            setPhase('error');
+        }
+    }, [store]);
+
+    useEffect(() => {
+        (async () => {
+            await store.dispatch(getClientConfig() as any);
+            try {
+                await Client4.getMe();
+                start();
+            } catch {
+                setPhase('login');
+            }
+        })();
+    }, [start, store]);
+
+    if (phase === 'loading') {
+        return <div data-testid='host-loading'>{'Loading…'}</div>;
+    }
+    if (phase === 'login') {
+        return <Login onDone={start}/>;
+    }
+    if (phase === 'error') {
+        return <div data-testid='host-error' className='error'>{error}</div>;
+    }
+    return <ChannelView store={store}/>;
+}

@@ -1,0 +1,98 @@
+// The host's `plugins` slice, shaped like Mattermost's (reducers/plugins): manifests, and
+// registered components/hooks per pluggable name, each list sorted by pluginId.
+import type {AnyAction} from 'redux';
+
+export interface Registered {
+    id: string;
+    pluginId: string;
+    [key: string]: unknown;
+}
+
+export interface PluginsState {
+    plugins: Record<string, {id: string; version: string; webapp?: {bundle_path: string}}>;
+    components: Record<string, Registered[]>;
+    postTypes: Record<string, Registered & {type: string; component: unknown}>;
+}
+
+export const RECEIVED_WEBAPP_PLUGINS = 'RECEIVED_WEBAPP_PLUGINS';
+export const RECEIVED_PLUGIN_COMPONENT = 'RECEIVED_PLUGIN_COMPONENT';
+export const REMOVED_PLUGIN_COMPONENT = 'REMOVED_PLUGIN_COMPONENT';
+export const RECEIVED_PLUGIN_POST_COMPONENT = 'RECEIVED_PLUGIN_POST_COMPONENT';
+export const REMOVED_PLUGIN_POST_COMPONENT = 'REMOVED_PLUGIN_POST_COMPONENT';
+export const REMOVED_WEBAPP_PLUGIN = 'REMOVED_WEBAPP_PLUGIN';
+
+const initial: PluginsState = {plugins: {}, components: {}, postTypes: {}};
+
+function sortByPlugin(list: Registered[]): Registered[] {
+    return [...list].sort((a, b) => a.pluginId.localeCompare(b.pluginId));
+}
+
+export function pluginsReducer(state: PluginsState = initial, action: AnyAction): PluginsState {
+    switch (action.type) {
+    case RECEIVED_WEBAPP_PLUGINS: {
+        const plugins: PluginsState['plugins'] = {};
+        for (const m of action.data) {
+            plugins[m.id] = m;
+        }
+        return {...state, plugins};
+    }
+    case RECEIVED_PLUGIN_COMPONENT: {
+        const list = state.components[action.name] || [];
+        return {...state, components: {...state.components, [action.name]: sortByPlugin([...list, action.data])}};
+    }
+    case REMOVED_PLUGIN_COMPONENT: {
+        const components: PluginsState['components'] = {};
+        for (const [name, list] of Object.entries(state.components)) {
+            components[name] = list.filter((c) => c.id !== action.id);
+        }
+        return {...state, components};
+    }
+    case RECEIVED_PLUGIN_POST_COMPONENT: {
+        const existing = state.postTypes[action.data.type];
+        // Two plugins on one type: the lowest pluginId wins.
+        if (existing && existing.pluginId < action.data.pluginId) {
+            return state;
+        }
+        return {...state, postTypes: {...state.postTypes, [action.data.type]: action.data}};
+    }
+    case REMOVED_PLUGIN_POST_COMPONENT: {
+        const postTypes = {...state.postTypes};
+        for (const [type, c] of Object.entries(postTypes)) {
+            if (c.id === action.id) {
+                delete postTypes[type];
+            }
+        }
+        return {...state, postTypes};
+    }
+    case REMOVED_WEBAPP_PLUGIN: {
+        const components: PluginsState['components'] = {};
+        for (const [name, list] of Object.entries(state.components)) {
+            components[name] = list.filter((c) => c.pluginId !== action.data.id);
+        }
+        const postTypes = {...state.postTypes};
+        for (const [type, c] of Object.entries(postTypes)) {
+            if (c.pluginId === action.data.id) {
+                delete postTypes[type];
+            }
+        }
+        const plugins = {...state.plugins};
+        delete plugins[action.data.id];
+        return {plugins, components, postTypes};
+    }
+    default:
+        return state;
+    }
+}
+
+// views.posts.editingPost as the web app keeps it (actions/views/posts: setEditingPost /
+// unsetEditingPost dispatch TOGGLE_EDITING_POST); plugins may watch it.
+export interface ViewsState {
+    posts: {editingPost: {postId?: string; show: boolean; isRHS?: boolean}};
+}
+
+export function viewsReducer(state: ViewsState = {posts: {editingPost: {show: false}}}, action: AnyAction): ViewsState {
+    if (action.type === 'TOGGLE_EDITING_POST') {
+        return {...state, posts: {...state.posts, editingPost: {...action.data}}};
+    }
+    return state;
+}

@@ -1,0 +1,71 @@
+// Headless Debian Chromium through playwright-core, one fresh context (profile) per user.
+import {mkdirSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {chromium, type Browser, type BrowserContext, type Page} from 'playwright-core';
+
+import {e2eRoot} from './env';
+
+export const artifactsDir = join(e2eRoot, 'artifacts');
+
+export function launchBrowser(): Promise<Browser> {
+    return chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+            '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+}
+
+export interface UserPage {
+    username: string;
+    context: BrowserContext;
+    page: Page;
+    logs: string[];
+}
+
+/** A fresh profile for `username`, logged in through the host's login form, plugins loaded. */
+export async function openAs(browser: Browser, siteURL: string, username: string, password: string, channelPath: string): Promise<UserPage> {
+    const context = await browser.newContext({viewport: {width: 1280, height: 800}});
+    const page = await context.newPage();
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+    await page.goto(`${siteURL}/#/${channelPath}`);
+    await page.getByTestId('login-username').fill(username);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await waitReady(page);
+    return {username, context, page, logs};
+}
+
+export async function waitReady(page: Page): Promise<void> {
+    await page.waitForSelector('body[data-host-ready="1"], [data-testid="host-error"]', {timeout: 30000});
+    const err = await page.getByTestId('host-error').count();
+    if (err) {
+        throw new Error(`host failed: ${await page.getByTestId('host-error').innerText()}`);
+    }
+}
+
+export async function reload(u: UserPage): Promise<void> {
+    await u.page.reload();
+    await waitReady(u.page);
+}
+
+/** Types into the composer and presses Enter (posts, or runs a slash command through the hooks). */
+export async function send(page: Page, text: string, prefix = ''): Promise<void> {
+    // The previous submit (hooks, then the request) must be done, or Enter is ignored.
+    await page.locator(`[data-testid="${prefix}composer-send"]:not([disabled])`).waitFor({timeout: 30000});
+    const input = page.getByTestId(`${prefix}composer-input`);
+    await input.fill(text);
+    await input.press('Enter');
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+    mkdirSync(artifactsDir, {recursive: true});
+    await page.screenshot({path: join(artifactsDir, `${name}.png`), fullPage: false});
+}
+
+export function postByText(page: Page, text: string) {
+    return page.locator('[data-testid="post"]', {hasText: text});
+}

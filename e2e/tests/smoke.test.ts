@@ -1,0 +1,92 @@
+// Host smoke test (no server): the built webapp/dist/main.js, loaded the way Mattermost loads a
+// plugin bundle into a page with the host's globals, calls window.registerPlugin with the
+// manifest's id while it evaluates, and exposes initialize/uninitialize.
+import assert from 'node:assert/strict';
+import {existsSync, readFileSync} from 'node:fs';
+import http from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {join} from 'node:path';
+import {after, before, test} from 'node:test';
+
+import type {Browser} from 'playwright-core';
+
+import {launchBrowser, screenshot} from '../lib/browser';
+import {e2eRoot, repoRoot} from '../lib/env';
+
+const manifest = JSON.parse(readFileSync(join(repoRoot, 'plugin.json'), 'utf8'));
+const distDir = process.env.E2E_WEBAPP_DIST || join(repoRoot, 'webapp', 'dist');
+let browser: Browser;
+let server: http.Server;
+let base = '';
+
+before(async () => {
+    assert.ok(existsSync(join(distDir, 'main.js')), 'webapp/dist/main.js is missing: build it with `make webapp`');
+    const hostDir = join(e2eRoot, 'dist', 'host');
+    server = http.createServer((req, res) => {
+        const url = (req.url || '/').split('?')[0];
+        const send = (file: string, type: string) => {
+            try {
+                res.writeHead(200, {'content-type': type}).end(readFileSync(file));
+            } catch {
+                res.writeHead(404).end();
+            }
+        };
+        if (url === '/') {
+            res.writeHead(200, {'content-type': 'text/html'}).end(readFileSync(join(hostDir, 'index.html'), 'utf8').replace(/__BASENAME__/g, ''));
+        } else if (url.startsWith('/e2e-host/')) {
+            send(join(hostDir, url.slice(10).replace(/[^a-z0-9._-]/gi, '')), url.endsWith('.js') ? 'text/javascript' : 'text/css');
+        } else if (url.startsWith(`/static/plugins/${manifest.id}/`)) {
+            // Served as the server does after unpacking: main.js under its hashed bundle name.
+            const name = url.split('/').pop()!.replace(/[^a-z0-9._-]/gi, '');
+            send(join(distDir, name.endsWith('_bundle.js') ? 'main.js' : name), 'text/javascript');
+        } else {
+            res.writeHead(503, {'content-type': 'application/json'}).end('{"message":"no server in the smoke test"}');
+        }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await launchBrowser();
+});
+
+after(async () => {
+    await browser?.close();
+    server?.close();
+});
+
+test('smoke: main.js registers the plugin under the manifest id while it evaluates', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => typeof (window as any).registerPlugin === 'function' && (window as any).React && (window as any).PostUtils);
+    const result = await page.evaluate(async (id: string) => {
+        const w = window as any;
+        const calls: string[] = [];
+        const original = w.registerPlugin;
+        w.registerPlugin = (pid: string, plugin: unknown) => {
+            calls.push(pid);
+            original(pid, plugin);
+        };
+        const script = document.createElement('script');
+        script.id = `plugin_${id}`;
+        script.defer = true;
+        script.src = `/static/plugins/${id}/${id}_0123456789abcdef_bundle.js`;
+        const callsAtLoad = await new Promise<string[]>((resolve, reject) => {
+            script.onload = () => resolve([...calls]); // registration must happen before onload
+            script.onerror = () => reject(new Error('bundle failed to load'));
+            document.head.appendChild(script);
+        });
+        const plugin = w.plugins[id];
+        return {
+            callsAtLoad,
+            hasInitialize: typeof plugin?.initialize === 'function',
+            hasUninitialize: typeof plugin?.uninitialize === 'function',
+        };
+    }, manifest.id);
+    await screenshot(page, 'smoke-host');
+    assert.deepEqual(result.callsAtLoad, [manifest.id]);
+    assert.ok(result.hasInitialize, 'the registered plugin has initialize()');
+    assert.ok(result.hasUninitialize, 'the registered plugin has uninitialize()');
+    assert.deepEqual(errors.filter((e) => !/503|Failed to fetch|no server/i.test(e)), []);
+    await page.close();
+});

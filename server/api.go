@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+const (
+	apiPrefix        = "/api/v1"
+	maxBodyBytes     = 64 * 1024
+	maxUserIDsPerGet = 1000
+)
+
+// APIError is an error with the HTTP status it maps to; its message is shown to the user.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+func apiErr(status int, msg string) *APIError { return &APIError{Status: status, Message: msg} }
+
+type handlerFunc func(userID string, r *http.Request) (any, error)
+
+type route struct {
+	method  string
+	handler handlerFunc
+}
+
+// newRouter maps "/api/v1/<path>" to handlers; every route needs a Mattermost session.
+func (p *Plugin) newRouter() http.Handler {
+	routes := map[string][]route{
+		"/pubkey/push":               {{http.MethodPost, p.handlePushPubkey}},
+		"/pubkey/get":                {{http.MethodPost, p.handleGetPubkeys}},
+		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
+		"/channel/status":            {{http.MethodGet, p.handleChannelStatus}},
+		"/gpg/key_server":            {{http.MethodGet, p.handleKeyServer}},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
+		candidates, found := routes[path]
+		if !ok || !found {
+			writeError(w, apiErr(http.StatusNotFound, "no such route"))
+			return
+		}
+		// The server sets this header only for a valid session (and strips any sent by the client).
+		userID := r.Header.Get("Mattermost-User-Id")
+		if userID == "" {
+			writeError(w, apiErr(http.StatusUnauthorized, "not authenticated"))
+			return
+		}
+		for _, rt := range candidates {
+			if rt.method == r.Method {
+				r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+				res, err := rt.handler(userID, r)
+				if err != nil {
+					p.writeHandlerError(w, r, err)
+					return
+				}
+				writeJSON(w, http.StatusOK, res)
+				return
+			}
+		}
+		writeError(w, apiErr(http.StatusMethodNotAllowed, "method not allowed"))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *APIError) {
+	writeJSON(w, e.Status, map[string]string{"error": e.Message})
+}
+
+func (p *Plugin) writeHandlerError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		writeError(w, ae)
+		return
+	}
+	if errors.Is(err, errConflict) {
+		writeError(w, apiErr(http.StatusConflict, err.Error()))
+		return
+	}
+	p.API.LogError("E2EE: request failed", "path", r.URL.Path, "error", err.Error())
+	writeError(w, apiErr(http.StatusInternalServerError, "internal error"))
+}
+
+// decodeBody reads one JSON object, refusing unknown fields, trailing data and oversized bodies.
+func decodeBody(r *http.Request, out any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apiErr(http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		return apiErr(http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apiErr(http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		return apiErr(http.StatusBadRequest, "malformed JSON body: trailing data")
+	}
+	return nil
+}
+
+type pushRequest struct {
+	Pubkey    *PublicKey `json:"pubkey"`
+	BackupGPG *string    `json:"backupGPG"`
+}
+
+func (p *Plugin) handlePushPubkey(userID string, r *http.Request) (any, error) {
+	var req pushRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if err := p.pushPubkey(userID, req.Pubkey, req.BackupGPG); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+type getRequest struct {
+	UserIDs []string `json:"userIds"`
+}
+
+type getResponse struct {
+	PubKeys map[string]*PublicKey `json:"pubKeys"`
+}
+
+func (p *Plugin) handleGetPubkeys(_ string, r *http.Request) (any, error) {
+	var req getRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.UserIDs == nil {
+		return nil, apiErr(http.StatusBadRequest, "userIds is required")
+	}
+	if len(req.UserIDs) > maxUserIDsPerGet {
+		return nil, apiErr(http.StatusBadRequest, "at most 1000 userIds per request")
+	}
+	for _, id := range req.UserIDs {
+		if !model.IsValidId(id) {
+			return nil, apiErr(http.StatusBadRequest, "invalid user ID in userIds")
+		}
+	}
+	keys, err := p.store().getPubkeys(req.UserIDs)
+	if err != nil {
+		return nil, err
+	}
+	return getResponse{PubKeys: keys}, nil
+}
+
+func channelParam(r *http.Request) (string, error) {
+	id := r.URL.Query().Get("chanID")
+	if !model.IsValidId(id) {
+		return "", apiErr(http.StatusBadRequest, "chanID must be a channel ID")
+	}
+	return id, nil
+}
+
+type methodResponse struct {
+	Method string `json:"method"`
+}
+
+func (p *Plugin) handleGetMethod(userID string, r *http.Request) (any, error) {
+	channelID, err := channelParam(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.memberChannel(userID, channelID); err != nil {
+		return nil, err
+	}
+	m, err := p.store().getMethod(channelID)
+	if err != nil {
+		return nil, err
+	}
+	return methodResponse{Method: methodName(m)}, nil
+}
+
+func (p *Plugin) handleSetMethod(userID string, r *http.Request) (any, error) {
+	channelID, err := channelParam(r)
+	if err != nil {
+		return nil, err
+	}
+	method, ok := parseMethod(r.URL.Query().Get("method"))
+	if !ok {
+		return nil, apiErr(http.StatusBadRequest, `method must be "none" or "p2p"`)
+	}
+	if err := p.changeMethod(userID, channelID, method); err != nil {
+		return nil, err
+	}
+	return methodResponse{Method: methodName(method)}, nil
+}
+
+type statusResponse struct {
+	Method            string   `json:"method"`
+	MembersWithoutKey []string `json:"members_without_key"`
+	CanChange         bool     `json:"can_change"`
+}
+
+func (p *Plugin) handleChannelStatus(userID string, r *http.Request) (any, error) {
+	channelID, err := channelParam(r)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := p.memberChannel(userID, channelID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.store().getMethod(channelID)
+	if err != nil {
+		return nil, err
+	}
+	without, err := p.membersWithoutKey(channelID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(without))
+	for _, u := range without {
+		ids = append(ids, u.Id)
+	}
+	return statusResponse{Method: methodName(m), MembersWithoutKey: ids, CanChange: p.canChangeMethod(userID, ch)}, nil
+}
+
+type keyServerResponse struct {
+	URL string `json:"url"`
+}
+
+func (p *Plugin) handleKeyServer(string, *http.Request) (any, error) {
+	return keyServerResponse{URL: p.getConfiguration().GPGKeyServer}, nil
+}

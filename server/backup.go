@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+const (
+	maxBackupBytes = 32 * 1024
+	pgpBegin       = "-----BEGIN PGP MESSAGE-----"
+	pgpEnd         = "-----END PGP MESSAGE-----"
+)
+
+// validateArmoredMessage accepts only an ASCII-armored OpenPGP message (RFC 4880 §6.2),
+// so the server stores and mails nothing else under the name of a backup.
+func validateArmoredMessage(s string) error {
+	if len(s) > maxBackupBytes {
+		return apiErr(http.StatusRequestEntityTooLarge, "backupGPG is too large")
+	}
+	t := strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	if !strings.HasPrefix(t, pgpBegin+"\n") || !strings.HasSuffix(t, "\n"+pgpEnd) {
+		return apiErr(http.StatusBadRequest, "backupGPG must be an armored PGP MESSAGE")
+	}
+	body := strings.TrimSuffix(strings.TrimPrefix(t, pgpBegin+"\n"), "\n"+pgpEnd)
+	lines := strings.Split(body, "\n")
+	i := 0
+	// Optional armor headers ("Key: value"), then a blank line.
+	for i < len(lines) && strings.Contains(lines[i], ": ") {
+		i++
+	}
+	if i > 0 {
+		if i >= len(lines) || strings.TrimSpace(lines[i]) != "" {
+			return apiErr(http.StatusBadRequest, "backupGPG: armor headers must end with a blank line")
+		}
+		i++
+	} else if i < len(lines) && strings.TrimSpace(lines[i]) == "" {
+		i++
+	}
+	data := 0
+	for ; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if l == "" {
+			return apiErr(http.StatusBadRequest, "backupGPG: unexpected blank line in the armored data")
+		}
+		if strings.HasPrefix(l, "=") && i == len(lines)-1 {
+			l = l[1:] // CRC-24 checksum line
+		}
+		for _, c := range []byte(l) {
+			if !isBase64Char(c) {
+				return apiErr(http.StatusBadRequest, "backupGPG: armored data is not base64")
+			}
+		}
+		data++
+	}
+	if data == 0 {
+		return apiErr(http.StatusBadRequest, "backupGPG: the armored message is empty")
+	}
+	return nil
+}
+
+func isBase64Char(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+// pushPubkey stores a user's new public key and, when given, its GPG backup. Everything is
+// checked before anything is written.
+func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error {
+	if key == nil {
+		return apiErr(http.StatusBadRequest, "pubkey is required")
+	}
+	if err := key.validate(); err != nil {
+		return apiErr(http.StatusBadRequest, err.Error())
+	}
+	if backup != nil {
+		if p.getConfiguration().GPGKeyServer == "" {
+			return apiErr(http.StatusBadRequest, "GPG backups are disabled on this server")
+		}
+		if err := validateArmoredMessage(*backup); err != nil {
+			return err
+		}
+	}
+	st := p.store()
+	old, err := st.getPubkeyRaw(userID)
+	if err != nil {
+		return err
+	}
+	newRaw := key.marshal()
+	changed := !samePubkey(old, key)
+	if changed {
+		if err := st.setPubkey(userID, old, key); err != nil {
+			return err
+		}
+	}
+	var backupErr error
+	switch {
+	case backup != nil:
+		backupErr = st.setBackup(userID, *backup)
+	case changed:
+		// The old backup holds the old private key: it no longer matches.
+		backupErr = st.deleteBackup(userID)
+	}
+	if backupErr != nil {
+		if changed {
+			// Put the previous key back so that nothing changed.
+			if _, appErr := p.API.KVCompareAndSet(kvPubkeyPrefix+userID, newRaw, old); appErr != nil {
+				p.API.LogError("E2EE: cannot restore the previous public key", "user_id", userID, "error", appErr.Error())
+			}
+		}
+		return backupErr
+	}
+	if changed {
+		p.API.PublishWebSocketEvent("newPubkey", map[string]any{"userID": userID}, &model.WebsocketBroadcast{})
+	}
+	if backup != nil {
+		p.mailBackup(userID, *backup)
+	}
+	return nil
+}
+
+func samePubkey(oldRaw []byte, key *PublicKey) bool {
+	if oldRaw == nil {
+		return false
+	}
+	var old PublicKey
+	if json.Unmarshal(oldRaw, &old) != nil {
+		return false
+	}
+	return old == *key
+}
+
+// mailBackup sends the backup to the user's address. A failure is logged only: the key is
+// stored and the user can still get the backup with /e2ee show_backup.
+func (p *Plugin) mailBackup(userID, armored string) {
+	u, appErr := p.API.GetUser(userID)
+	if appErr != nil || u.Email == "" {
+		p.API.LogWarn("E2EE: no email address to send the key backup to", "user_id", userID)
+		return
+	}
+	body := fmt.Sprintf(`<p>Hello %s,</p>
+<p>You created an end-to-end encryption key in Mattermost. Below is a backup of your private key,
+encrypted to your GPG key. Keep this email: to restore your key in a new browser, decrypt the message
+with <code>gpg --decrypt</code> and paste the result into <code>/e2ee import</code> in Mattermost.</p>
+<p>Only your GPG private key can open this backup. If you did not create this key, tell your administrator.</p>
+<pre>%s</pre>`, html.EscapeString(u.Username), html.EscapeString(armored))
+	if appErr := p.API.SendMail(u.Email, "Your Mattermost E2EE key backup", body); appErr != nil {
+		p.API.LogError("E2EE: cannot mail the key backup", "user_id", userID, "error", appErr.Error())
+	}
+}

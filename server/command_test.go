@@ -1,0 +1,80 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+)
+
+func run(p *Plugin, userID, command string) string {
+	resp, appErr := p.ExecuteCommand(nil, &model.CommandArgs{UserId: userID, ChannelId: chanID, Command: command})
+	if appErr != nil {
+		return "APPERR " + appErr.Error()
+	}
+	if resp.ResponseType != model.CommandResponseTypeEphemeral {
+		return "NOT EPHEMERAL"
+	}
+	return resp.Text
+}
+
+func TestSlashCommand(t *testing.T) {
+	p, api, _ := encryptedSetup(t)
+	delete(api.kv, kvChanMethodPrefix+chanID)
+
+	for _, sub := range []string{"help", "start", "stop", "status", "show_backup", "init", "import"} {
+		assert.Contains(t, run(p, aliceID, "/e2ee"), "/e2ee "+sub)
+	}
+	assert.Contains(t, run(p, aliceID, "/e2ee bogus"), "Unknown command")
+	assert.Contains(t, run(p, aliceID, "/e2ee init"), "Run this from the web app")
+	assert.Contains(t, run(p, aliceID, "/e2ee import"), "browser")
+
+	assert.Contains(t, run(p, bobID, "/e2ee start"), "permission")
+	assert.NotContains(t, api.kv, kvChanMethodPrefix+chanID)
+	assert.Contains(t, run(p, "outsideroutsideroutsiderou", "/e2ee status"), "not a member")
+
+	api.perms[aliceID+":"+model.PermissionManagePublicChannelProperties.Id] = true
+	assert.Contains(t, run(p, aliceID, "/e2ee start"), "now on")
+	assert.Equal(t, "1", string(api.kv[kvChanMethodPrefix+chanID]))
+	status := run(p, bobID, "/e2ee status")
+	assert.Contains(t, status, "is on")
+	assert.Contains(t, status, "@bob, @carol")
+	assert.Contains(t, status, "cannot change")
+	assert.Contains(t, run(p, aliceID, "/e2ee stop"), "now off")
+	assert.Equal(t, "0", string(api.kv[kvChanMethodPrefix+chanID]))
+	require.Len(t, api.posts, 2)
+	assert.Contains(t, api.posts[1].Message, "@alice turned off")
+
+	assert.Contains(t, run(p, aliceID, "/e2ee show_backup"), "No GPG key backup")
+	api.kv[kvBackupPrefix+aliceID] = []byte(armored)
+	assert.Contains(t, run(p, aliceID, "/e2ee show_backup"), "-----BEGIN PGP MESSAGE-----")
+	assert.Contains(t, run(p, bobID, "/e2ee show_backup"), "No GPG key backup", "only one's own backup")
+}
+
+func TestOnActivate(t *testing.T) {
+	api := newFakeAPI()
+	p := &Plugin{}
+	p.SetAPI(api)
+	api.On("GetServerVersion").Return("11.7.0")
+	api.On("EnsureBotUser", mock.MatchedBy(func(b *model.Bot) bool {
+		return b.Username == "e2ee" && b.DisplayName == "E2EE"
+	})).Return("botidbotidbotidbotidbotid1", nil)
+	var registered *model.Command
+	api.On("RegisterCommand", mock.Anything).Run(func(a mock.Arguments) { registered = a.Get(0).(*model.Command) }).Return(nil)
+	drafts := true
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &drafts}})
+
+	require.NoError(t, p.OnActivate())
+	assert.Equal(t, "botidbotidbotidbotidbotid1", p.botUserID)
+	require.NotNil(t, registered)
+	assert.Equal(t, "e2ee", registered.Trigger)
+	assert.True(t, registered.AutoComplete)
+	var subs []string
+	for _, c := range registered.AutocompleteData.SubCommands {
+		subs = append(subs, c.Trigger)
+	}
+	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import"}, subs)
+	assert.Contains(t, api.logs[len(api.logs)-1], "AllowSyncedDrafts")
+}

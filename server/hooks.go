@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+const (
+	encryptedPostType    = "custom_e2ee"
+	encryptedPlaceholder = "Encrypted message"
+)
+
+// harmlessProps are the only props besides e2ee an encrypted post may carry: flags the web
+// app sets, which cannot hold text.
+var harmlessProps = map[string]bool{
+	"disable_group_highlight":  true,
+	"mentionHighlightDisabled": true,
+}
+
+// PostRejectedError says why a post is refused in an encrypted channel.
+type PostRejectedError struct{ Reason string }
+
+func (e *PostRejectedError) Error() string { return e.Reason }
+
+const encryptedChannelNotice = "This channel is end-to-end encrypted: only messages encrypted by the E2EE plugin in the Mattermost web or desktop app can be posted here."
+
+// checkEncryptedPost verifies that post is an acceptable encrypted post: the placeholder
+// text, no files, no props that could carry plaintext, and a valid signature by the author.
+func (p *Plugin) checkEncryptedPost(post *model.Post) error {
+	if post.Type != encryptedPostType {
+		return &PostRejectedError{Reason: "the message is not encrypted"}
+	}
+	if post.Message != encryptedPlaceholder {
+		return &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
+	}
+	if len(post.FileIds) > 0 || (post.Metadata != nil && len(post.Metadata.Files) > 0) {
+		return &PostRejectedError{Reason: "encrypted posts cannot carry files"}
+	}
+	props := post.GetProps()
+	e2ee, ok := props["e2ee"]
+	if !ok {
+		return &PostRejectedError{Reason: "the encrypted post has no props.e2ee"}
+	}
+	for k, v := range props {
+		if k == "e2ee" {
+			continue
+		}
+		if _, isBool := v.(bool); !harmlessProps[k] || !isBool {
+			return &PostRejectedError{Reason: "encrypted posts cannot carry the property " + k}
+		}
+	}
+	key, err := p.store().getPubkey(post.UserId)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return &PostRejectedError{Reason: "you have no registered public key; run /e2ee init in the web app"}
+	}
+	ctx := messageContext{ChannelID: post.ChannelId, RootID: post.RootId, UserID: post.UserId}
+	if err := verifyEncryptedMessage(e2ee, key, ctx); err != nil {
+		return &PostRejectedError{Reason: err.Error()}
+	}
+	return nil
+}
+
+// passesUnencrypted: system messages, admin-listed types, our bot and (if allowed) bots.
+func (p *Plugin) passesUnencrypted(post *model.Post) bool {
+	if strings.HasPrefix(post.Type, model.PostSystemMessagePrefix) {
+		return true
+	}
+	cfg := p.getConfiguration()
+	if post.Type != "" && slices.Contains(cfg.allowedMsgTypes(), post.Type) {
+		return true
+	}
+	if post.UserId == p.botUserID && p.botUserID != "" {
+		return true
+	}
+	if cfg.BotCanAlwaysPost {
+		if u, appErr := p.API.GetUser(post.UserId); appErr == nil && u.IsBot {
+			return true
+		}
+	}
+	return false
+}
+
+// channelEncrypted fails closed: if the mode cannot be read, the channel counts as encrypted.
+func (p *Plugin) channelEncrypted(channelID string) bool {
+	m, err := p.store().getMethod(channelID)
+	if err != nil {
+		p.API.LogError("E2EE: cannot read a channel's encryption method; treating it as encrypted", "channel_id", channelID, "error", err.Error())
+		return true
+	}
+	return m == methodP2P
+}
+
+// MessageWillBePosted refuses anything but valid encrypted posts in encrypted channels.
+func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*model.Post, string) {
+	if !p.channelEncrypted(post.ChannelId) {
+		return nil, ""
+	}
+	if post.Type != encryptedPostType && p.passesUnencrypted(post) {
+		return nil, ""
+	}
+	if err := p.checkEncryptedPost(post); err != nil {
+		return nil, p.reject(post, err)
+	}
+	return nil, ""
+}
+
+// MessageWillBeUpdated: an encrypted post stays encrypted, and nothing in an encrypted
+// channel can be edited into plaintext (older plaintext posts may only keep their text).
+// Unlike MessageWillBePosted, this hook allows an update only by returning the new post.
+func (p *Plugin) MessageWillBeUpdated(_ *plugin.Context, newPost, oldPost *model.Post) (*model.Post, string) {
+	if err := p.checkUpdate(newPost, oldPost); err != nil {
+		return nil, p.reject(newPost, err)
+	}
+	return newPost, ""
+}
+
+func (p *Plugin) checkUpdate(newPost, oldPost *model.Post) error {
+	wasEncrypted := oldPost.Type == encryptedPostType
+	if !wasEncrypted && !p.channelEncrypted(oldPost.ChannelId) {
+		return nil
+	}
+	if sameContent(newPost, oldPost) {
+		return nil
+	}
+	if !wasEncrypted && newPost.Type == oldPost.Type && p.passesUnencrypted(newPost) {
+		return nil
+	}
+	return p.checkEncryptedPost(newPost)
+}
+
+// sameContent: pinning and similar updates leave what a post says unchanged.
+func sameContent(a, b *model.Post) bool {
+	return a.Message == b.Message && a.Type == b.Type && slices.Equal(a.FileIds, b.FileIds) &&
+		reflect.DeepEqual(a.GetProps(), b.GetProps())
+}
+
+// reject returns the reason shown to the author, and tells them in the channel too since
+// mobile apps do not show a refused post's reason.
+func (p *Plugin) reject(post *model.Post, err error) string {
+	reason := encryptedChannelNotice
+	var r *PostRejectedError
+	if errors.As(err, &r) {
+		reason += " Your message was refused: " + r.Reason + "."
+	} else {
+		p.API.LogError("E2EE: cannot check a post", "error", err.Error())
+		reason += " Your message was refused: the server could not check it."
+	}
+	if post.UserId != "" && p.botUserID != "" {
+		p.API.SendEphemeralPost(post.UserId, &model.Post{
+			UserId:    p.botUserID,
+			ChannelId: post.ChannelId,
+			RootId:    post.RootId,
+			Message:   reason,
+		})
+	}
+	return reason
+}
+
+// FileWillBeUploaded refuses uploads into encrypted channels unless the admin allows them.
+func (p *Plugin) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, _ io.Reader, _ io.Writer) (*model.FileInfo, string) {
+	if info == nil || info.ChannelId == "" || !p.channelEncrypted(info.ChannelId) {
+		return nil, ""
+	}
+	if p.getConfiguration().AllowFileUploads {
+		return nil, ""
+	}
+	return nil, "This channel is end-to-end encrypted and files cannot be encrypted yet: uploads are disabled here."
+}

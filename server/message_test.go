@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// vectors are the original plugin's own messages (copied from /work/shared/vectors).
+type vectors struct {
+	Users []struct {
+		Name   string    `json:"name"`
+		Pubkey PublicKey `json:"pubkey"`
+	} `json:"users"`
+	Messages []struct {
+		Sender string         `json:"sender"`
+		E2EE   map[string]any `json:"e2ee"`
+		Expect string         `json:"expect"`
+		Why    string         `json:"why"`
+	} `json:"messages"`
+}
+
+func loadVectors(t testing.TB) *vectors {
+	data, err := os.ReadFile("testdata/p2p-v1.json")
+	require.NoError(t, err)
+	var v vectors
+	require.NoError(t, json.Unmarshal(data, &v))
+	require.NotEmpty(t, v.Messages)
+	return &v
+}
+
+func (v *vectors) key(t testing.TB, name string) *PublicKey {
+	for _, u := range v.Users {
+		if u.Name == name {
+			k := u.Pubkey
+			require.NoError(t, k.validate())
+			return &k
+		}
+	}
+	t.Fatalf("no vector user %s", name)
+	return nil
+}
+
+func TestVerifyV1Vectors(t *testing.T) {
+	v := loadVectors(t)
+	for i, m := range v.Messages {
+		err := verifyEncryptedMessage(m.E2EE, v.key(t, m.Sender), messageContext{})
+		switch m.Why {
+		case "ciphertext bit flipped", "signature bit flipped", "iv bit flipped", "verified with another user key":
+			assert.Error(t, err, "message %d (%s) must fail the signature", i, m.Why)
+			var ime *InvalidMessageError
+			assert.ErrorAs(t, err, &ime)
+		default:
+			// ok messages, and those whose flaw only the recipient sees (key wrap, not a recipient).
+			assert.NoError(t, err, "message %d (%s)", i, m.Why)
+		}
+	}
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func TestVerifyV1Malformed(t *testing.T) {
+	v := loadVectors(t)
+	good := v.Messages[0].E2EE
+	key := v.key(t, v.Messages[0].Sender)
+	require.NoError(t, verifyEncryptedMessage(good, key, messageContext{}))
+
+	cases := map[string]func(m map[string]any){
+		"extra field could hold plaintext": func(m map[string]any) { m["text"] = "secret" },
+		"missing iv":                       func(m map[string]any) { delete(m, "iv") },
+		"missing encryptedData":            func(m map[string]any) { delete(m, "encryptedData") },
+		"short iv":                         func(m map[string]any) { m["iv"] = "AAAA" },
+		"iv not base64":                    func(m map[string]any) { m["iv"] = "!!!!" },
+		"version 3":                        func(m map[string]any) { m["version"] = 3 },
+		"version string":                   func(m map[string]any) { m["version"] = "1" },
+		"no recipients":                    func(m map[string]any) { m["encryptedKey"] = []any{} },
+		"recipient triple": func(m map[string]any) {
+			ek := m["encryptedKey"].([]any)
+			e := ek[0].([]any)
+			ek[0] = append(e, "AAAA")
+		},
+		"ephemeral key off curve": func(m map[string]any) {
+			m["pubECDHE"] = "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		},
+		"signature wrong size": func(m map[string]any) { m["signature"] = "AAAA" },
+	}
+	for name, mutate := range cases {
+		m := cloneMap(good)
+		mutate(m)
+		assert.Error(t, verifyEncryptedMessage(m, key, messageContext{}), name)
+	}
+	assert.Error(t, verifyEncryptedMessage("not an object", key, messageContext{}))
+	assert.Error(t, verifyEncryptedMessage(nil, key, messageContext{}))
+}

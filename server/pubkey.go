@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+)
+
+// pointLen is the size of an uncompressed P-256 point: 04 || X || Y.
+const pointLen = 65
+
+// PublicKey is a user's public key as on the wire and in KV: standard base64 of uncompressed points.
+type PublicKey struct {
+	Sign string `json:"sign"`
+	Encr string `json:"encr"`
+}
+
+var errBadPublicKey = errors.New("invalid public key")
+
+// decodePoint checks that s is standard padded base64 of a 65-byte uncompressed point on P-256.
+func decodePoint(s string) ([]byte, error) {
+	raw, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(raw) != pointLen || raw[0] != 4 {
+		return nil, errBadPublicKey
+	}
+	// crypto/ecdh refuses the point at infinity, points off the curve and coordinates >= p.
+	if _, err := ecdh.P256().NewPublicKey(raw); err != nil {
+		return nil, errBadPublicKey
+	}
+	return raw, nil
+}
+
+// validate checks both points; the two halves must be distinct keys.
+func (k *PublicKey) validate() error {
+	if k == nil {
+		return errBadPublicKey
+	}
+	sign, err := decodePoint(k.Sign)
+	if err != nil {
+		return errors.New("invalid public key: sign is not a base64 P-256 point")
+	}
+	encr, err := decodePoint(k.Encr)
+	if err != nil {
+		return errors.New("invalid public key: encr is not a base64 P-256 point")
+	}
+	if bytes.Equal(sign, encr) {
+		return errors.New("invalid public key: sign and encr must be distinct keys")
+	}
+	return nil
+}
+
+// id is SHA-256(raw(encr) || raw(sign)), the public key ID used in encryptedKey.
+func (k *PublicKey) id() ([]byte, error) {
+	sign, err := decodePoint(k.Sign)
+	if err != nil {
+		return nil, err
+	}
+	encr, err := decodePoint(k.Encr)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write(encr)
+	h.Write(sign)
+	return h.Sum(nil), nil
+}
+
+// verifier returns the ECDSA key that checks this user's signatures.
+func (k *PublicKey) verifier() (*ecdsa.PublicKey, error) {
+	raw, err := decodePoint(k.Sign)
+	if err != nil {
+		return nil, err
+	}
+	return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
+}
+
+func (k *PublicKey) marshal() []byte {
+	b, _ := json.Marshal(k)
+	return b
+}
+
+// verifyRawSignature checks an ECDSA P-256 SHA-256 signature in WebCrypto's raw r || s form.
+func verifyRawSignature(pub *ecdsa.PublicKey, data, sig []byte) bool {
+	if len(sig) != 64 {
+		return false
+	}
+	digest := sha256.Sum256(data)
+	r := new(big.Int).SetBytes(sig[:32])
+	s := new(big.Int).SetBytes(sig[32:])
+	return ecdsa.Verify(pub, digest[:], r, s)
+}

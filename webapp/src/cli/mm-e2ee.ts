@@ -1,0 +1,205 @@
+/// <reference types="node" />
+// mm-e2ee: the crypto core on the command line (keys, P2P v1/v2 messages) for scripts and checks.
+import * as fs from 'fs';
+
+import {importBackup} from '../crypto/backup';
+import {fromUtf8} from '../crypto/encoding';
+import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
+import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
+import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
+import type {MessageContext, PublicKey} from '../crypto/types';
+
+const USAGE = `usage:
+  mm-e2ee keygen                                   print a new clear-text key backup
+  mm-e2ee pubkey BACKUP_FILE                       print the public key JSON, then the key ID
+  mm-e2ee encrypt --key BACKUP_FILE --to PUBKEY_FILE [--to PUBKEY_FILE ...]
+                  [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
+  mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
+                  [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
+v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient`;
+
+const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
+
+class UsageError extends Error {}
+
+interface Opts {
+    positional: string[];
+    flags: Map<string, string[]>;
+}
+
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender']);
+
+function parseArgs(args: string[]): Opts {
+    const positional: string[] = [];
+    const flags = new Map<string, string[]>();
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (!a.startsWith('--')) {
+            positional.push(a);
+            continue;
+        }
+        const eq = a.indexOf('=');
+        const name = a.slice(2, eq < 0 ? undefined : eq);
+        if (!VALUE_FLAGS.has(name)) {
+            throw new UsageError(`unknown option --${name}`);
+        }
+        let value: string;
+        if (eq >= 0) {
+            value = a.slice(eq + 1);
+        } else {
+            if (i + 1 >= args.length) {
+                throw new UsageError(`--${name} needs a value`);
+            }
+            value = args[++i];
+        }
+        flags.set(name, [...(flags.get(name) ?? []), value]);
+    }
+    return {positional, flags};
+}
+
+function one(o: Opts, name: string, required: true): string;
+function one(o: Opts, name: string, required: false): string | undefined;
+function one(o: Opts, name: string, required: boolean): string | undefined {
+    const v = o.flags.get(name);
+    if (v && v.length > 1) {
+        throw new UsageError(`--${name} given twice`);
+    }
+    if (!v && required) {
+        throw new UsageError(`--${name} is required`);
+    }
+    return v?.[0];
+}
+
+function readFile(path: string): string {
+    try {
+        return fs.readFileSync(path, 'utf8');
+    } catch (e) {
+        throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+}
+
+async function readStdin(): Promise<Uint8Array> {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) {
+        chunks.push(c as Buffer);
+    }
+    return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** A public key file: the JSON itself, or a file whose first line is the JSON (`pubkey` output). */
+async function readPublicKey(path: string): Promise<PublicKey> {
+    const text = readFile(path);
+    let json: unknown;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        json = text.split(/\r?\n/)[0];
+    }
+    return importPublicKey(json);
+}
+
+function context(o: Opts, required: boolean): MessageContext | undefined {
+    const channelId = one(o, 'channel', false);
+    const rootId = one(o, 'root', false);
+    const userId = one(o, 'user', false);
+    if (channelId === undefined && rootId === undefined && userId === undefined && !required) {
+        return undefined;
+    }
+    if (!channelId || rootId === undefined || !userId) {
+        throw new UsageError('--channel, --root and --user go together (--root "" for a top-level post)');
+    }
+    return {channelId, rootId, userId};
+}
+
+function noPositional(o: Opts, n: number): void {
+    if (o.positional.length !== n) {
+        throw new UsageError('unexpected arguments');
+    }
+}
+
+async function run(argv: string[]): Promise<void> {
+    const [cmd, ...rest] = argv;
+    const o = parseArgs(rest);
+    switch (cmd) {
+    case 'keygen': {
+        noPositional(o, 0);
+        process.stdout.write((await generateKeys()).backup + '\n');
+        return;
+    }
+    case 'pubkey': {
+        noPositional(o, 1);
+        const pub = await publicKeyOf(await importBackup(readFile(o.positional[0])));
+        process.stdout.write(`${JSON.stringify({sign: pub.json.sign, encr: pub.json.encr})}\n${pub.idB64}\n`);
+        return;
+    }
+    case 'encrypt': {
+        noPositional(o, 0);
+        const format = one(o, 'format', false) ?? 'v2';
+        if (format !== 'v1' && format !== 'v2') {
+            throw new UsageError('--format is v1 or v2');
+        }
+        const keys = await importBackup(readFile(one(o, 'key', true)));
+        const to = o.flags.get('to');
+        if (!to) {
+            throw new UsageError('at least one --to is required');
+        }
+        const recipients = await Promise.all(to.map(readPublicKey));
+        const ctx = context(o, format === 'v2');
+        const text = fromUtf8(await readStdin(), 'stdin');
+        const msg = format === 'v1'
+            ? await encryptV1(text, keys, recipients)
+            : await encryptV2({text}, keys, recipients, ctx as MessageContext);
+        process.stdout.write(JSON.stringify(msg) + '\n');
+        return;
+    }
+    case 'decrypt': {
+        noPositional(o, 0);
+        const keys = await importBackup(readFile(one(o, 'key', true)));
+        const sender = await readPublicKey(one(o, 'sender', true));
+        const ctx = context(o, false);
+        const input = fromUtf8(await readStdin(), 'stdin');
+        const res = await decryptMessage(input.trim(), keys, await publicKeyOf(keys), sender, ctx);
+        process.stdout.write(res.text);
+        return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+        process.stdout.write(USAGE + '\n');
+        return;
+    case undefined:
+        throw new UsageError('no command');
+    default:
+        throw new UsageError(`unknown command ${cmd}`);
+    }
+}
+
+function exitCodeOf(e: unknown): number {
+    if (e instanceof UsageError) {
+        return EXIT.usage;
+    }
+    if (e instanceof IntegrityError) {
+        return EXIT.integrity;
+    }
+    if (e instanceof NotRecipientError) {
+        return EXIT.notRecipient;
+    }
+    if (e instanceof CryptoError) {
+        return e.code === 'crypto' ? EXIT.failure : EXIT.usage; // malformed, version, key, backup, context
+    }
+    return EXIT.failure;
+}
+
+run(process.argv.slice(2)).then(
+    () => {
+        process.exitCode = EXIT.ok;
+    },
+    (e: unknown) => {
+        process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);
+        if (e instanceof UsageError) {
+            process.stderr.write(USAGE + '\n');
+        }
+        process.exitCode = exitCodeOf(e);
+    },
+);

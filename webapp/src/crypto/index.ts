@@ -1,0 +1,19 @@
+// Public API of the crypto core (plain TypeScript over WebCrypto; no Mattermost imports).
+export * from './types';
+export * from './errors';
+export {generateKeys, importPublicKey, publicKeyOf, publicKeyToJSON, keyIdOf, keyIdToBase64, fingerprintOf} from './keys';
+export {exportBackup, importBackup, BACKUP_BEGIN, BACKUP_END} from './backup';
+export {
+    encryptV1,
+    encryptV2,
+    encryptMessage,
+    decryptMessage,
+    verifyMessage,
+    parseMessage,
+    recipientsOf,
+    type EncryptOptions,
+    type MessageFormat,
+} from './p2p';
+export type {ParsedMessage, ParsedV1, ParsedV2, WrappedKeyEntry} from './message';
+export {encryptBackupToGPG, readGPGKeyInfo, type GPGKeyInfo} from './gpg';
+export {hkpIndex, hkpGet, hkpBaseURL, parseHKPIndex, type HKPKey, type FetchLike} from './hkp';

@@ -1,0 +1,82 @@
+// P2P format v1, byte for byte as protocol-v1.md (the original plugin's wire format).
+import {bs, concat, fromUtf8, toBase64, u32le, utf8, type Bytes} from './encoding';
+import {IntegrityError, MalformedError, NotRecipientError} from './errors';
+import type {ParsedV1} from './message';
+import {ECDH_P256, ECDSA_SHA256, randomBytes, sha256, subtle, verifySignature} from './subtle';
+import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from './types';
+import {uniqueRecipients} from './recipients';
+
+const CTR = (iv: Bytes): AesCtrParams => ({name: 'AES-CTR', counter: iv, length: 64});
+
+/** KWK = first 16 bytes of SHA-256(ECDH x-coordinate). */
+async function kwkV1(priv: CryptoKey, pub: CryptoKey, usage: KeyUsage): Promise<CryptoKey> {
+    const shared = await subtle().deriveBits({name: 'ECDH', public: pub}, priv, 256);
+    const h = await subtle().digest('SHA-256', shared);
+    return subtle().importKey('raw', h.slice(0, 16), 'AES-KW', false, [usage]);
+}
+
+async function signedDataV1(iv: Bytes, pubECDHE: Bytes, ids: Bytes[], ciphertext: Bytes): Promise<Bytes> {
+    return concat(iv, await sha256(pubECDHE), u32le(ids.length), ...ids, u32le(ciphertext.length), ciphertext);
+}
+
+export async function encryptV1(text: string, sender: PrivateKeySet, recipients: PublicKey[]): Promise<EncryptedMessageJSON> {
+    const recips = uniqueRecipients(recipients);
+    const s = subtle();
+    const iv = randomBytes(16);
+    const mk = await s.generateKey({name: 'AES-CTR', length: 128}, true, ['encrypt']);
+    const eph = await s.generateKey(ECDH_P256, false, ['deriveBits']);
+    const [pubECDHE, wrapped, ciphertext] = await Promise.all([
+        s.exportKey('raw', eph.publicKey).then((b) => new Uint8Array(b)),
+        Promise.all(recips.map(async (r) => {
+            const kwk = await kwkV1(eph.privateKey, r.encr, 'wrapKey');
+            return new Uint8Array(await s.wrapKey('raw', mk, kwk, 'AES-KW'));
+        })),
+        s.encrypt(CTR(iv), mk, utf8(text)).then((b) => new Uint8Array(b)),
+    ]);
+    const ids = recips.map((r) => bs(r.id));
+    const sig = new Uint8Array(await s.sign(ECDSA_SHA256, sender.ecdsa.privateKey, await signedDataV1(iv, pubECDHE, ids, ciphertext)));
+    return {
+        version: 1,
+        iv: toBase64(iv),
+        pubECDHE: toBase64(pubECDHE),
+        encryptedKey: recips.map((r, i) => [r.idB64, toBase64(wrapped[i])]),
+        encryptedData: toBase64(ciphertext),
+        signature: toBase64(sig),
+    };
+}
+
+export async function verifyV1(m: ParsedV1, senderPublic: PublicKey): Promise<boolean> {
+    const data = await signedDataV1(m.iv, m.pubECDHE, m.keys.map((k) => k.id), m.ciphertext);
+    return verifySignature(senderPublic, m.signature, data);
+}
+
+export async function decryptV1(m: ParsedV1, me: PrivateKeySet, myPublic: PublicKey, senderPublic: PublicKey): Promise<string> {
+    if (!(await verifyV1(m, senderPublic))) {
+        throw new IntegrityError('v1 signature does not verify with the sender\'s key');
+    }
+    const entry = m.keys.find((k) => k.idB64 === myPublic.idB64);
+    if (!entry) {
+        throw new NotRecipientError();
+    }
+    const s = subtle();
+    let eph: CryptoKey;
+    try {
+        eph = await s.importKey('raw', m.pubECDHE, ECDH_P256, false, []);
+    } catch (e) {
+        throw new MalformedError('pubECDHE: not a P-256 point', {cause: e});
+    }
+    let mk: CryptoKey;
+    try {
+        const kwk = await kwkV1(me.ecdh.privateKey, eph, 'unwrapKey');
+        mk = await s.unwrapKey('raw', entry.wrapped, kwk, 'AES-KW', 'AES-CTR', false, ['decrypt']);
+    } catch (e) {
+        throw new IntegrityError('v1 key unwrap failed (wrapped key altered or not for this key)', {cause: e});
+    }
+    let plain: Bytes;
+    try {
+        plain = new Uint8Array(await s.decrypt(CTR(m.iv), mk, m.ciphertext));
+    } catch (e) {
+        throw new IntegrityError('v1 decryption failed', {cause: e});
+    }
+    return fromUtf8(plain, 'v1 plaintext');
+}

@@ -1,0 +1,246 @@
+// Editing encrypted posts. The host's inline editor runs no hook (mattermost/mattermost#30935)
+// and would send the new text as plaintext, so we offer our own editor (post menu → modal)
+// that re-encrypts and patches through REST; the update hook covers hosts that do call it.
+import React, {useEffect, useRef, useState, useSyncExternalStore} from 'react';
+
+import type {Post} from '@mattermost/types/posts';
+
+import type {HookResult} from '../types/registry';
+
+import {SendRefusedError, type ChannelEncryptor} from './encryptor';
+import {encryptedPayloadOf} from './decrypt_service';
+import {PLACEHOLDER, isEncryptedPost, safeProps} from './post_shape';
+import type {ChannelMethods} from './state';
+
+export interface EditSession {
+    post: Post;
+    text: string;
+}
+
+/** Which post (if any) our editor is open for. */
+export class EditController {
+    private session: EditSession | null = null;
+    private readonly listeners = new Set<() => void>();
+
+    getSnapshot = (): EditSession | null => this.session;
+
+    subscribe = (listener: () => void): (() => void) => {
+        this.listeners.add(listener);
+        return () => {
+            this.listeners.delete(listener);
+        };
+    };
+
+    open(post: Post, text: string): void {
+        this.session = {post, text};
+        this.emit();
+    }
+
+    close(): void {
+        this.session = null;
+        this.emit();
+    }
+
+    private emit(): void {
+        for (const listener of [...this.listeners]) {
+            listener();
+        }
+    }
+}
+
+export interface EditDeps {
+    encryptor: ChannelEncryptor;
+    currentUserId(): string;
+    patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
+    onSaved?(post: Post): void;
+}
+
+/** Re-encrypts the new text for the channel (same context as the post) and patches it. */
+export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string): Promise<Post> {
+    const me = deps.currentUserId();
+    if (!isEncryptedPost(post) || post.user_id !== me) {
+        throw new SendRefusedError('not-encrypted-edit', 'Only your own encrypted messages can be edited here.');
+    }
+    const e2ee = await deps.encryptor.encrypt(text, {channelId: post.channel_id, rootId: post.root_id || '', userId: me});
+    const updated = await deps.patchPost({id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}});
+    deps.onSaved?.(updated);
+    return updated;
+}
+
+const overlay: React.CSSProperties = {
+    position: 'fixed', inset: 0, background: 'rgba(0,0,0,0.5)', zIndex: 10000,
+    display: 'flex', alignItems: 'center', justifyContent: 'center',
+};
+const dialog: React.CSSProperties = {
+    background: 'var(--center-channel-bg, #fff)', color: 'var(--center-channel-color, #3f4350)',
+    borderRadius: 8, padding: 24, width: 'min(600px, 90vw)', boxShadow: '0 20px 32px rgba(0,0,0,0.12)',
+};
+
+export function makeEditRoot(controller: EditController, save: (post: Post, text: string) => Promise<unknown>): React.FC {
+    function EditorDialog({session}: {session: EditSession}): React.ReactElement {
+        const [text, setText] = useState(session.text);
+        const [error, setError] = useState('');
+        const [saving, setSaving] = useState(false);
+        const area = useRef<HTMLTextAreaElement>(null);
+        useEffect(() => {
+            area.current?.focus();
+        }, []);
+
+        const submit = async () => {
+            if (saving) {
+                return;
+            }
+            setSaving(true);
+            setError('');
+            try {
+                await save(session.post, text);
+                controller.close();
+            } catch (err) {
+                setError(err instanceof SendRefusedError ? err.message : `The message could not be saved${err instanceof Error && err.message ? `: ${err.message}` : ''}.`);
+                setSaving(false);
+            }
+        };
+
+        return (
+            <div style={overlay} onClick={() => controller.close()}>
+                <div
+                    role='dialog'
+                    aria-modal='true'
+                    aria-label='Edit encrypted message'
+                    data-testid='e2ee-edit-dialog'
+                    style={dialog}
+                    onClick={(e) => e.stopPropagation()}
+                    onKeyDown={(e) => {
+                        if (e.key === 'Escape') {
+                            controller.close();
+                        } else if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+                            submit();
+                        }
+                    }}
+                >
+                    <h2 style={{fontSize: 18, marginTop: 0}}>{'Edit encrypted message'}</h2>
+                    <textarea
+                        ref={area}
+                        data-testid='e2ee-edit-textarea'
+                        className='form-control'
+                        rows={5}
+                        style={{width: '100%', resize: 'vertical'}}
+                        value={text}
+                        onChange={(e) => setText(e.target.value)}
+                    />
+                    {error && <div data-testid='e2ee-edit-error' role='alert' className='has-error' style={{color: 'var(--error-text, #d24b4e)', marginTop: 8}}>{error}</div>}
+                    <div style={{display: 'flex', justifyContent: 'flex-end', gap: 8, marginTop: 16}}>
+                        <button type='button' className='btn btn-tertiary' data-testid='e2ee-edit-cancel' onClick={() => controller.close()}>{'Cancel'}</button>
+                        <button type='button' className='btn btn-primary' data-testid='e2ee-edit-save' disabled={saving} onClick={submit}>{saving ? 'Saving…' : 'Save'}</button>
+                    </div>
+                </div>
+            </div>
+        );
+    }
+
+    function EncryptedEditRoot(): React.ReactElement | null {
+        const session = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
+        if (!session) {
+            return null;
+        }
+        // keyed by post so a new session starts fresh
+        return <EditorDialog key={session.post.id} session={session}/>;
+    }
+    return EncryptedEditRoot;
+}
+
+export interface UpdateHookDeps extends EditDeps {
+    methods: ChannelMethods;
+}
+
+export const PLAINTEXT_EDIT_REFUSED = 'This channel is encrypted: an unencrypted message cannot be edited here, as the new text would reach the server unencrypted. Delete it and send a new message instead.';
+
+/** MessageWillBeUpdated, for hosts that run it. The new text is encrypted and saved through
+ * REST here: some hosts drop an edit whose message is unchanged, and the placeholder we hand
+ * back is always unchanged. Handing back the encrypted post keeps hosts that do save it right. */
+export function createUpdateHook(deps: UpdateHookDeps) {
+    return async (newPost: Partial<Post>, oldPost: Post): Promise<HookResult<{post: Partial<Post>}>> => {
+        try {
+            if (isEncryptedPost(oldPost)) {
+                if (typeof newPost.message !== 'string' || (newPost.message === PLACEHOLDER && encryptedPayloadOf(newPost))) {
+                    return undefined; // no new text (pin, props of ours)
+                }
+                if (newPost.message === PLACEHOLDER) {
+                    return undefined; // the host's editor showed our placeholder and it was not changed
+                }
+                if (oldPost.user_id !== deps.currentUserId()) {
+                    return {error: {message: 'Only the author can edit an encrypted message.'}};
+                }
+                if (newPost.file_ids && newPost.file_ids.length) {
+                    return {error: {message: 'Files cannot be added to an encrypted message.'}};
+                }
+                const saved = await saveEncryptedEdit(deps, oldPost, newPost.message);
+                const out: Partial<Post> = {...newPost, message: PLACEHOLDER, props: {...safeProps(newPost.props ?? oldPost.props), e2ee: saved.props?.e2ee}};
+                if ('hashtags' in out) {
+                    out.hashtags = '';
+                }
+                delete out.metadata;
+                delete out.message_source;
+                return {post: out};
+            }
+            const channelId = oldPost?.channel_id;
+            if (channelId && typeof newPost.message === 'string') {
+                let method = deps.methods.get(channelId);
+                try {
+                    method = await deps.methods.refresh(channelId);
+                } catch {
+                    // keep what we knew
+                }
+                if (method === 'p2p') {
+                    return {error: {message: PLAINTEXT_EDIT_REFUSED}};
+                }
+            }
+            return undefined;
+        } catch (err) {
+            if (err instanceof SendRefusedError) {
+                return {error: {message: err.message}};
+            }
+            return {error: {message: 'The message could not be encrypted, so the edit was not saved.'}};
+        }
+    };
+}
+
+interface HostEditingState {
+    views?: {posts?: {editingPost?: {postId?: string; show?: boolean}}};
+    entities?: {posts?: {posts?: Record<string, Post | undefined>}};
+}
+
+export interface HostEditorGuardDeps {
+    currentUserId(): string;
+    /** Decrypts the post and opens our editor; resolves false when it can't. */
+    openOurEditor(post: Post): Promise<boolean>;
+    refuse(post: Post): void;
+}
+
+/** The host's own editor (state.views.posts.editingPost) would send the new text of an
+ * encrypted post in clear: close it as soon as it opens, and open ours instead. */
+export function guardHostEditor(store: {getState(): unknown; dispatch(action: {type: string; data?: unknown}): unknown; subscribe(listener: () => void): () => void}, deps: HostEditorGuardDeps): () => void {
+    let handled = '';
+    return store.subscribe(() => {
+        const state = store.getState() as HostEditingState;
+        const editing = state?.views?.posts?.editingPost;
+        if (!editing?.show || !editing.postId) {
+            handled = '';
+            return;
+        }
+        if (handled === editing.postId) {
+            return;
+        }
+        const post = state.entities?.posts?.posts?.[editing.postId];
+        if (!post || !isEncryptedPost(post) || post.user_id !== deps.currentUserId()) {
+            return;
+        }
+        handled = editing.postId;
+        store.dispatch({type: 'TOGGLE_EDITING_POST', data: {show: false}}); // the host's unsetEditingPost()
+        deps.openOurEditor(post).then((opened) => {
+            if (!opened) {
+                deps.refuse(post);
+            }
+        });
+    });
+}

@@ -1,0 +1,203 @@
+// Everything about messages in the webapp: encrypting posts, showing them, editing them,
+// notifications, and the per-channel encryption switch.
+import React from 'react';
+import type {Store} from 'redux';
+
+import type {Post} from '@mattermost/types/posts';
+import {Client4} from 'mattermost-redux/client';
+
+import {pluginAPI, type EncryptionMethod} from '../client';
+import type {PublicKeyJSON} from '../crypto/types';
+import {KeyDirectory, TrustStore} from '../directory';
+import manifest from '../manifest';
+import type {MyKeys} from '../types/my_keys';
+import type {PluginRegistry, WebSocketMessage} from '../types/registry';
+
+import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
+import {DecryptService} from './decrypt_service';
+import {EditController, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
+import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
+import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
+import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUser} from './notifications';
+import {storeNotices} from './notices';
+import {makeEncryptedPost} from './post_component';
+import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
+import {createSendHook} from './send_hook';
+import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, usernameOf, type HostState} from './state';
+
+export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
+export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
+
+/** Seams for tests and other hosts: network clients, storage and crypto binding. */
+export interface MessageFeatureOptions {
+    ops?: CryptoOps;
+    storage?: Storage;
+    api?: {
+        getPublicKeys(userIds: string[]): Promise<Record<string, PublicKeyJSON | null>>;
+        getChannelMethod(channelId: string): Promise<EncryptionMethod>;
+        setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
+    };
+    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>};
+    directoryTtlMs?: number;
+}
+
+export interface MessageFeatures {
+    dispose(): void;
+    directory: KeyDirectory;
+    trust: TrustStore;
+    decrypt: DecryptService;
+    methods: ChannelMethods;
+    edit: EditController;
+}
+
+export function registerMessageFeatures(registry: PluginRegistry, store: Store, myKeys: MyKeys, options: MessageFeatureOptions = {}): MessageFeatures {
+    const ops = options.ops ?? defaultCryptoOps;
+    const api = options.api ?? pluginAPI;
+    const client = options.client ?? {
+        getProfilesInChannel: (channelId: string, page?: number, perPage?: number, sort?: string, opts?: {active?: boolean}) => Client4.getProfilesInChannel(channelId, page, perPage, sort, opts),
+        patchPost: (patch: {id: string; message: string; props: Record<string, unknown>}) => Client4.patchPost(patch),
+    };
+    const storage = options.storage ?? window.localStorage;
+
+    const state = () => store.getState() as HostState;
+    const me = () => currentUserId(state());
+    const directory = new KeyDirectory({fetchKeys: (ids) => api.getPublicKeys(ids), importKey: (json) => ops.importPublicKey(json), ttlMs: options.directoryTtlMs});
+    const trust = new TrustStore(storage);
+    const notices = storeNotices(store);
+    const methods = new ChannelMethods(store, (id) => api.getChannelMethod(id));
+    const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices});
+    const decrypt = new DecryptService({myKeys, directory, trust, ops});
+    const edit = new EditController();
+
+    const ids: string[] = [];
+    const teardown: Array<() => void> = [];
+
+    registry.registerReducer(reducer);
+
+    const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
+    const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
+    ids.push(registry.registerPostTypeComponent(E2EE_POST_TYPE, makeEncryptedPost({
+        decrypt,
+        usernameOf: (id) => usernameOf(state(), id),
+        mentionKeys: (channelId) => {
+            const user = currentUser();
+            return user ? mentionKeysFor(user, myMember(channelId)) : [];
+        },
+    })));
+
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
+
+    const editDeps = {
+        encryptor,
+        currentUserId: me,
+        patchPost: (patch: {id: string; message: string; props: Record<string, unknown>}) => client.patchPost(patch),
+        onSaved: (updated: Post) => {
+            store.dispatch({type: 'RECEIVED_POST', data: updated, features: {crtEnabled: false}});
+        },
+    };
+    const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
+    ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
+    ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
+    const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
+    const openOurEditor = async (post: Post) => {
+        const result = await decrypt.decrypt(post);
+        if (result.status !== 'ok') {
+            return false;
+        }
+        edit.open(post, result.text);
+        return true;
+    };
+    ids.push(registry.registerPostDropdownMenuAction(
+        'Edit encrypted message',
+        (postId) => {
+            const post = postById(postId);
+            if (post) {
+                openOurEditor(post);
+            }
+        },
+        (postId) => {
+            const post = postById(postId);
+            return Boolean(post) && isEncryptedPost(post) && post!.user_id === me() && decrypt.peek(post!)?.status === 'ok';
+        },
+    ));
+    teardown.push(guardHostEditor(store, {
+        currentUserId: me,
+        openOurEditor,
+        refuse: (post) => notices.show(post.channel_id, post.root_id || '', 'This encrypted message cannot be edited here: it could not be decrypted in this browser.'),
+    }));
+
+    ids.push(registry.registerDesktopNotificationHook(createNotificationHook({decrypt, currentUser, myMember})));
+
+    const Icon = makeHeaderIcon(store);
+    const Tooltip = makeHeaderTooltip(store);
+    ids.push(registry.registerChannelHeaderButtonAction(
+        <Icon/>,
+        (channel) => {
+            toggleEncryption({methods, setMethod: (id, m) => api.setChannelMethod(id, m), notices}, channel.id);
+        },
+        'Toggle encryption',
+        <Tooltip/>,
+    ));
+
+    // Files are uploaded before the post hook runs, and are not encrypted: refuse them up front
+    // (the hook is synchronous, so an unknown state refuses and asks the server for next time).
+    if (registry.registerFilesWillUploadHook) {
+        ids.push(registry.registerFilesWillUploadHook((files) => {
+            const channelId = currentChannelId(state());
+            const method = methods.get(channelId);
+            if (method === 'p2p') {
+                return {message: 'Files cannot be sent in an encrypted channel: they would not be encrypted.', files: null};
+            }
+            if (method === undefined && channelId) {
+                methods.refresh(channelId).catch(() => undefined);
+                return {message: 'Checking whether this channel is encrypted: try the upload again in a moment.', files: null};
+            }
+            return {files};
+        }));
+    }
+
+    registry.registerWebSocketEventHandler(WS_CHANNEL_STATE, (msg: WebSocketMessage) => {
+        const {chanID, method} = (msg?.data ?? {}) as {chanID?: unknown; method?: unknown};
+        if (typeof chanID === 'string' && chanID && isEncryptionMethod(method)) {
+            methods.set(chanID, method);
+        }
+    });
+    registry.registerWebSocketEventHandler(WS_NEW_PUBKEY, (msg: WebSocketMessage) => {
+        const userID = (msg?.data as {userID?: unknown} | undefined)?.userID;
+        if (typeof userID === 'string' && userID) {
+            directory.invalidate(userID);
+        }
+    });
+    registry.registerReconnectHandler(() => {
+        // Events may have been missed while disconnected.
+        directory.invalidate();
+        const current = currentChannelId(state());
+        methods.clear(current);
+        if (current) {
+            methods.refresh(current).catch(() => undefined);
+        }
+    });
+
+    teardown.push(methods.watchCurrentChannel());
+
+    return {
+        directory,
+        trust,
+        decrypt,
+        methods,
+        edit,
+        dispose() {
+            for (const undo of teardown.splice(0)) {
+                undo();
+            }
+            for (const id of ids.splice(0)) {
+                registry.unregisterComponent(id);
+            }
+            registry.unregisterWebSocketEventHandler?.(WS_CHANNEL_STATE);
+            registry.unregisterWebSocketEventHandler?.(WS_NEW_PUBKEY);
+            registry.unregisterReconnectHandler?.();
+            decrypt.dispose();
+            edit.close();
+        },
+    };
+}

@@ -1,0 +1,44 @@
+// Renders decrypted text with the host's own markdown (window.PostUtils), as normal posts
+// look; plain text when the host does not provide it.
+import React, {useMemo} from 'react';
+
+interface PostUtilsGlobal {
+    formatText?: (text: string, options?: Record<string, unknown>, emojiMap?: unknown) => string;
+    messageHtmlToComponent?: (html: string, options?: Record<string, unknown>) => React.ReactNode;
+}
+
+function postUtils(): PostUtilsGlobal | undefined {
+    return (window as unknown as {PostUtils?: PostUtilsGlobal}).PostUtils;
+}
+
+interface Props {
+    text: string;
+    postId: string;
+    channelId: string;
+    mentionKeys?: Array<{key: string; caseSensitive: boolean}>;
+}
+
+export function DecryptedText({text, postId, channelId, mentionKeys}: Props): React.ReactElement {
+    const rendered = useMemo(() => {
+        const utils = postUtils();
+        if (typeof utils?.formatText !== 'function' || typeof utils?.messageHtmlToComponent !== 'function') {
+            return null;
+        }
+        const options = {atMentions: true, mentionHighlight: true, mentionKeys: mentionKeys ?? [], markdown: true};
+        // Newer hosts want their emoji map as a third argument, which plugins can't reach:
+        // if emoji handling fails without it, render without emoji rather than not at all.
+        for (const attempt of [options, {...options, emoticons: false}]) {
+            try {
+                const html = utils.formatText(text, attempt);
+                return utils.messageHtmlToComponent(html, {mentionHighlight: true, postId, channelId, emoji: attempt === options, images: true, latex: true, inlinelatex: true});
+            } catch {
+                // next attempt, then plain text below
+            }
+        }
+        return null;
+    }, [text, postId, channelId, mentionKeys]);
+    if (rendered === null) {
+        return <div data-testid='e2ee-text' className='post-message__text' style={{whiteSpace: 'pre-wrap'}}>{text}</div>;
+    }
+    return <div data-testid='e2ee-text' className='post-message__text'>{rendered}</div>;
+}

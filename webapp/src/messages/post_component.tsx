@@ -1,0 +1,120 @@
+// The custom_e2ee post type: verifies and decrypts, then shows the text with a lock, or a
+// state that says why it can't and what to do.
+import React, {useEffect, useMemo, useState, useSyncExternalStore} from 'react';
+
+import type {Post} from '@mattermost/types/posts';
+
+import type {PostTypeComponentProps} from '../types/registry';
+
+import type {DecryptResult, DecryptService} from './decrypt_service';
+import {DecryptedText} from './markdown';
+
+export interface PostComponentServices {
+    decrypt: DecryptService;
+    usernameOf(userId: string): string | undefined;
+    /** The current user's mention keys in a channel, for highlighting. */
+    mentionKeys?(channelId: string): Array<{key: string; caseSensitive: boolean}>;
+}
+
+const stateStyle: React.CSSProperties = {fontStyle: 'italic', opacity: 0.8};
+
+function LockIcon(): React.ReactElement {
+    return (
+        <svg width='12' height='12' viewBox='0 0 16 16' aria-hidden='true' style={{verticalAlign: 'middle'}}>
+            <path fill='currentColor' d='M4 7V5a4 4 0 1 1 8 0v2h1a1 1 0 0 1 1 1v7a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1h1zm2 0h4V5a2 2 0 1 0-4 0v2z'/>
+        </svg>
+    );
+}
+
+function StateLine({testId, children}: {testId: string; children: React.ReactNode}): React.ReactElement {
+    return <div data-testid={testId} className='e2ee-state' style={stateStyle}>{children}</div>;
+}
+
+function isPost(value: unknown): value is Post {
+    return Boolean(value) && typeof value === 'object' && typeof (value as Post).id === 'string';
+}
+
+export function makeEncryptedPost(services: PostComponentServices): React.FC<PostTypeComponentProps> {
+    function EncryptedPost(props: PostTypeComponentProps): React.ReactElement {
+        const post = isPost(props.post) ? props.post : null;
+        const revision = useSyncExternalStore(services.decrypt.subscribe, services.decrypt.getRevision);
+        // Results are tagged with the post version they belong to, so a reused component never
+        // shows another post's (or an older edit's) text.
+        const version = post ? `${post.id}|${post.edit_at}|${post.update_at}` : '';
+        const [state, setState] = useState<{version: string; result: DecryptResult} | undefined>();
+        const e2ee = post?.props?.e2ee;
+        const channelId = post?.channel_id ?? '';
+        const mentionKeys = useMemo(() => services.mentionKeys?.(channelId), [channelId]);
+
+        useEffect(() => {
+            if (!post) {
+                return undefined;
+            }
+            let live = true;
+            services.decrypt.decrypt(post).then((r) => {
+                if (live) {
+                    setState({version, result: r});
+                }
+            });
+            return () => {
+                live = false;
+            };
+        // post fields listed one by one: the host hands a new object on every store change.
+        // eslint-disable-next-line react-hooks/exhaustive-deps
+        }, [version, post?.user_id, post?.channel_id, post?.root_id, e2ee, revision]);
+
+        const result = state && state.version === version ? state.result : (post ? services.decrypt.peek(post) : undefined);
+
+        if (!post) {
+            return <StateLine testId='e2ee-state-malformed'>This encrypted message is damaged and cannot be read.</StateLine>;
+        }
+        if (!result) {
+            return <StateLine testId='e2ee-state-loading'>Decrypting…</StateLine>;
+        }
+        const sender = (id: string) => services.usernameOf(id) ?? id;
+        switch (result.status) {
+        case 'ok': {
+            const title = `End-to-end encrypted. Verified sender: @${sender(result.senderId)}, key fingerprint ${result.fingerprint}`;
+            return (
+                <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
+                    <span data-testid='e2ee-lock' className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
+                        <LockIcon/>
+                    </span>
+                    <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} mentionKeys={mentionKeys}/>
+                </div>
+            );
+        }
+        case 'no-key':
+            return <StateLine testId='e2ee-state-no-key'>Encrypted message. You have no encryption key in this browser: run /e2ee init to create one, or /e2ee import to restore your backup.</StateLine>;
+        case 'not-recipient':
+            return <StateLine testId='e2ee-state-not-recipient'>Encrypted message, not encrypted for your current key (it was sent before you had this key, or the sender did not have it).</StateLine>;
+        case 'integrity':
+            return <StateLine testId='e2ee-state-integrity'>Warning: this encrypted message failed verification. It may have been altered, moved or forged, so it is not shown.</StateLine>;
+        case 'malformed':
+            return <StateLine testId='e2ee-state-malformed'>This encrypted message is damaged or in an unknown format and cannot be read.</StateLine>;
+        case 'unknown-sender-key':
+            return (
+                <StateLine testId='e2ee-state-unknown-sender-key'>
+                    {result.reason === 'unavailable' ? 'Encrypted message. The sender\'s key could not be fetched right now, so the message cannot be verified yet.' : `Encrypted message from @${sender(post.user_id)}, who has no valid published key: it cannot be verified, so it is not shown.`}
+                </StateLine>
+            );
+        case 'key-changed':
+            return (
+                <StateLine testId='e2ee-state-key-changed'>
+                    {`Warning: the encryption key of @${sender(result.senderId)} changed since this browser last saw it. The message is hidden until you accept the new key; if you did not expect a change, check with them first. `}
+                    <button
+                        type='button'
+                        data-testid='e2ee-accept-key'
+                        className='btn btn-sm btn-tertiary'
+                        onClick={() => services.decrypt.acceptSenderKey(result.senderId, result.newKeyId)}
+                    >
+                        {'Trust the new key'}
+                    </button>
+                </StateLine>
+            );
+        default:
+            return <StateLine testId='e2ee-state-malformed'>This encrypted message cannot be read.</StateLine>;
+        }
+    }
+    return EncryptedPost;
+}

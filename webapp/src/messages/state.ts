@@ -1,0 +1,132 @@
+// The plugin's redux slice: each channel's encryption method as the server last told us.
+import type {Store} from 'redux';
+
+import type {EncryptionMethod} from '../client';
+import manifest from '../manifest';
+
+export const STATE_KEY = `plugins-${manifest.id}` as const;
+
+export const CHANNEL_METHOD_RECEIVED = 'E2EE_CHANNEL_METHOD_RECEIVED';
+export const CHANNEL_METHODS_CLEARED = 'E2EE_CHANNEL_METHODS_CLEARED';
+
+export interface PluginState {
+    channelMethods: Record<string, EncryptionMethod>;
+}
+
+export type PluginAction =
+    | {type: typeof CHANNEL_METHOD_RECEIVED; channelId: string; method: EncryptionMethod}
+    | {type: typeof CHANNEL_METHODS_CLEARED; keep?: string};
+
+const initialState: PluginState = {channelMethods: {}};
+
+export function isEncryptionMethod(value: unknown): value is EncryptionMethod {
+    return value === 'none' || value === 'p2p';
+}
+
+export function channelMethodReceived(channelId: string, method: EncryptionMethod): PluginAction {
+    return {type: CHANNEL_METHOD_RECEIVED, channelId, method};
+}
+
+export function reducer(state: unknown, action: {type: string; [k: string]: unknown}): PluginState {
+    const current = (state as PluginState | undefined) ?? initialState;
+    switch (action.type) {
+    case CHANNEL_METHOD_RECEIVED: {
+        const {channelId, method} = action;
+        if (typeof channelId !== 'string' || !channelId || !isEncryptionMethod(method) || current.channelMethods[channelId] === method) {
+            return current;
+        }
+        return {...current, channelMethods: {...current.channelMethods, [channelId]: method}};
+    }
+    case CHANNEL_METHODS_CLEARED: {
+        // Everything is stale (reconnect) except, optionally, the channel on screen until refreshed.
+        const keep = typeof action.keep === 'string' ? action.keep : '';
+        const channelMethods: Record<string, EncryptionMethod> = keep && current.channelMethods[keep] ? {[keep]: current.channelMethods[keep]} : {};
+        return {...current, channelMethods};
+    }
+    default:
+        return current;
+    }
+}
+
+// Narrow view of the host's state: only what we read.
+export interface HostState {
+    entities?: {
+        users?: {currentUserId?: string; profiles?: Record<string, {id: string; username?: string; first_name?: string; notify_props?: Record<string, string>} | undefined>};
+        channels?: {currentChannelId?: string; myMembers?: Record<string, {notify_props?: Record<string, string>} | undefined>};
+        posts?: {posts?: Record<string, import('@mattermost/types/posts').Post | undefined>};
+    };
+    [STATE_KEY]?: PluginState;
+}
+
+export function selectChannelMethod(state: unknown, channelId: string): EncryptionMethod | undefined {
+    return (state as HostState)?.[STATE_KEY]?.channelMethods?.[channelId];
+}
+
+export function currentUserId(state: unknown): string {
+    return (state as HostState)?.entities?.users?.currentUserId ?? '';
+}
+
+export function currentChannelId(state: unknown): string {
+    return (state as HostState)?.entities?.channels?.currentChannelId ?? '';
+}
+
+export function usernameOf(state: unknown, userId: string): string | undefined {
+    return (state as HostState)?.entities?.users?.profiles?.[userId]?.username;
+}
+
+/** Keeps the slice in step with the server: fetches on demand and on channel switch. */
+export class ChannelMethods {
+    private readonly inflight = new Map<string, Promise<EncryptionMethod>>();
+
+    constructor(
+        private readonly store: Store,
+        private readonly fetchMethod: (channelId: string) => Promise<EncryptionMethod>,
+    ) {}
+
+    get(channelId: string): EncryptionMethod | undefined {
+        return selectChannelMethod(this.store.getState(), channelId);
+    }
+
+    /** Asks the server (one request at a time per channel) and records the answer. */
+    refresh(channelId: string): Promise<EncryptionMethod> {
+        const pending = this.inflight.get(channelId);
+        if (pending) {
+            return pending;
+        }
+        const request = this.fetchMethod(channelId).then((method) => {
+            if (!isEncryptionMethod(method)) {
+                throw new Error('the server answered an unknown encryption method');
+            }
+            this.store.dispatch(channelMethodReceived(channelId, method));
+            return method;
+        }).finally(() => {
+            this.inflight.delete(channelId);
+        });
+        this.inflight.set(channelId, request);
+        return request;
+    }
+
+    set(channelId: string, method: EncryptionMethod): void {
+        this.store.dispatch(channelMethodReceived(channelId, method));
+    }
+
+    /** Forgets every channel's method but the one given (still shown until refreshed). */
+    clear(keep?: string): void {
+        this.store.dispatch({type: CHANNEL_METHODS_CLEARED, keep});
+    }
+
+    /** Fetches the method of each channel the user opens. Returns an unsubscribe. */
+    watchCurrentChannel(): () => void {
+        let last = '';
+        const check = () => {
+            const id = currentChannelId(this.store.getState());
+            if (id && id !== last) {
+                last = id;
+                this.refresh(id).catch((err) => console.warn('e2ee: could not fetch the channel encryption state', err instanceof Error ? err.message : ''));
+            }
+        };
+        const unsubscribe = this.store.subscribe(check);
+        check();
+        return unsubscribe;
+    }
+}

@@ -1,0 +1,93 @@
+// Shared set-up for the key tests: a fresh IndexedDB, a store holding the current user,
+// and a fake plugin server (only the network is faked; WebCrypto is real).
+import 'fake-indexeddb/auto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {IDBFactory} from 'fake-indexeddb';
+import type {Store} from 'redux';
+
+import {pluginAPI, PluginAPIError} from '../../src/client';
+import type {PublicKeyJSON} from '../../src/crypto/types';
+import {closeForTests} from '../../src/keys/storage';
+
+// The original plugin's vectors: shared/ beside the repo, or the server's copy in the repo.
+const VECTOR_FILES = [
+    path.resolve(__dirname, '../../../../shared/vectors/p2p-v1.json'),
+    path.resolve(__dirname, '../../../server/testdata/p2p-v1.json'),
+];
+export const vectors = JSON.parse(fs.readFileSync(VECTOR_FILES.find((f) => fs.existsSync(f)) ?? VECTOR_FILES[0], 'utf8')) as {
+    users: Array<{name: string; backup: string; pubkey: PublicKeyJSON; pubkey_id: string}>;
+};
+export const vectorUser = (name: string) => vectors.users.find((u) => u.name === name)!;
+
+export const ME = 'alice-id';
+export const MY_EMAIL = 'alice@example.com';
+
+export async function freshBrowser(): Promise<void> {
+    await closeForTests();
+    globalThis.indexedDB = new IDBFactory();
+}
+
+export function fakeStore(userId = ME, email = MY_EMAIL): Store & {setUser(id: string): void} {
+    let state = {entities: {users: {currentUserId: userId, profiles: {[userId]: {id: userId, email}}}}};
+    const listeners = new Set<() => void>();
+    return {
+        getState: () => state,
+        dispatch: ((a: unknown) => a) as Store['dispatch'],
+        subscribe: (l: () => void) => {
+            listeners.add(l);
+            return () => listeners.delete(l);
+        },
+        replaceReducer: () => undefined,
+        [Symbol.observable]: undefined,
+        setUser(id: string) {
+            state = {entities: {users: {currentUserId: id, profiles: {[id]: {id, email: `${id}@example.com`}}}}};
+            listeners.forEach((l) => l());
+        },
+    } as unknown as Store & {setUser(id: string): void};
+}
+
+export interface FakeServer {
+    keys: Record<string, PublicKeyJSON>;
+    pushes: Array<{pubkey: PublicKeyJSON; backupGPG?: string}>;
+    gpgKeyServer: string;
+    failPush: string | null; // error message the next pushes fail with
+    rejectGPG: boolean; // refuse pushes that carry a GPG backup
+}
+
+/** Replaces pluginAPI's network calls by an in-memory server for user `me`. */
+export function fakeServer(me = ME): FakeServer {
+    const server: FakeServer = {keys: {}, pushes: [], gpgKeyServer: '', failPush: null, rejectGPG: false};
+    jest.spyOn(pluginAPI, 'getPublicKeys').mockImplementation(async (ids) =>
+        Object.fromEntries(ids.map((id) => [id, server.keys[id] ?? null])));
+    jest.spyOn(pluginAPI, 'pushPublicKey').mockImplementation(async (pubkey, backupGPG) => {
+        if (server.failPush) {
+            throw new PluginAPIError(server.failPush, 500);
+        }
+        if (backupGPG && server.rejectGPG) {
+            throw new PluginAPIError('cannot send mail', 500);
+        }
+        server.pushes.push(backupGPG ? {pubkey, backupGPG} : {pubkey});
+        server.keys[me] = pubkey;
+        return {};
+    });
+    jest.spyOn(pluginAPI, 'getGPGKeyServer').mockImplementation(async () => server.gpgKeyServer);
+    return server;
+}
+
+/** Polls until `check` passes (flows run in the background of the slash hook). */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 4000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        try {
+            await check();
+            return;
+        } catch (err) {
+            if (Date.now() > end) {
+                throw err;
+            }
+            await new Promise((r) => setTimeout(r, 10));
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import React from 'react';
+import {act, fireEvent, render, screen, waitFor} from '@testing-library/react';
+
+import type {Post} from '@mattermost/types/posts';
+
+import {decryptMessage} from '../../src/crypto';
+import {PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
+
+import {basePost, rekey} from './helpers';
+import {CHANNEL, makeWorld, type World} from './world';
+
+const ROOT = 'rootaaaaaaaaaaaaaaaaaaaaaa';
+
+async function myEncryptedPost(w: World, text: string, rootId = ''): Promise<Post> {
+    const draft = basePost({user_id: w.alice.id, channel_id: CHANNEL, root_id: rootId, message: text});
+    const {post} = await w.willPost(draft);
+    const stored = {...post, id: 'mypostaaaaaaaaaaaaaaaaaaaa'};
+    w.store.entities().posts.posts[stored.id] = stored;
+    return stored;
+}
+
+function dropdown(w: World) {
+    const [text, action, filter] = w.registry.registered.dropdown[0] as [string, (id: string) => void, (id: string) => boolean];
+    return {text, action, filter};
+}
+
+describe('editing an encrypted message', () => {
+    test('post menu → our editor → re-encrypted patch with no plaintext, shown as edited', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'first version', ROOT);
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        const {text, action, filter} = dropdown(w);
+        expect(text).toBe('Edit encrypted message');
+
+        expect(filter(post.id)).toBe(false); // not decrypted yet: nothing to edit from
+        await w.features.decrypt.decrypt(post);
+        expect(filter(post.id)).toBe(true);
+
+        act(() => action(post.id));
+        const area = await screen.findByTestId('e2ee-edit-textarea') as HTMLTextAreaElement;
+        expect(area.value).toBe('first version');
+        fireEvent.change(area, {target: {value: 'second version, secret'}});
+        fireEvent.click(screen.getByTestId('e2ee-edit-save'));
+        await waitFor(() => expect(screen.queryByTestId('e2ee-edit-textarea')).toBeNull());
+
+        expect(w.patches).toHaveLength(1);
+        const patch = w.patches[0];
+        expect(patch.id).toBe(post.id);
+        expect(patch.message).toBe('Encrypted message');
+        expect(Object.keys(patch.props)).toEqual(['e2ee']);
+        expect(JSON.stringify(patch)).not.toContain('second version');
+        const out = await decryptMessage(patch.props.e2ee, w.bob.keys, w.bob.pub, w.alice.pub, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id});
+        expect(out.text).toBe('second version, secret');
+        // the host's store gets the edited post at once
+        expect(w.store.actions.some((a) => a.type === 'RECEIVED_POST' && (a.data as Post).edit_at > 0)).toBe(true);
+    });
+
+    test('the menu item is only for my own decryptable encrypted posts', async () => {
+        const w = await makeWorld();
+        const mine = await myEncryptedPost(w, 'x');
+        await w.features.decrypt.decrypt(mine);
+        const posts = w.store.entities().posts.posts;
+        posts.bobs = {...mine, id: 'bobs', user_id: w.bob.id};
+        posts.plain = basePost({id: 'plain', user_id: w.alice.id, channel_id: CHANNEL, message: 'hi'});
+        const {filter} = dropdown(w);
+        expect(filter(mine.id)).toBe(true);
+        expect(filter('bobs')).toBe(false);
+        expect(filter('plain')).toBe(false);
+        expect(filter('missing')).toBe(false);
+    });
+
+    test('a refused save keeps the editor open with the reason; saving again after a key-change warning works', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'v1');
+        await w.features.decrypt.decrypt(post);
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        const bob2 = await rekey(w.bob);
+        w.publish(bob2);
+        w.features.directory.invalidate(w.bob.id);
+        act(() => dropdown(w).action(post.id));
+        fireEvent.change(await screen.findByTestId('e2ee-edit-textarea'), {target: {value: 'v2'}});
+        fireEvent.click(screen.getByTestId('e2ee-edit-save'));
+        expect((await screen.findByTestId('e2ee-edit-error')).textContent).toMatch(/key of @bob changed/);
+        expect(w.patches).toHaveLength(0);
+        fireEvent.click(screen.getByTestId('e2ee-edit-save'));
+        await waitFor(() => expect(w.patches).toHaveLength(1));
+        const out = await decryptMessage(w.patches[0].props.e2ee, bob2.keys, bob2.pub, w.alice.pub, {channelId: CHANNEL, rootId: '', userId: w.alice.id});
+        expect(out.text).toBe('v2');
+    });
+
+    test('cancel closes without saving', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'v1');
+        await w.features.decrypt.decrypt(post);
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        act(() => dropdown(w).action(post.id));
+        fireEvent.click(await screen.findByTestId('e2ee-edit-cancel'));
+        expect(screen.queryByTestId('e2ee-edit-textarea')).toBeNull();
+        expect(w.patches).toHaveLength(0);
+    });
+});
+
+describe('the host\'s own editor (runs no hook on current hosts)', () => {
+    test('is closed when opened on my encrypted post, and ours opens instead', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'typed before');
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        act(() => w.store.patchState({views: {posts: {editingPost: {postId: post.id, show: true, isRHS: false}}}}));
+        expect(w.store.actions).toContainEqual({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+        expect(((await screen.findByTestId('e2ee-edit-textarea')) as HTMLTextAreaElement).value).toBe('typed before');
+    });
+
+    test('is left alone for plain posts and others\' posts', async () => {
+        const w = await makeWorld();
+        const mine = await myEncryptedPost(w, 'x');
+        w.store.entities().posts.posts.plain = basePost({id: 'plain', user_id: w.alice.id, channel_id: CHANNEL, message: 'hi'});
+        w.store.entities().posts.posts.bobs = {...mine, id: 'bobs', user_id: w.bob.id};
+        w.store.patchState({views: {posts: {editingPost: {postId: 'plain', show: true}}}});
+        w.store.patchState({views: {posts: {editingPost: {postId: 'bobs', show: true}}}});
+        expect(w.store.actions.filter((a) => a.type === 'TOGGLE_EDITING_POST')).toHaveLength(0);
+    });
+
+    test('says so when the post cannot be decrypted here', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'x');
+        w.myKeys.set(null);
+        w.store.patchState({views: {posts: {editingPost: {postId: post.id, show: true}}}});
+        await waitFor(() => expect(w.store.notices().some((m) => m.includes('cannot be edited here'))).toBe(true));
+        expect(w.store.actions).toContainEqual({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+    });
+});
+
+describe('MessageWillBeUpdated (hosts that run it)', () => {
+    test('encrypts the new text of an encrypted post and saves it through REST', async () => {
+        const w = await makeWorld();
+        const old = await myEncryptedPost(w, 'v1', ROOT);
+        const result = await w.willUpdate({id: old.id, message: 'v2 secret', props: {...old.props, attachments: ['v2 secret']}, hashtags: '#secret'}, old);
+        expect(result.error).toBeUndefined();
+        expect(result.post.message).toBe('Encrypted message');
+        expect(JSON.stringify(result.post)).not.toContain('secret');
+        const out = await decryptMessage(result.post.props.e2ee, w.carol.keys, w.carol.pub, w.alice.pub, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id});
+        expect(out.text).toBe('v2 secret');
+        // Hosts that drop "unchanged" edits (the placeholder never changes) still get it saved.
+        expect(w.patches).toHaveLength(1);
+        expect(w.patches[0]).toEqual({id: old.id, message: 'Encrypted message', props: {e2ee: result.post.props.e2ee}});
+    });
+
+    test('the untouched placeholder from the host\'s editor is no edit', async () => {
+        const w = await makeWorld();
+        const old = await myEncryptedPost(w, 'v1');
+        expect(await w.willUpdate({id: old.id, message: 'Encrypted message', channel_id: CHANNEL}, old)).toBeUndefined();
+        expect(w.patches).toHaveLength(0);
+    });
+
+    test('leaves changes without new text alone, refuses others\' posts', async () => {
+        const w = await makeWorld();
+        const old = await myEncryptedPost(w, 'v1');
+        expect(await w.willUpdate({id: old.id, is_pinned: true}, old)).toBeUndefined();
+        expect(await w.willUpdate({id: old.id, message: 'Encrypted message', props: old.props}, old)).toBeUndefined();
+        const result = await w.willUpdate({id: old.id, message: 'x'}, {...old, user_id: w.bob.id});
+        expect(result.error.message).toMatch(/Only the author/);
+    });
+
+    test('refuses a plaintext edit in an encrypted channel, allows it elsewhere', async () => {
+        const w = await makeWorld();
+        const plain = basePost({id: 'plainpost', user_id: w.alice.id, channel_id: CHANNEL, message: 'old'});
+        expect((await w.willUpdate({id: plain.id, message: 'new'}, plain)).error.message).toBe(PLAINTEXT_EDIT_REFUSED);
+        w.channelMethods[CHANNEL] = 'none';
+        expect(await w.willUpdate({id: plain.id, message: 'new'}, plain)).toBeUndefined();
+    });
+});
+
+describe('channel header button', () => {
+    test('its icon and tooltip follow the current channel\'s state', async () => {
+        const w = await makeWorld();
+        const [icon, , dropdownText, tooltip] = w.registry.registered.header[0] as [React.ReactElement, unknown, string, React.ReactElement];
+        expect(dropdownText).toBe('Toggle encryption');
+        render(<div>{icon}{tooltip}</div>);
+        expect(screen.getByTestId('e2ee-header-icon').getAttribute('data-e2ee-state')).toBe('on');
+        expect(screen.getByTestId('e2ee-header-tooltip').textContent).toBe('Encryption on');
+        act(() => {
+            w.registry.ws['custom_org.mme2ee.e2ee_channelStateChanged']({event: 'e', data: {chanID: CHANNEL, method: 'none'}, broadcast: {}, seq: 1});
+        });
+        expect(screen.getByTestId('e2ee-header-icon').getAttribute('data-e2ee-state')).toBe('off');
+        expect(screen.getByTestId('e2ee-header-icon').getAttribute('title')).toBe('Encryption off');
+        expect(screen.getByTestId('e2ee-header-tooltip').textContent).toBe('Encryption off');
+    });
+});

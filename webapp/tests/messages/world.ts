@@ -1,0 +1,96 @@
+// One plugin instance wired to fakes of the network: alice is "me", bob and carol are
+// channel members with real keys, dave is a member without a key.
+import type {Post} from '@mattermost/types/posts';
+import type {UserProfile} from '@mattermost/types/users';
+
+import type {EncryptionMethod} from '../../src/client';
+import type {Channel} from '@mattermost/types/channels';
+
+import type {EncryptedMessageJSON, PublicKeyJSON} from '../../src/crypto/types';
+import {registerMessageFeatures} from '../../src/messages';
+import type {DesktopNotificationArgs, PluginRegistry} from '../../src/types/registry';
+import type {Store} from 'redux';
+
+import {FakeMyKeys, MemoryStorage, countingOps, fakeKeyServer, makeRegistry, makeStore, makeUser, profile, userId, type TestUser} from './helpers';
+
+export const CHANNEL = 'channelaaaaaaaaaaaaaaaaaaaa';
+
+/** A hook's answer, loosely typed for assertions: either field may be absent. */
+export interface HookOut {
+    post: Post & {props: {e2ee: EncryptedMessageJSON}};
+    error: {message: string};
+}
+
+export interface WorldOptions {
+    method?: EncryptionMethod;
+    withKeys?: boolean; // alice has keys in this browser
+    storage?: MemoryStorage;
+}
+
+export async function makeWorld(opts: WorldOptions = {}) {
+    const [alice, bob, carol] = await Promise.all([makeUser('alice'), makeUser('bob'), makeUser('carol')]);
+    const dave = {id: userId('dave'), username: 'dave'};
+    const keyTable: Record<string, PublicKeyJSON | null> = {[alice.id]: alice.json, [bob.id]: bob.json, [carol.id]: carol.json, [dave.id]: null};
+    const keyServer = fakeKeyServer(keyTable);
+    const channelMethods: Record<string, EncryptionMethod> = {[CHANNEL]: opts.method ?? 'p2p'};
+    let members: UserProfile[] = [profile(alice), profile(bob), profile(carol), profile(dave)];
+    const methodRequests: string[] = [];
+    const setRequests: Array<[string, EncryptionMethod]> = [];
+    let setMethodError: Error | null = null;
+    const patches: Array<{id: string; message: string; props: Record<string, unknown>}> = [];
+    const store = makeStore({
+        currentUserId: alice.id,
+        currentChannelId: CHANNEL,
+        profiles: {[alice.id]: profile(alice), [bob.id]: profile(bob), [carol.id]: profile(carol), [dave.id]: profile(dave)},
+        myMembers: {[CHANNEL]: {notify_props: {desktop: 'default'}}},
+    });
+    const storage = opts.storage ?? new MemoryStorage();
+    const myKeys = new FakeMyKeys(opts.withKeys === false ? null : alice);
+    const ops = countingOps();
+    const registry = makeRegistry();
+    const api = {
+        getPublicKeys: keyServer.getPublicKeys,
+        async getChannelMethod(id: string) {
+            methodRequests.push(id);
+            return channelMethods[id] ?? 'none';
+        },
+        async setChannelMethod(id: string, method: EncryptionMethod) {
+            if (setMethodError) {
+                throw setMethodError;
+            }
+            setRequests.push([id, method]);
+            channelMethods[id] = method;
+            return method;
+        },
+    };
+    const client = {
+        async getProfilesInChannel(_channelId: string, page = 0, perPage = 60) {
+            return members.slice(page * perPage, (page + 1) * perPage);
+        },
+        async patchPost(patch: {id: string; message: string; props: Record<string, unknown>}) {
+            patches.push(patch);
+            return {...store.entities().posts.posts[patch.id], ...patch, edit_at: Date.now(), update_at: Date.now()} as Post;
+        },
+    };
+    const features = registerMessageFeatures(registry as unknown as PluginRegistry, store as unknown as Store, myKeys, {ops, storage, api, client});
+    await new Promise((r) => setTimeout(r, 0)); // let the initial channel fetch settle
+
+    return {
+        alice, bob, carol, dave, keyTable, keyServer, channelMethods, methodRequests, setRequests, patches,
+        store, storage, myKeys, ops, registry, features, api, client,
+        setMembers(list: UserProfile[]) {
+            members = list;
+        },
+        failSetMethod(err: Error | null) {
+            setMethodError = err;
+        },
+        publish(user: TestUser) {
+            keyTable[user.id] = user.json;
+        },
+        willPost: (registry.registered.willPost[0] as unknown[])[0] as (post: Post) => Promise<HookOut>,
+        willUpdate: (registry.registered.willUpdate[0] as unknown[])[0] as (newPost: Partial<Post>, oldPost: Post) => Promise<HookOut>,
+        notificationHook: (registry.registered.notification[0] as unknown[])[0] as (post: Post, msgProps: unknown, channel: Partial<Channel>, teamId: string, args: DesktopNotificationArgs) => Promise<{args: DesktopNotificationArgs}>,
+    };
+}
+
+export type World = Awaited<ReturnType<typeof makeWorld>>;
