@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -276,6 +277,11 @@ func TestKeyServer(t *testing.T) {
 
 func TestArmorValidation(t *testing.T) {
 	assert.NoError(t, validateArmoredMessage(armored))
+	// A real message made by openpgp.js 6 (the web app's GPG backup library).
+	real, err := os.ReadFile("testdata/openpgp-message.asc")
+	require.NoError(t, err)
+	assert.NoError(t, validateArmoredMessage(string(real)))
+	assert.NoError(t, validateArmoredMessage(strings.ReplaceAll(string(real), "\n", "\r\n")))
 	assert.NoError(t, validateArmoredMessage("-----BEGIN PGP MESSAGE-----\nVersion: X\nComment: y\n\nQUFB\nQUFB\n=ab12\n-----END PGP MESSAGE-----"))
 	for _, bad := range []string{
 		"", "QUFB", "-----BEGIN PGP MESSAGE-----\n-----END PGP MESSAGE-----",
@@ -286,4 +292,20 @@ func TestArmorValidation(t *testing.T) {
 	} {
 		assert.Error(t, validateArmoredMessage(bad), bad)
 	}
+}
+
+func TestGetPubkeysCorruptStoredKeyIsNull(t *testing.T) {
+	p, api, _ := encryptedSetup(t)
+	api.kv[kvPubkeyPrefix+bobID] = []byte(`{"sign": "garbage"}`)
+	code, body := call(p, carolID, "POST", "/api/v1/pubkey/get", fmt.Sprintf(`{"userIds":[%q,%q,%q]}`, aliceID, bobID, aliceID))
+	require.Equal(t, http.StatusOK, code, body)
+	keys := body["pubKeys"].(map[string]any)
+	assert.Len(t, keys, 2)
+	assert.NotNil(t, keys[aliceID])
+	assert.Nil(t, keys[bobID])
+
+	api.kvFail = true
+	code, body = call(p, carolID, "POST", "/api/v1/pubkey/get", fmt.Sprintf(`{"userIds":[%q]}`, aliceID))
+	assert.Equal(t, http.StatusInternalServerError, code)
+	assert.Equal(t, "internal error", body["error"])
 }

@@ -107,14 +107,18 @@ func (p *Plugin) membersWithoutKey(channelID string) ([]*model.User, error) {
 		if len(members) == 0 {
 			break
 		}
-		var missing []string
+		ids := make([]string, 0, len(members))
 		for _, m := range members {
-			raw, err := st.getPubkeyRaw(m.UserId)
-			if err != nil {
-				return nil, err
-			}
-			if raw == nil {
-				missing = append(missing, m.UserId)
+			ids = append(ids, m.UserId)
+		}
+		keys, err := st.getPubkeys(ids)
+		if err != nil {
+			return nil, err
+		}
+		var missing []string
+		for _, id := range ids {
+			if keys[id] == nil {
+				missing = append(missing, id)
 			}
 		}
 		if len(missing) > 0 {

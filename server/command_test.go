@@ -63,8 +63,8 @@ func TestOnActivate(t *testing.T) {
 	})).Return("botidbotidbotidbotidbotid1", nil)
 	var registered *model.Command
 	api.On("RegisterCommand", mock.Anything).Run(func(a mock.Arguments) { registered = a.Get(0).(*model.Command) }).Return(nil)
-	drafts := true
-	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &drafts}})
+	on, off := true, false
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &on, ScheduledPosts: &off}}).Once()
 
 	require.NoError(t, p.OnActivate())
 	assert.Equal(t, "botidbotidbotidbotidbotid1", p.botUserID)
@@ -76,5 +76,12 @@ func TestOnActivate(t *testing.T) {
 		subs = append(subs, c.Trigger)
 	}
 	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import"}, subs)
-	assert.Contains(t, api.logs[len(api.logs)-1], "AllowSyncedDrafts")
+	require.Len(t, api.logs, 1)
+	assert.Contains(t, api.logs[0], "AllowSyncedDrafts")
+
+	// With both off, no warning.
+	api.logs = nil
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Once()
+	require.NoError(t, p.OnActivate())
+	assert.Empty(t, api.logs)
 }

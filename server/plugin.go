@@ -47,12 +47,20 @@ func (p *Plugin) OnActivate() error {
 	return nil
 }
 
-// warnAboutDrafts: the plugin API has no draft or scheduled-post hooks, so synced drafts
-// typed in an encrypted channel reach the server in plaintext unless the admin disables them.
+// warnAboutDrafts: the plugin API has no draft or scheduled-post hooks, so text typed or
+// scheduled in an encrypted channel can reach the server in plaintext unless the admin
+// turns these features off. Checked at each activation, on the live configuration.
 func (p *Plugin) warnAboutDrafts() {
 	cfg := p.API.GetConfig()
-	if cfg == nil || cfg.ServiceSettings.AllowSyncedDrafts == nil || *cfg.ServiceSettings.AllowSyncedDrafts {
+	if cfg == nil {
+		return
+	}
+	s := cfg.ServiceSettings
+	if s.AllowSyncedDrafts == nil || *s.AllowSyncedDrafts {
 		p.API.LogWarn("E2EE: ServiceSettings.AllowSyncedDrafts is on: drafts typed in encrypted channels are stored on the server in plaintext. Turn it off (System Console > Site Configuration > Posts > Enable server syncing of message drafts) to prevent this.")
+	}
+	if s.ScheduledPosts == nil || *s.ScheduledPosts {
+		p.API.LogWarn("E2EE: ServiceSettings.ScheduledPosts is on: a message scheduled by a client that does not encrypt is stored in plaintext until it is sent (and then refused in an encrypted channel).")
 	}
 }
 

@@ -134,19 +134,15 @@ func (s store) getPubkeyRaw(userID string) ([]byte, error) {
 	return raw, nil
 }
 
-// getMethod reads a channel's method; a missing or unreadable value counts as none only
-// when absent: a KV error is returned so that enforcement fails closed.
+// getMethod reads a channel's method (absent: none). A KV error is returned so that
+// enforcement can fail closed; an unknown stored value counts as encrypted, the safe side.
 func (s store) getMethod(channelID string) (int, error) {
 	raw, appErr := s.api.KVGet(kvChanMethodPrefix + channelID)
 	if appErr != nil {
 		return 0, fmt.Errorf("reading the channel's encryption method: %w", appErr)
 	}
-	if raw == nil {
-		return methodNone, nil
-	}
-	m, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil || (m != methodNone && m != methodP2P) {
-		// Unknown content: treat as encrypted, the safe side.
+	m, err := parseStoredMethod(raw)
+	if err != nil {
 		return methodP2P, nil
 	}
 	return m, nil
@@ -160,7 +156,7 @@ func (s store) setMethod(channelID string, method int) (changed bool, err error)
 		if appErr != nil {
 			return false, fmt.Errorf("reading the channel's encryption method: %w", appErr)
 		}
-		cur, err := s.getMethodFrom(old)
+		cur, err := parseStoredMethod(old)
 		if err == nil && cur == method {
 			return false, nil
 		}
@@ -175,7 +171,8 @@ func (s store) setMethod(channelID string, method int) (changed bool, err error)
 	return false, errConflict
 }
 
-func (s store) getMethodFrom(raw []byte) (int, error) {
+// parseStoredMethod reads the JSON number the original plugin stored (absent: none).
+func parseStoredMethod(raw []byte) (int, error) {
 	if raw == nil {
 		return methodNone, nil
 	}

@@ -56,7 +56,7 @@ func main() {
 		fail("parse plugin.json: " + err.Error())
 	}
 	outputs := map[string][]byte{
-		"server/manifest.go":      []byte(fmt.Sprintf(goTemplate, m.ID, m.Version, m.MinServerVersion)),
+		"server/manifest.go":     []byte(fmt.Sprintf(goTemplate, m.ID, m.Version, m.MinServerVersion)),
 		"webapp/src/manifest.ts": []byte(fmt.Sprintf(tsTemplate, m.ID, m.Name, m.Version)),
 	}
 	switch os.Args[1] {

@@ -1,8 +1,8 @@
 // Headless Debian Chromium through playwright-core, one fresh context (profile) per user.
-import {mkdirSync} from 'node:fs';
+import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {chromium, type Browser, type BrowserContext, type Page} from 'playwright-core';
+import {chromium, type Browser, type BrowserContext, type Locator, type Page} from 'playwright-core';
 
 import {e2eRoot} from './env';
 
@@ -68,4 +68,28 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 export function postByText(page: Page, text: string) {
     return page.locator('[data-testid="post"]', {hasText: text});
+}
+
+/** On failure: a screenshot and the visible text of each open page, into artifacts/. */
+export async function dumpPages(label: string, users: UserPage[]): Promise<void> {
+    mkdirSync(artifactsDir, {recursive: true});
+    let i = 0;
+    for (const u of users) {
+        i += 1;
+        if (u.page.isClosed()) {
+            continue;
+        }
+        const name = `fail-${label}-${i}-${u.username}`;
+        try {
+            await screenshot(u.page, name);
+            const text = await u.page.locator('body').innerText({timeout: 2000});
+            writeFileSync(join(artifactsDir, `${name}.txt`), `${text}\n\n--- console\n${u.logs.join('\n')}\n`);
+        } catch {
+            // the page may be gone
+        }
+    }
+}
+
+export function postIn(scope: Page | Locator, text: string): Locator {
+    return scope.locator('[data-testid="post"]', {hasText: text}).first();
 }

@@ -1,15 +1,16 @@
 // Browser end-to-end scenarios: the real plugin bundle in headless Chromium (real IndexedDB and
 // WebCrypto) through the test host, against the real Mattermost server and its PostgreSQL.
-// The scenarios build on each other (keys made in 1 are used in 3, 4, ...), so they run in order.
+// The scenarios build on each other (keys made in 1 are used later), so they run in order; the key
+// replacement (4) runs after 5-7 so that those do not depend on it.
 import assert from 'node:assert/strict';
 import {randomBytes} from 'node:crypto';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
 import * as openpgp from 'openpgp';
-import type {Browser, Page} from 'playwright-core';
+import type {Browser, Locator, Page} from 'playwright-core';
 
-import {launchBrowser, openAs, postByText, reload, screenshot, send, type UserPage} from '../lib/browser';
+import {dumpPages, launchBrowser, openAs, postByText, postIn, reload, screenshot, send, type UserPage} from '../lib/browser';
 import {e2eRoot, loadMMEnv} from '../lib/env';
 import {startHKP, type HKPServer} from '../lib/hkp';
 import {MailSink} from '../lib/mail';
@@ -69,17 +70,24 @@ async function importKey(page: Page, backup: string): Promise<void> {
     await page.getByTestId('e2ee-import-textarea').waitFor({state: 'detached', timeout: T});
 }
 
-/** The decrypted post carrying `text`, with its lock badge. */
-async function expectDecrypted(page: Page, text: string): Promise<void> {
-    const post = postByText(page, text);
-    try {
-        await post.getByTestId('e2ee-text').waitFor({timeout: T});
-    } catch (e) {
-        await screenshot(page, `fail-decrypt-${Date.now()}`);
-        throw e;
-    }
+/** The decrypted post carrying `text` (in a page or a part of it, like the RHS), with its lock badge. */
+async function expectDecrypted(scope: Page | Locator, text: string): Promise<void> {
+    const post = postIn(scope, text);
+    await post.getByTestId('e2ee-text').waitFor({timeout: T});
     assert.equal(await post.getByTestId('e2ee-lock').count(), 1, 'a decrypted post shows the lock badge');
     assert.ok((await post.getByTestId('e2ee-text').innerText()).includes(text));
+}
+
+/** A scenario: on failure, every open page is saved to artifacts/ for a look. */
+function scenario(name: string, fn: () => Promise<void>): void {
+    test(name, async () => {
+        try {
+            await fn();
+        } catch (e) {
+            await dumpPages(name.split('.')[0].replace(/[^a-z0-9]/gi, ''), pages);
+            throw e;
+        }
+    });
 }
 
 async function channelMethod(): Promise<string> {
@@ -131,7 +139,7 @@ describe('browser e2e', () => {
     let bob: UserPage;
     let carol: UserPage;
 
-    test('1. init, start, post: bob reads it, the server stores only ciphertext', async () => {
+    scenario('1. init, start, post: bob reads it, the server stores only ciphertext', async () => {
         alice = await open('alice');
         bob = await open('bob');
         backups.alice = await initKey(alice.page);
@@ -161,7 +169,25 @@ describe('browser e2e', () => {
         await assertServerHasNoPlaintext();
     });
 
-    test('2. carol without a key sees the set-up state and cannot post plaintext', async () => {
+    scenario('1b. a reply in the thread view (RHS) is encrypted and read by the other side', async () => {
+        const root = postIn(bob.page, sent['hello bob']);
+        await root.getByTestId('post-reply').click();
+        const rhs = bob.page.getByTestId('rhs');
+        await rhs.getByTestId('e2ee-text').first().waitFor({timeout: T});
+        const reply = nonce('thread reply');
+        await send(bob.page, reply, 'rhs-');
+        await expectDecrypted(rhs, reply);
+        await expectDecrypted(alice.page, reply);
+        const stored = Object.values((await admin.channelPosts(channel.id)).posts as Record<string, any>).
+            filter((p) => p.root_id && p.user_id === users.bob.id);
+        assert.equal(stored.length, 1);
+        assert.equal(stored[0].type, 'custom_e2ee');
+        await screenshot(bob.page, '1b-thread');
+        await rhs.getByTestId('rhs-close').click();
+        await assertServerHasNoPlaintext();
+    });
+
+    scenario('2. carol without a key sees the set-up state and cannot post plaintext', async () => {
         carol = await open('carol');
         const post = postByText(carol.page, PLACEHOLDER).or(carol.page.locator('[data-testid="post"]', {has: carol.page.getByTestId('e2ee-state-no-key')}));
         await carol.page.getByTestId('e2ee-state-no-key').first().waitFor({timeout: T});
@@ -177,7 +203,7 @@ describe('browser e2e', () => {
         assert.equal(await postByText(carol.page, attempt).count(), 0);
     });
 
-    test('3. bob imports his backup in a fresh profile and reads the history', async () => {
+    scenario('3. bob imports his backup in a fresh profile and reads the history', async () => {
         const bob2 = await open('bob');
         await importKey(bob2.page, backups.bob);
         await expectDecrypted(bob2.page, sent['hello bob']);
@@ -185,30 +211,12 @@ describe('browser e2e', () => {
         await bob2.context.close();
     });
 
-    test('4. alice replaces her key: bob is warned before encrypting to it', async () => {
-        backups.alice = await initKey(alice.page, true);
-        const text = nonce('bob after key change');
-        await send(bob.page, text);
-        const err = bob.page.getByTestId('composer-error');
-        await err.waitFor({timeout: T});
-        const warning = await err.innerText();
-        assert.match(warning, /alice/i, `the warning names alice: "${warning}"`);
-        assert.match(warning, /key/i);
-        await screenshot(bob.page, '4-bob-key-change-warning');
-        assert.equal(await postByText(alice.page, text).count(), 0, 'nothing was sent before the warning');
-        // Sending again accepts the new key: alice reads it with her new key.
-        await bob.page.getByTestId('composer-send').click();
-        await expectDecrypted(alice.page, text);
-        await expectDecrypted(bob.page, text);
-        await assertServerHasNoPlaintext();
-    });
-
-    test('5. edit through the plugin: bob sees it; the host\'s plain edit is refused', async () => {
+    scenario('5. edit through the plugin: bob sees it; the host\'s plain edit is refused', async () => {
         const original = nonce('to be edited');
         await send(alice.page, original);
         await expectDecrypted(bob.page, original);
         await expectDecrypted(alice.page, original);
-        const post = postByText(alice.page, original);
+        const post = postIn(alice.page, original);
         const postId = await post.getAttribute('data-post-id');
         await post.getByTestId('post-menu-button').click();
         await post.getByTestId('post-menu-action').filter({hasText: 'Edit encrypted message'}).click();
@@ -245,7 +253,7 @@ describe('browser e2e', () => {
         await expectDecrypted(bob.page, edited);
     });
 
-    test('6. after a reload the key is still there and not extractable', async () => {
+    scenario('6. after a reload the key is still there and not extractable', async () => {
         await reload(alice);
         await expectDecrypted(alice.page, sent['edited text']);
         const result = await alice.page.evaluate(async (userId: string) => {
@@ -293,7 +301,7 @@ describe('browser e2e', () => {
         assert.equal(result.exportError, 'InvalidAccessError', 'exportKey fails in the page');
     });
 
-    test('7. a desktop notification for a mention carries the decrypted text', async () => {
+    scenario('7. a desktop notification for a mention carries the decrypted text', async () => {
         // The server cannot see a mention inside ciphertext; alice's channel notifies on all.
         await admin.api('PUT', `/channels/${channel.id}/members/${users.alice.id}/notify_props`,
             {channel_id: channel.id, user_id: users.alice.id, desktop: 'all'});
@@ -313,7 +321,30 @@ describe('browser e2e', () => {
         await screenshot(alice.page, '7-notification');
     });
 
-    test('8. GPG backup: mailed encrypted to alice\'s OpenPGP key, decrypted, imported', async () => {
+    scenario('4. alice replaces her key: bob is warned before encrypting to it', async () => {
+        backups.alice = await initKey(alice.page, true);
+        const text = nonce('bob after key change');
+        await send(bob.page, text);
+        const err = bob.page.getByTestId('composer-error');
+        await err.waitFor({timeout: T});
+        const warning = await err.innerText();
+        assert.match(warning, /alice/i, `the warning names alice: "${warning}"`);
+        assert.match(warning, /key/i);
+        await screenshot(bob.page, '4-bob-key-change-warning');
+        assert.equal(await postByText(alice.page, text).count(), 0, 'nothing was sent before the warning');
+        // Sending again accepts the new key: alice reads it with her new key.
+        await bob.page.getByTestId('composer-send').click();
+        await expectDecrypted(alice.page, text);
+        await expectDecrypted(bob.page, text);
+        // alice's own posts under her new key read normally in her browser.
+        const own = nonce('alice with new key');
+        await send(alice.page, own);
+        await expectDecrypted(bob.page, own);
+        await expectDecrypted(alice.page, own);
+        await assertServerHasNoPlaintext();
+    });
+
+    scenario('8. GPG backup: mailed encrypted to alice\'s OpenPGP key, decrypted, imported', async () => {
         const {privateKey, publicKey} = await openpgp.generateKey({
             type: 'ecc', curve: 'curve25519Legacy', userIDs: [{name: 'Alice', email: users.alice.email}], format: 'object',
         });
@@ -342,7 +373,12 @@ describe('browser e2e', () => {
 
             const text = nonce('after gpg backup');
             await send(alice.page, text);
-            await expectDecrypted(alice.page, text);
+            // bob's browser hides it behind the key-change warning until he accepts alice's new key.
+            const last = bob.page.locator('[data-testid="post"][data-post-type="custom_e2ee"]').last();
+            await last.getByTestId('e2ee-state-key-changed').waitFor({timeout: T});
+            await screenshot(bob.page, '8-bob-key-changed');
+            await last.getByTestId('e2ee-accept-key').click();
+            await expectDecrypted(bob.page, text);
 
             const source = await mail.waitFor(mailbox, /-----BEGIN PGP MESSAGE-----/);
             const armored = source.match(/-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/)![0].replace(/\r/g, '');

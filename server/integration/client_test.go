@@ -226,4 +226,3 @@ func eventually(t *testing.T, d time.Duration, f func() bool, msg string, args .
 	}
 	t.Fatalf(msg, args...)
 }
-

@@ -157,8 +157,9 @@ func TestKeysAndGPGBackupMail(t *testing.T) {
 	assert.Nil(t, got.PubKeys[w.owner.userID], "nothing was stored by the refused pushes")
 
 	// Enable GPG backups for this test, as an admin would in the System Console.
+	previous := w.pluginSetting(t, "gpgkeyserver")
 	w.setPluginSetting(t, "gpgkeyserver", "hkp://127.0.0.1:11371")
-	defer w.setPluginSetting(t, "gpgkeyserver", "")
+	defer w.setPluginSetting(t, "gpgkeyserver", previous)
 	eventually(t, 15*time.Second, func() bool {
 		var ks struct {
 			URL string `json:"url"`
@@ -234,7 +235,20 @@ func TestKeysAndGPGBackupMail(t *testing.T) {
 	w.checkKV(t, "backup_gpg:"+w.owner.userID, func(v []byte) { assert.Contains(t, string(v), "BEGIN PGP MESSAGE") })
 }
 
-func (w *world) setPluginSetting(t *testing.T, key, value string) {
+func (w *world) pluginSetting(t *testing.T, key string) any {
+	var cfg struct {
+		PluginSettings struct {
+			Plugins map[string]map[string]any
+		}
+	}
+	w.admin.mustJSON("GET", "/api/v4/config", nil, http.StatusOK, &cfg)
+	if v, ok := cfg.PluginSettings.Plugins[w.e.pluginID][key]; ok {
+		return v
+	}
+	return ""
+}
+
+func (w *world) setPluginSetting(t *testing.T, key string, value any) {
 	patch := map[string]any{"PluginSettings": map[string]any{"Plugins": map[string]any{w.e.pluginID: map[string]any{key: value}}}}
 	w.admin.mustJSON("PUT", "/api/v4/config/patch", patch, http.StatusOK, nil)
 }
@@ -314,22 +328,26 @@ func TestEncryptedChannel(t *testing.T) {
 	withExtra["plaintext"] = "secret"
 
 	refused := map[string]post{
-		"plaintext":           {Message: "secret plaintext"},
-		"custom_e2ee no e2ee": {Type: "custom_e2ee", Message: placeholder},
-		"malformed props":     {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": map[string]any{"version": 1, "iv": "AAAA"}}},
-		"e2ee a string":       {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": "secret"}},
-		"forged signature":    {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": bobs.E2EE}},
+		"plaintext":            {Message: "secret plaintext"},
+		"custom_e2ee no e2ee":  {Type: "custom_e2ee", Message: placeholder},
+		"malformed props":      {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": map[string]any{"version": 1, "iv": "AAAA"}}},
+		"e2ee a string":        {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": "secret"}},
+		"forged signature":     {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": bobs.E2EE}},
 		"plaintext in message": {Type: "custom_e2ee", Message: "secret plaintext", Props: map[string]any{"e2ee": good.E2EE}},
-		"extra e2ee field":    {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": withExtra}},
+		"extra e2ee field":     {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": withExtra}},
 		"attachment prop": {Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": good.E2EE,
 			"attachments": []any{map[string]any{"text": "secret"}}}},
-		"other custom type": {Type: "custom_poll", Message: "secret"},
+		"other custom type":             {Type: "custom_poll", Message: "secret"},
+		"disguised as a system message": {Type: "system_join_channel", Message: "secret"},
+		"disguised as ephemeral":        {Type: "system_ephemeral", Message: "secret"},
 	}
 	for name, p := range refused {
 		p.ChannelID = w.channelID
 		r := w.owner.createPost(p)
 		assert.Equal(t, http.StatusBadRequest, r.status, "%s: %s", name, r.body)
-		assert.Contains(t, string(r.body), "end-to-end encrypted", name)
+		if !strings.HasPrefix(p.Type, "system_") { // those the server itself refuses from users
+			assert.Contains(t, string(r.body), "end-to-end encrypted", name)
+		}
 	}
 	// The member has no key: even a well-formed message cannot be theirs.
 	r = w.member.createPost(post{ChannelID: w.channelID, Type: "custom_e2ee", Message: placeholder, Props: map[string]any{"e2ee": good.E2EE}})

@@ -1,36 +1,35 @@
 // P2P format v1, byte for byte as protocol-v1.md (the original plugin's wire format).
 import {bs, concat, fromUtf8, toBase64, u32le, utf8, type Bytes} from './encoding';
-import {IntegrityError, MalformedError, NotRecipientError} from './errors';
+import {CryptoError, IntegrityError, MalformedError, NotRecipientError} from './errors';
 import type {ParsedV1} from './message';
 import {ECDH_P256, ECDSA_SHA256, randomBytes, sha256, subtle, verifySignature} from './subtle';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from './types';
 import {uniqueRecipients} from './recipients';
+import {unwrapOne, wrapForAll, type KdfInput} from './wrap';
 
 const CTR = (iv: Bytes): AesCtrParams => ({name: 'AES-CTR', counter: iv, length: 64});
 
-/** KWK = first 16 bytes of SHA-256(ECDH x-coordinate). */
-async function kwkV1(priv: CryptoKey, pub: CryptoKey, usage: KeyUsage): Promise<CryptoKey> {
-    const shared = await subtle().deriveBits({name: 'ECDH', public: pub}, priv, 256);
-    const h = await subtle().digest('SHA-256', shared);
-    return subtle().importKey('raw', h.slice(0, 16), 'AES-KW', false, [usage]);
-}
+/** v1: KWK = first 16 bytes of SHA-256(Z). */
+const kdfInputV1: KdfInput = (z) => z;
 
 async function signedDataV1(iv: Bytes, pubECDHE: Bytes, ids: Bytes[], ciphertext: Bytes): Promise<Bytes> {
     return concat(iv, await sha256(pubECDHE), u32le(ids.length), ...ids, u32le(ciphertext.length), ciphertext);
 }
 
 export async function encryptV1(text: string, sender: PrivateKeySet, recipients: PublicKey[]): Promise<EncryptedMessageJSON> {
+    if (typeof text !== 'string') {
+        throw new CryptoError('text: expected a string');
+    }
     const recips = uniqueRecipients(recipients);
     const s = subtle();
     const iv = randomBytes(16);
-    const mk = await s.generateKey({name: 'AES-CTR', length: 128}, true, ['encrypt']);
-    const eph = await s.generateKey(ECDH_P256, false, ['deriveBits']);
+    const [mk, eph] = await Promise.all([
+        s.generateKey({name: 'AES-CTR', length: 128}, true, ['encrypt']),
+        s.generateKey(ECDH_P256, false, ['deriveBits']),
+    ]);
     const [pubECDHE, wrapped, ciphertext] = await Promise.all([
         s.exportKey('raw', eph.publicKey).then((b) => new Uint8Array(b)),
-        Promise.all(recips.map(async (r) => {
-            const kwk = await kwkV1(eph.privateKey, r.encr, 'wrapKey');
-            return new Uint8Array(await s.wrapKey('raw', mk, kwk, 'AES-KW'));
-        })),
+        wrapForAll(eph.privateKey, recips, kdfInputV1, mk),
         s.encrypt(CTR(iv), mk, utf8(text)).then((b) => new Uint8Array(b)),
     ]);
     const ids = recips.map((r) => bs(r.id));
@@ -65,13 +64,7 @@ export async function decryptV1(m: ParsedV1, me: PrivateKeySet, myPublic: Public
     } catch (e) {
         throw new MalformedError('pubECDHE: not a P-256 point', {cause: e});
     }
-    let mk: CryptoKey;
-    try {
-        const kwk = await kwkV1(me.ecdh.privateKey, eph, 'unwrapKey');
-        mk = await s.unwrapKey('raw', entry.wrapped, kwk, 'AES-KW', 'AES-CTR', false, ['decrypt']);
-    } catch (e) {
-        throw new IntegrityError('v1 key unwrap failed (wrapped key altered or not for this key)', {cause: e});
-    }
+    const mk = await unwrapOne(me.ecdh.privateKey, eph, entry.id, kdfInputV1, entry.wrapped, 'AES-CTR');
     let plain: Bytes;
     try {
         plain = new Uint8Array(await s.decrypt(CTR(m.iv), mk, m.ciphertext));

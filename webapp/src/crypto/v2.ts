@@ -4,6 +4,7 @@ import {bs, concat, framed, framedList, fromUtf8, toBase64, u32be, u64be, utf8, 
 import {CryptoError, IntegrityError, MalformedError, MissingContextError, NotRecipientError} from './errors';
 import type {ParsedV2} from './message';
 import {uniqueRecipients} from './recipients';
+import {unwrapOne, wrapForAll, type KdfInput} from './wrap';
 import {ECDH_P256, ECDSA_SHA256, randomBytes, subtle, verifySignature} from './subtle';
 import type {EncryptedMessageJSON, MessageContext, MessagePayload, PrivateKeySet, PublicKey} from './types';
 
@@ -24,20 +25,16 @@ export function checkContext(context: MessageContext | undefined): MessageContex
 }
 
 /** NIST SP 800-56C one-step KDF with SHA-256: KWK = SHA-256(00000001 || Z || FixedInfo)[0..16],
- * FixedInfo = framed(label, pubECDHE, recipient key ID). `input` is that whole buffer with Z and the
- * ID still to fill in (see kdfTemplate), so each recipient costs one allocation. */
-async function kwkV2(priv: CryptoKey, pub: CryptoKey, template: Bytes, id: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
-    const z = new Uint8Array(await subtle().deriveBits({name: 'ECDH', public: pub}, priv, 256));
-    const input = template.slice();
-    input.set(z, 4);
-    input.set(id, input.length - 32);
-    const h = await subtle().digest('SHA-256', input);
-    return subtle().importKey('raw', h.slice(0, 16), 'AES-KW', false, [usage]);
-}
-
-/** 00000001 || Z (32 zero bytes for now) || framed(LABEL_KWK, pubECDHE, ID (32 zero bytes for now)). */
-function kdfTemplate(pubECDHE: Bytes): Bytes {
-    return concat(KDF_COUNTER, new Uint8Array(32), framed(LABEL_KWK, pubECDHE, new Uint8Array(32)));
+ * FixedInfo = framed(L_KWK, pubECDHE, recipient key ID). The template holds everything but Z and
+ * the ID, so each recipient costs one copy. */
+function kdfInputV2(pubECDHE: Bytes): KdfInput {
+    const template = concat(KDF_COUNTER, new Uint8Array(32), framed(LABEL_KWK, pubECDHE, new Uint8Array(32)));
+    return (z, id) => {
+        const input = template.slice();
+        input.set(z, 4);
+        input.set(id, input.length - 32);
+        return input;
+    };
 }
 
 function contextItems(createdAt: number, c: MessageContext): Bytes[] {
@@ -74,15 +71,13 @@ export async function encryptV2(
     const recips = uniqueRecipients(recipients);
     const s = subtle();
     const iv = randomBytes(12);
-    const mk = await s.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt']);
-    const eph = await s.generateKey(ECDH_P256, false, ['deriveBits']);
+    const [mk, eph] = await Promise.all([
+        s.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt']),
+        s.generateKey(ECDH_P256, false, ['deriveBits']),
+    ]);
     const pubECDHE = new Uint8Array(await s.exportKey('raw', eph.publicKey));
-    const template = kdfTemplate(pubECDHE);
     const [wrapped, ciphertext] = await Promise.all([
-        Promise.all(recips.map(async (r) => {
-            const kwk = await kwkV2(eph.privateKey, r.encr, template, r.id, 'wrapKey');
-            return new Uint8Array(await s.wrapKey('raw', mk, kwk, 'AES-KW'));
-        })),
+        wrapForAll(eph.privateKey, recips, kdfInputV2(pubECDHE), mk),
         s.encrypt({name: 'AES-GCM', iv, additionalData: aad(createdAt, ctx), tagLength: 128}, mk, utf8(JSON.stringify(payload)))
             .then((b) => new Uint8Array(b)),
     ]);
@@ -140,13 +135,7 @@ export async function decryptV2(
     } catch (e) {
         throw new MalformedError('pubECDHE: not a P-256 point', {cause: e});
     }
-    let mk: CryptoKey;
-    try {
-        const kwk = await kwkV2(me.ecdh.privateKey, eph, kdfTemplate(m.pubECDHE), entry.id, 'unwrapKey');
-        mk = await s.unwrapKey('raw', entry.wrapped, kwk, 'AES-KW', 'AES-GCM', false, ['decrypt']);
-    } catch (e) {
-        throw new IntegrityError('v2 key unwrap failed', {cause: e});
-    }
+    const mk = await unwrapOne(me.ecdh.privateKey, eph, entry.id, kdfInputV2(m.pubECDHE), entry.wrapped, 'AES-GCM');
     let plain: Bytes;
     try {
         plain = new Uint8Array(await s.decrypt({name: 'AES-GCM', iv: m.iv, additionalData: aad(m.createdAt, ctx), tagLength: 128}, mk, m.ciphertext));

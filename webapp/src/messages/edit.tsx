@@ -62,7 +62,13 @@ export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string
         throw new SendRefusedError('not-encrypted-edit', 'Only your own encrypted messages can be edited here.');
     }
     const e2ee = await deps.encryptor.encrypt(text, {channelId: post.channel_id, rootId: post.root_id || '', userId: me});
-    const updated = await deps.patchPost({id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}});
+    let updated: Post;
+    try {
+        updated = await deps.patchPost({id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}});
+    } catch (err) {
+        const reason = err instanceof Error && err.message ? `: ${err.message}` : '';
+        throw new SendRefusedError('unavailable', `The server did not save the edit${reason}.`);
+    }
     deps.onSaved?.(updated);
     return updated;
 }

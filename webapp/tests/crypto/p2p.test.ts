@@ -319,3 +319,22 @@ test('v1: tampering never yields a wrong plaintext; only another recipient\'s wr
     }
     expect(sameText).toBe(3 * 2 * 192);
 }, 120000);
+
+test('decryption does one ECDH and one unwrap whatever the number of recipients', async () => {
+    const others = await newUsers(20);
+    // 20 + 6 distinct keys; the 6 repeated ones are dropped.
+    const rec = [...others, ...users, ...users].map((u) => u.pub);
+    for (const msg of [await encryptV1('n', users[0].keys, rec), await encryptV2({text: 'n'}, users[0].keys, rec, ctx)]) {
+        expect(recipientsOf(msg).length).toBe(26);
+        const derive = jest.spyOn(crypto.subtle, 'deriveBits');
+        const unwrap = jest.spyOn(crypto.subtle, 'unwrapKey');
+        try {
+            expect((await decryptMessage(msg, users[5].keys, users[5].pub, users[0].pub, ctx)).text).toBe('n');
+            expect(derive).toHaveBeenCalledTimes(1);
+            expect(unwrap).toHaveBeenCalledTimes(1);
+        } finally {
+            derive.mockRestore();
+            unwrap.mockRestore();
+        }
+    }
+});

@@ -90,6 +90,22 @@ describe('editing an encrypted message', () => {
         expect(out.text).toBe('v2');
     });
 
+    test('a failed save says what the server answered and keeps the editor open', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'v1');
+        await w.features.decrypt.decrypt(post);
+        w.client.patchPost = async () => {
+            throw new Error('the post is too old to edit');
+        };
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        act(() => dropdown(w).action(post.id));
+        fireEvent.change(await screen.findByTestId('e2ee-edit-textarea'), {target: {value: 'v2'}});
+        fireEvent.click(screen.getByTestId('e2ee-edit-save'));
+        expect((await screen.findByTestId('e2ee-edit-error')).textContent).toBe('The server did not save the edit: the post is too old to edit.');
+        expect(screen.getByTestId('e2ee-edit-textarea')).toBeTruthy();
+    });
+
     test('cancel closes without saving', async () => {
         const w = await makeWorld();
         const post = await myEncryptedPost(w, 'v1');
