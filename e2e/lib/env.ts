@@ -1,8 +1,21 @@
 // Reads .mattermost/env (written by `make mm-up`): the running server's URL, admin token, users.
 import {existsSync, readFileSync} from 'node:fs';
-import {join, resolve} from 'node:path';
+import {dirname, join} from 'node:path';
 
-export const repoRoot = resolve(__dirname, '..', '..', '..'); // e2e/dist/tests → repo
+// The repository: the nearest folder above this compiled file that holds plugin.json.
+function findRepoRoot(): string {
+    let dir = __dirname;
+    while (!existsSync(join(dir, 'plugin.json'))) {
+        const up = dirname(dir);
+        if (up === dir) {
+            throw new Error(`no plugin.json above ${__dirname}`);
+        }
+        dir = up;
+    }
+    return dir;
+}
+
+export const repoRoot = findRepoRoot();
 export const e2eRoot = join(repoRoot, 'e2e');
 
 export type MMEnv = Record<string, string>;

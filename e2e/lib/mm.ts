@@ -29,6 +29,15 @@ export class MMAdmin {
         return (text ? JSON.parse(text) : null) as T;
     }
 
+    /** Fails clearly when the plugin is not installed and running (make deploy). */
+    async requirePluginActive(id: string): Promise<void> {
+        const statuses = await this.api<Array<{plugin_id: string; state: number; error?: string}>>('GET', '/plugins/statuses');
+        const st = statuses.find((s) => s.plugin_id === id);
+        if (!st || st.state !== 2) {
+            throw new Error(`plugin ${id} is not running on ${this.url} (${st ? `state ${st.state}: ${st.error || ''}` : 'not installed'}); install it with \`make deploy\``);
+        }
+    }
+
     user(username: string) {
         return this.api('GET', `/users/username/${encodeURIComponent(username)}`);
     }

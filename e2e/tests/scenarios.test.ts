@@ -111,6 +111,7 @@ async function assertServerHasNoPlaintext(extra: string[] = []): Promise<void> {
 }
 
 before(async () => {
+    await admin.requirePluginActive(PLUGIN_ID);
     for (const name of ['alice', 'bob', 'carol']) {
         const u = await admin.user(name);
         users[name] = {id: u.id, email: u.email};
@@ -374,7 +375,7 @@ describe('browser e2e', () => {
             const text = nonce('after gpg backup');
             await send(alice.page, text);
             // bob's browser hides it behind the key-change warning until he accepts alice's new key.
-            const last = bob.page.locator('[data-testid="post"][data-post-type="custom_e2ee"]').last();
+            const last = bob.page.getByTestId('post-list').locator('[data-testid="post"][data-post-type="custom_e2ee"]').last();
             await last.getByTestId('e2ee-state-key-changed').waitFor({timeout: T});
             await screenshot(bob.page, '8-bob-key-changed');
             await last.getByTestId('e2ee-accept-key').click();

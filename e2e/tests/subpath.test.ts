@@ -23,6 +23,7 @@ let proxy: HostProxy;
 let hkp: HKPServer;
 
 before(async () => {
+    await admin.requirePluginActive(PLUGIN_ID);
     proxy = await startHostProxy({upstream: admin.url, hostDir: join(e2eRoot, 'dist', 'host'), basename: '/mm'});
     // A key for carol: reading it needs OpenPGP, which the plugin loads as a lazy chunk.
     const carol = await admin.user('carol');
