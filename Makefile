@@ -69,10 +69,11 @@ check-style: webapp/node_modules
 	$(GO) vet ./...
 	cd webapp && $(NPM) run lint && $(NPM) run check-types
 
-## mm-up / mm-down: a real Mattermost server and PostgreSQL on loopback for tests.
+## mm-up / mm-down: a real Mattermost server and PostgreSQL on loopback for tests
+## (MM_UP_FLAGS=--fresh starts from an empty database).
 mm-up:
 	./build/mattermost/build.sh
-	./build/mm-up.sh
+	./build/mm-up.sh $(MM_UP_FLAGS)
 
 mm-down:
 	./build/mm-down.sh

@@ -18,7 +18,7 @@ tar -tzf dist/*.tar.gz | sort
 
 step "real Mattermost server"
 trap 'step "stopping the server"; make --no-print-directory mm-down' EXIT
-make --no-print-directory mm-up
+make --no-print-directory mm-up MM_UP_FLAGS=--fresh
 step "end-to-end: install, REST checks, Go integration suite, browser suite"
 make --no-print-directory e2e
 step "all tests passed"

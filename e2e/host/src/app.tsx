@@ -292,6 +292,10 @@ function ChannelView({store}: {store: Store}) {
     const [rhsRoot, setRhsRoot] = useState('');
     const posts = usePosts(channelId);
     useMissingProfiles(store, posts);
+    const listRef = React.useRef<HTMLDivElement>(null);
+    useEffect(() => { // newest at the bottom, in view, as the web app keeps it
+        listRef.current?.scrollTo({top: listRef.current.scrollHeight});
+    }, [posts.length]);
     return (
         <div className='layout'>
             <div className='center'>
@@ -308,7 +312,7 @@ function ChannelView({store}: {store: Store}) {
                     </span>
                 </div>
                 <Notifications/>
-                <div className='post-list' data-testid='post-list'>
+                <div className='post-list' data-testid='post-list' ref={listRef}>
                     {posts.map((p) => <PostView key={p.id} store={store} post={p} isRHS={false} onReply={setRhsRoot}/>)}
                 </div>
                 {channelId && <Composer store={store} channelId={channelId} rootId='' prefix=''/>}

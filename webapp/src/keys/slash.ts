@@ -1,17 +1,27 @@
 // `/e2ee init` and `/e2ee import` run in the browser (the private key must never reach
 // the server); every other command goes on to the server unchanged.
+import {BACKUP_BEGIN} from '../crypto/backup';
 import type {SlashCommandArgs} from '../types/registry';
+
+const IMPORT_USAGE = 'Usage: /e2ee import (then paste your backup into the dialog that opens). Nothing was sent.';
 
 export type KeyCommand = {kind: 'init'; force: boolean} | {kind: 'import'};
 
 /** null: not ours; {error}: ours but malformed. */
 export function parseKeyCommand(message: string): KeyCommand | {error: string} | null {
+    // Whatever the command (or a typo in it), a pasted backup must not travel as command text.
+    if (message.includes(BACKUP_BEGIN)) {
+        return {error: IMPORT_USAGE};
+    }
     const words = message.trim().split(/\s+/);
     if (words[0]?.toLowerCase() !== '/e2ee') {
         return null;
     }
     const sub = words[1]?.toLowerCase();
     const rest = words.slice(2);
+    if (sub && sub !== 'import' && sub.startsWith('import')) {
+        return {error: IMPORT_USAGE}; // e.g. the backup pasted right after "import"
+    }
     if (sub === 'init') {
         if (rest.every((w) => w === '--force')) {
             return {kind: 'init', force: rest.length > 0};
@@ -23,7 +33,7 @@ export function parseKeyCommand(message: string): KeyCommand | {error: string} |
             return {kind: 'import'};
         }
         // Never let a pasted key travel as command text: it would go to the server if sent.
-        return {error: 'Usage: /e2ee import (then paste your backup into the dialog that opens)'};
+        return {error: IMPORT_USAGE};
     }
     return null;
 }

@@ -5,11 +5,12 @@ import React, {useEffect, useRef, useState, useSyncExternalStore} from 'react';
 
 import type {Post} from '@mattermost/types/posts';
 
+import type {EncryptionMethod} from '../client';
 import type {HookResult} from '../types/registry';
 
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
-import {PLACEHOLDER, isEncryptedPost, safeProps} from './post_shape';
+import {PLACEHOLDER, isEncryptedPost, refuseKeyBackup, safeProps} from './post_shape';
 import type {ChannelMethods} from './state';
 
 export interface EditSession {
@@ -61,6 +62,7 @@ export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string
     if (!isEncryptedPost(post) || post.user_id !== me) {
         throw new SendRefusedError('not-encrypted-edit', 'Only your own encrypted messages can be edited here.');
     }
+    refuseKeyBackup(text);
     const e2ee = await deps.encryptor.encrypt(text, {channelId: post.channel_id, rootId: post.root_id || '', userId: me});
     let updated: Post;
     try {
@@ -160,6 +162,7 @@ export interface UpdateHookDeps extends EditDeps {
 }
 
 export const PLAINTEXT_EDIT_REFUSED = 'This channel is encrypted: an unencrypted message cannot be edited here, as the new text would reach the server unencrypted. Delete it and send a new message instead.';
+export const EDIT_STATE_UNKNOWN = 'Could not check whether this channel is encrypted, so the edit was not saved: try again.';
 
 /** MessageWillBeUpdated, for hosts that run it. The new text is encrypted and saved through
  * REST here: some hosts drop an edit whose message is unchanged, and the placeholder we hand
@@ -190,14 +193,19 @@ export function createUpdateHook(deps: UpdateHookDeps) {
                 return {post: out};
             }
             const channelId = oldPost?.channel_id;
-            if (channelId && typeof newPost.message === 'string') {
-                let method = deps.methods.get(channelId);
+            if (typeof newPost.message === 'string' && newPost.message !== oldPost?.message) {
+                refuseKeyBackup(newPost.message);
+                if (!channelId) {
+                    return {error: {message: EDIT_STATE_UNKNOWN}};
+                }
+                let method;
                 try {
                     method = await deps.methods.refresh(channelId);
                 } catch {
-                    // keep what we knew
+                    // Fail closed: a remembered "none" may be stale; only "p2p" is sure to refuse.
+                    return {error: {message: deps.methods.get(channelId) === 'p2p' ? PLAINTEXT_EDIT_REFUSED : EDIT_STATE_UNKNOWN}};
                 }
-                if (method === 'p2p') {
+                if (method !== 'none') {
                     return {error: {message: PLAINTEXT_EDIT_REFUSED}};
                 }
             }
@@ -221,10 +229,15 @@ export interface HostEditorGuardDeps {
     /** Decrypts the post and opens our editor; resolves false when it can't. */
     openOurEditor(post: Post): Promise<boolean>;
     refuse(post: Post): void;
+    /** The channel's method as last known (undefined: not known yet). */
+    methodOf(channelId: string): EncryptionMethod | undefined;
+    /** Said when a plaintext post of a channel that is (or may be) encrypted was opened. */
+    refusePlain(post: Post, known: boolean): void;
 }
 
 /** The host's own editor (state.views.posts.editingPost) would send the new text of an
- * encrypted post in clear: close it as soon as it opens, and open ours instead. */
+ * encrypted post in clear: close it as soon as it opens, and open ours instead. A plaintext
+ * post in a channel that is (or may be) encrypted cannot be edited at all. */
 export function guardHostEditor(store: {getState(): unknown; dispatch(action: {type: string; data?: unknown}): unknown; subscribe(listener: () => void): () => void}, deps: HostEditorGuardDeps): () => void {
     let handled = '';
     return store.subscribe(() => {
@@ -238,7 +251,18 @@ export function guardHostEditor(store: {getState(): unknown; dispatch(action: {t
             return;
         }
         const post = state.entities?.posts?.posts?.[editing.postId];
-        if (!post || !isEncryptedPost(post) || post.user_id !== deps.currentUserId()) {
+        if (!post || post.user_id !== deps.currentUserId()) {
+            return;
+        }
+        if (!isEncryptedPost(post)) {
+            // Its new text would go out in clear, with no hook to stop it.
+            const method = deps.methodOf(post.channel_id);
+            if (method === 'none') {
+                return;
+            }
+            handled = editing.postId;
+            store.dispatch({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+            deps.refusePlain(post, method === 'p2p');
             return;
         }
         handled = editing.postId;

@@ -10,7 +10,7 @@ import type {MyKeys} from '../types/my_keys';
 import type {CryptoOps} from './crypto_ops';
 import type {Notices} from './notices';
 
-export type RefusalKind = 'no-key' | 'forged-members' | 'key-changed' | 'files' | 'unavailable' | 'not-encrypted-edit';
+export type RefusalKind = 'no-key' | 'forged-members' | 'key-changed' | 'files' | 'unavailable' | 'not-encrypted-edit' | 'key-backup';
 
 /** The send (or edit) was refused; message is for the user and says what to do. */
 export class SendRefusedError extends Error {

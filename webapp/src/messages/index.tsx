@@ -15,7 +15,7 @@ import type {PluginRegistry, WebSocketMessage} from '../types/registry';
 
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
-import {EditController, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
+import {EditController, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
 import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
 import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
 import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUser} from './notifications';
@@ -124,6 +124,13 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         currentUserId: me,
         openOurEditor,
         refuse: (post) => notices.show(post.channel_id, post.root_id || '', 'This encrypted message cannot be edited here: it could not be decrypted in this browser.'),
+        methodOf: (channelId) => methods.get(channelId),
+        refusePlain: (post, known) => {
+            if (!known) {
+                methods.refresh(post.channel_id).catch(() => undefined);
+            }
+            notices.show(post.channel_id, post.root_id || '', known ? PLAINTEXT_EDIT_REFUSED : 'Checking whether this channel is encrypted: try editing again in a moment.');
+        },
     }));
 
     ids.push(registry.registerDesktopNotificationHook(createNotificationHook({decrypt, currentUser, myMember})));

@@ -16,6 +16,9 @@ export interface PostComponentServices {
     mentionKeys?(channelId: string): Array<{key: string; caseSensitive: boolean}>;
 }
 
+/** v1 signs no context: the server could have copied this post from another channel or thread. */
+export const V1_NOTE = 'Old format (v1): not bound to this channel, thread or time, so it may have been copied here from elsewhere';
+
 const stateStyle: React.CSSProperties = {fontStyle: 'italic', opacity: 0.8};
 
 function LockIcon(): React.ReactElement {
@@ -74,11 +77,15 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
         const sender = (id: string) => services.usernameOf(id) ?? id;
         switch (result.status) {
         case 'ok': {
-            const title = `End-to-end encrypted. Verified sender: @${sender(result.senderId)}, key fingerprint ${result.fingerprint}`;
+            let title = `End-to-end encrypted. Verified sender: @${sender(result.senderId)}, key fingerprint ${result.fingerprint}`;
+            if (result.version === 1) {
+                title += `. ${V1_NOTE}`;
+            }
             return (
                 <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
-                    <span data-testid='e2ee-lock' className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
+                    <span data-testid='e2ee-lock' data-version={result.version} className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
                         <LockIcon/>
+                        {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
                     </span>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} mentionKeys={mentionKeys}/>
                 </div>

@@ -2,7 +2,10 @@
 // else that could hold text (no file IDs, hashtags, embeds or free-form props).
 import type {Post, PostMetadata} from '@mattermost/types/posts';
 
+import {BACKUP_BEGIN} from '../crypto/backup';
 import type {EncryptedMessageJSON} from '../crypto/types';
+
+import {SendRefusedError} from './encryptor';
 
 export const E2EE_POST_TYPE = 'custom_e2ee';
 export const PLACEHOLDER = 'Encrypted message';
@@ -55,4 +58,15 @@ export function encryptedPost(post: Post, message: EncryptedMessageJSON): Post {
 
 export function isEncryptedPost(post: Partial<Post> | undefined | null): boolean {
     return Boolean(post) && (post!.type as string) === E2EE_POST_TYPE;
+}
+
+export const KEY_BACKUP_REFUSED = 'This message contains a private key backup: it was not sent. ' +
+    'To restore your key, run /e2ee import alone and paste the backup into the dialog that opens.';
+
+/** A pasted key backup is never sent, encrypted or not: the channel's members (or the server)
+ * would get the private key. */
+export function refuseKeyBackup(text: unknown): void {
+    if (typeof text === 'string' && text.includes(BACKUP_BEGIN)) {
+        throw new SendRefusedError('key-backup', KEY_BACKUP_REFUSED);
+    }
 }

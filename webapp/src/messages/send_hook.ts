@@ -6,7 +6,8 @@ import type {TrustStore} from '../directory';
 import type {HookResult} from '../types/registry';
 
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
-import {PLACEHOLDER, encryptedPost, isEncryptedPost} from './post_shape';
+import {encryptedPayloadOf} from './decrypt_service';
+import {PLACEHOLDER, encryptedPost, isEncryptedPost, refuseKeyBackup} from './post_shape';
 import type {ChannelMethods} from './state';
 
 export interface SendHookDeps {
@@ -26,9 +27,10 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         try {
             return await deps.methods.refresh(channelId);
         } catch {
-            const known = deps.methods.get(channelId);
-            if (known) {
-                return known;
+            // Fail closed: a remembered "none" may be a channel encrypted a moment ago (event
+            // missed), so only a channel known to be encrypted goes on, and it is encrypted.
+            if (deps.methods.get(channelId) === 'p2p') {
+                return 'p2p';
             }
             throw new SendRefusedError('unavailable', 'Could not check whether this channel is encrypted. Your message was not sent: try again.');
         }
@@ -38,11 +40,15 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         if (!post || typeof post.channel_id !== 'string' || !post.channel_id) {
             return undefined;
         }
-        if (isEncryptedPost(post) && post.message === PLACEHOLDER && post.props && typeof post.props.e2ee === 'object') {
-            return undefined; // already encrypted (e.g. a retry of a failed post)
+        const already = isEncryptedPost(post) && post.message === PLACEHOLDER ? encryptedPayloadOf(post) : null;
+        if (already) {
+            // Already encrypted (e.g. a retry of a failed post): re-shaped so that no other field
+            // (props, files, metadata) can carry text along.
+            return {post: encryptedPost(post, already)};
         }
         const channelId = post.channel_id;
         try {
+            refuseKeyBackup(post.message);
             const method = await methodOf(channelId);
             if (method !== 'p2p') {
                 if (deps.trust.lastSentMethod(channelId) === 'p2p' && !confirmedPlaintext.has(channelId)) {

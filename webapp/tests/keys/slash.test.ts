@@ -35,6 +35,10 @@ describe('slash-command hook', () => {
     test.each([
         ['/e2ee init now', /Usage: \/e2ee init \[--force\]/],
         ['/e2ee import -----BEGIN MM E2EE PRIVATE KEY-----', /paste your backup into the dialog/],
+        ['/e2ee importeyJzaWduIjp7Imt0eSI6IkVDIn19', /paste your backup into the dialog/],
+        ['/e2ee\u200bimport -----BEGIN MM E2EE PRIVATE KEY-----\nAAAA', /paste your backup into the dialog/],
+        ['/E2EE\u00a0IMPORT\n-----BEGIN MM E2EE PRIVATE KEY-----\nAAAA\n-----END MM E2EE PRIVATE KEY-----', /paste your backup into the dialog/],
+        ['/echo -----BEGIN MM E2EE PRIVATE KEY-----', /paste your backup into the dialog/],
     ])('rejects malformed %j with an error and runs nothing', (message, error) => {
         const run = jest.fn();
         const result = makeSlashCommandHook(run)(message, args);

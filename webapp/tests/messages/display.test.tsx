@@ -3,7 +3,8 @@ import {act, fireEvent, render, screen, waitFor} from '@testing-library/react';
 
 import type {Post} from '@mattermost/types/posts';
 
-import {encryptV2} from '../../src/crypto';
+import {encryptV1, encryptV2} from '../../src/crypto';
+import {V1_NOTE} from '../../src/messages/post_component';
 import type {PostTypeComponentProps} from '../../src/types/registry';
 
 import {basePost, rekey, type TestUser} from './helpers';
@@ -40,6 +41,27 @@ describe('custom_e2ee post display', () => {
         expect(lock.getAttribute('title')).toContain('@bob');
         expect(lock.getAttribute('title')).toContain(fp);
         expect(fp).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){7}$/);
+    });
+
+    test('a v1 post is shown, with a v1 marker saying it is bound to no channel or thread', async () => {
+        const w = await makeWorld();
+        const Post = component(w);
+        const e2ee = await encryptV1('old style', w.bob.keys, [w.alice.pub, w.bob.pub]);
+        const post = basePost({user_id: w.bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+        render(<Post post={post}/>);
+        expect((await screen.findByTestId('e2ee-text')).textContent).toBe('old style');
+        const lock = screen.getByTestId('e2ee-lock');
+        expect(lock.getAttribute('title')).toContain(V1_NOTE);
+        expect(lock.textContent).toBe('v1');
+    });
+
+    test('a v2 post has no v1 marker', async () => {
+        const w = await makeWorld();
+        const Post = component(w);
+        render(<Post post={await encryptedPost(w, w.bob, 'new style')}/>);
+        await screen.findByTestId('e2ee-text');
+        expect(screen.getByTestId('e2ee-lock').getAttribute('title')).not.toContain('v1');
+        expect(screen.getByTestId('e2ee-lock').textContent).toBe('');
     });
 
     test('renders through the host\'s markdown when window.PostUtils exists, also in the RHS', async () => {

@@ -4,7 +4,9 @@ import {act, fireEvent, render, screen, waitFor} from '@testing-library/react';
 import type {Post} from '@mattermost/types/posts';
 
 import {decryptMessage} from '../../src/crypto';
-import {PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
+import {BACKUP_BEGIN} from '../../src/crypto/backup';
+import {EDIT_STATE_UNKNOWN, PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
+import {KEY_BACKUP_REFUSED} from '../../src/messages/post_shape';
 
 import {basePost, rekey} from './helpers';
 import {CHANNEL, makeWorld, type World} from './world';
@@ -130,9 +132,27 @@ describe('the host\'s own editor (runs no hook on current hosts)', () => {
         expect(((await screen.findByTestId('e2ee-edit-textarea')) as HTMLTextAreaElement).value).toBe('typed before');
     });
 
-    test('is left alone for plain posts and others\' posts', async () => {
+    test('is closed on my plaintext post in an encrypted channel (its new text would go out in clear)', async () => {
         const w = await makeWorld();
-        const mine = await myEncryptedPost(w, 'x');
+        w.store.entities().posts.posts.plain = basePost({id: 'plain', user_id: w.alice.id, channel_id: CHANNEL, message: 'hi'});
+        w.store.patchState({views: {posts: {editingPost: {postId: 'plain', show: true}}}});
+        expect(w.store.actions).toContainEqual({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+        expect(w.store.notices()).toContain(PLAINTEXT_EDIT_REFUSED);
+    });
+
+    test('is closed on a plaintext post of a channel whose state is not known yet, and the state is fetched', async () => {
+        const w = await makeWorld();
+        const other = 'otherchannelaaaaaaaaaaaaaa';
+        w.store.entities().posts.posts.plain = basePost({id: 'plain', user_id: w.alice.id, channel_id: other, message: 'hi'});
+        w.store.patchState({views: {posts: {editingPost: {postId: 'plain', show: true}}}});
+        expect(w.store.actions).toContainEqual({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+        expect(w.methodRequests).toContain(other);
+    });
+
+    test('is left alone for plain posts of unencrypted channels and others\' posts', async () => {
+        const w = await makeWorld({method: 'none'});
+        await new Promise((r) => setTimeout(r, 0));
+        const mine = basePost({id: 'mine', user_id: w.alice.id, channel_id: CHANNEL, message: 'x', type: 'custom_e2ee' as Post['type']});
         w.store.entities().posts.posts.plain = basePost({id: 'plain', user_id: w.alice.id, channel_id: CHANNEL, message: 'hi'});
         w.store.entities().posts.posts.bobs = {...mine, id: 'bobs', user_id: w.bob.id};
         w.store.patchState({views: {posts: {editingPost: {postId: 'plain', show: true}}}});
@@ -187,6 +207,26 @@ describe('MessageWillBeUpdated (hosts that run it)', () => {
         expect((await w.willUpdate({id: plain.id, message: 'new'}, plain)).error.message).toBe(PLAINTEXT_EDIT_REFUSED);
         w.channelMethods[CHANNEL] = 'none';
         expect(await w.willUpdate({id: plain.id, message: 'new'}, plain)).toBeUndefined();
+    });
+
+    test('fails closed: a plaintext edit is refused when the channel state cannot be checked', async () => {
+        const w = await makeWorld({method: 'none'});
+        const plain = basePost({id: 'plainpost', user_id: w.alice.id, channel_id: CHANNEL, message: 'old'});
+        w.api.getChannelMethod = async () => {
+            throw new Error('down');
+        };
+        expect((await w.willUpdate({id: plain.id, message: 'new'}, plain)).error.message).toBe(EDIT_STATE_UNKNOWN);
+    });
+
+    test('a pasted private key backup is never saved as an edit', async () => {
+        const w = await makeWorld();
+        const old = await myEncryptedPost(w, 'v1');
+        const result = await w.willUpdate({id: old.id, message: `${BACKUP_BEGIN}\nAAAA`}, old);
+        expect(result.error.message).toBe(KEY_BACKUP_REFUSED);
+        expect(w.patches).toHaveLength(0);
+        w.channelMethods[CHANNEL] = 'none';
+        const plain = basePost({id: 'plainpost', user_id: w.alice.id, channel_id: CHANNEL, message: 'old'});
+        expect((await w.willUpdate({id: plain.id, message: `${BACKUP_BEGIN}\nAAAA`}, plain)).error.message).toBe(KEY_BACKUP_REFUSED);
     });
 });
 

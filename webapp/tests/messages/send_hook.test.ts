@@ -1,6 +1,8 @@
 import type {UserProfile} from '@mattermost/types/users';
 
 import {decryptMessage, recipientsOf} from '../../src/crypto';
+import {BACKUP_BEGIN, BACKUP_END} from '../../src/crypto/backup';
+import {KEY_BACKUP_REFUSED} from '../../src/messages/post_shape';
 import {PLAINTEXT_CONFIRM_MESSAGE} from '../../src/messages/send_hook';
 
 import {basePost, profile, rekey} from './helpers';
@@ -132,6 +134,42 @@ describe('MessageWillBePosted in an encrypted channel', () => {
         };
         const result = await w.willPost(draft(w, {channel_id: other}));
         expect(result.error.message).toMatch(/Could not check/);
+    });
+
+    test('fails closed when the check fails and only "none" was remembered (it may be stale)', async () => {
+        w.features.methods.set(CHANNEL, 'none');
+        w.api.getChannelMethod = async () => {
+            throw new Error('down');
+        };
+        const result = await w.willPost(draft(w));
+        expect(result.post).toBeUndefined();
+        expect(result.error.message).toMatch(/Could not check/);
+    });
+
+    test('when the check fails for a channel known to be encrypted, the post is still encrypted', async () => {
+        w.api.getChannelMethod = async () => {
+            throw new Error('down');
+        };
+        const result = await w.willPost(draft(w));
+        expect(result.post.type).toBe('custom_e2ee');
+        expect(JSON.stringify(result.post)).not.toContain('launch code');
+    });
+
+    test('an already encrypted post (a retry) is re-shaped: no other field carries text', async () => {
+        const first = await w.willPost(draft(w));
+        const retry = {...first.post, props: {...first.post.props, attachments: [{text: SECRET}]}, file_ids: ['f1'], hashtags: '#secret', message_source: SECRET};
+        const result = await w.willPost(retry as unknown as Parameters<typeof w.willPost>[0]);
+        expect(result.post.props.e2ee).toEqual(first.post.props.e2ee);
+        expect(result.post.file_ids).toEqual([]);
+        expect(JSON.stringify(result.post)).not.toContain('secret');
+    });
+
+    test.each(['p2p', 'none'] as const)('never sends a pasted private key backup (%s channel)', async (method) => {
+        w.channelMethods[CHANNEL] = method;
+        const result = await w.willPost(draft(w, {message: `here: ${BACKUP_BEGIN}\nAAAA\n${BACKUP_END}`}));
+        expect(result.post).toBeUndefined();
+        expect(result.error.message).toBe(KEY_BACKUP_REFUSED);
+        expect(w.ops.calls.encrypt).toBe(0);
     });
 
     test('asks the server for the channel state at send time (a missed event cannot leak)', async () => {
