@@ -1,4 +1,4 @@
-// Builds the test host page (dist/host/) and compiles the tests (dist/tests/) with esbuild.
+// Builds the test host page (dist/host/, and dist/host-react19/ with React 19) and compiles the tests (dist/tests/) with esbuild.
 import {build} from 'esbuild';
 import {cpSync, mkdirSync, readdirSync, rmSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -7,23 +7,32 @@ import {fileURLToPath} from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist');
 rmSync(out, {recursive: true, force: true});
-mkdirSync(join(out, 'host'), {recursive: true});
 
-await build({
-    entryPoints: [join(here, 'host/src/main.tsx')],
-    bundle: true,
-    outfile: join(out, 'host/host.js'),
-    format: 'iife',
-    platform: 'browser',
-    target: 'chrome120',
-    jsx: 'transform',
-    define: {'process.env.NODE_ENV': '"production"'},
-    minify: false,
-    sourcemap: 'inline',
-    logLevel: 'warning',
-});
-cpSync(join(here, 'host/index.html'), join(out, 'host/index.html'));
-cpSync(join(here, 'host/host.css'), join(out, 'host/host.css'));
+// Two hosts from one source: React 18 (as Mattermost 11.x) and React 19 (as 12.x, which also
+// exposes window.ReactJSXRuntime). The alias swaps React for every import, react-redux's included.
+const hosts = [
+    {dir: 'host', react19: false, alias: {}},
+    {dir: 'host-react19', react19: true, alias: {react: 'react-19', 'react-dom': 'react-dom-19'}},
+];
+for (const h of hosts) {
+    mkdirSync(join(out, h.dir), {recursive: true});
+    await build({
+        entryPoints: [join(here, 'host/src/main.tsx')],
+        bundle: true,
+        outfile: join(out, h.dir, 'host.js'),
+        format: 'iife',
+        platform: 'browser',
+        target: 'chrome120',
+        jsx: 'transform',
+        alias: h.alias,
+        define: {'process.env.NODE_ENV': '"production"', __HOST_REACT19__: String(h.react19)},
+        minify: false,
+        sourcemap: 'inline',
+        logLevel: 'warning',
+    });
+    cpSync(join(here, 'host/index.html'), join(out, h.dir, 'index.html'));
+    cpSync(join(here, 'host/host.css'), join(out, h.dir, 'host.css'));
+}
 
 const tests = readdirSync(join(here, 'tests')).filter((f) => f.endsWith('.ts')).map((f) => join(here, 'tests', f));
 await build({
@@ -47,4 +56,4 @@ await build({
     packages: 'external',
     logLevel: 'warning',
 });
-console.log('e2e build: dist/host and dist/tests ready');
+console.log('e2e build: dist/host (React 18), dist/host-react19 (React 19) and dist/tests ready');

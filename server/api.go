@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,8 @@ const (
 	apiPrefix        = "/api/v1"
 	maxBodyBytes     = 64 * 1024
 	maxUserIDsPerGet = 1000
+	// Each history is up to 20 keys: fewer users per request keep the answer small.
+	maxUserIDsPerHistory = 200
 )
 
 // APIError is an error with the HTTP status it maps to; its message is shown to the user.
@@ -38,6 +41,7 @@ func (p *Plugin) newRouter() http.Handler {
 	routes := map[string][]route{
 		"/pubkey/push":               {{http.MethodPost, p.handlePushPubkey}},
 		"/pubkey/get":                {{http.MethodPost, p.handleGetPubkeys}},
+		"/pubkey/history":            {{http.MethodPost, p.handleKeyHistory}},
 		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
 		"/channel/status":            {{http.MethodGet, p.handleChannelStatus}},
 		"/gpg/key_server":            {{http.MethodGet, p.handleKeyServer}},
@@ -95,23 +99,19 @@ func (p *Plugin) writeHandlerError(w http.ResponseWriter, r *http.Request, err e
 	writeError(w, apiErr(http.StatusInternalServerError, "internal error"))
 }
 
-// decodeBody reads one JSON object, refusing unknown fields, trailing data and oversized bodies.
+// decodeBody reads one JSON object, refusing unknown or repeated fields, trailing data and
+// oversized bodies.
 func decodeBody(r *http.Request, out any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return apiErr(http.StatusRequestEntityTooLarge, "request body too large")
 		}
-		return apiErr(http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return apiErr(http.StatusBadRequest, "cannot read the request body")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apiErr(http.StatusRequestEntityTooLarge, "request body too large")
-		}
-		return apiErr(http.StatusBadRequest, "malformed JSON body: trailing data")
+	if err := strictDecode(data, out); err != nil {
+		return apiErr(http.StatusBadRequest, "malformed JSON body: "+err.Error())
 	}
 	return nil
 }
@@ -161,6 +161,43 @@ func (p *Plugin) handleGetPubkeys(_ string, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return getResponse{PubKeys: keys}, nil
+}
+
+// userIDsParam validates a request's userIds list: present, at most max, all Mattermost IDs.
+func userIDsParam(ids []string, max int) error {
+	if ids == nil {
+		return apiErr(http.StatusBadRequest, "userIds is required")
+	}
+	if len(ids) > max {
+		return apiErr(http.StatusBadRequest, fmt.Sprintf("at most %d userIds per request", max))
+	}
+	for _, id := range ids {
+		if !model.IsValidId(id) {
+			return apiErr(http.StatusBadRequest, "invalid user ID in userIds")
+		}
+	}
+	return nil
+}
+
+type historyResponse struct {
+	History map[string][]KeyHistoryEntry `json:"history"`
+}
+
+// handleKeyHistory answers every key each user registered, oldest first, so that posts
+// signed before a key change can still be verified.
+func (p *Plugin) handleKeyHistory(_ string, r *http.Request) (any, error) {
+	var req getRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if err := userIDsParam(req.UserIDs, maxUserIDsPerHistory); err != nil {
+		return nil, err
+	}
+	history, err := p.store().getHistories(req.UserIDs)
+	if err != nil {
+		return nil, err
+	}
+	return historyResponse{History: history}, nil
 }
 
 func channelParam(r *http.Request) (string, error) {

@@ -119,6 +119,11 @@ func TestPushPubkeyRefusesBadInput(t *testing.T) {
 		"backup too large":    pushBody(t, other, &huge),
 		"body over 64 KiB":    `{"pubkey": {"sign": "` + strings.Repeat("A", 70000) + `"}}`,
 		"wrong type for keys": `{"pubkey": ["a", "b"]}`,
+		// encoding/json matches names case-insensitively: these must not pass as "pubkey"/"sign".
+		"case variant field":   `{"PubKey": {"sign": "x", "encr": "y"}, ` + pushBody(t, other, nil)[1:],
+		"nested case variant":  `{"pubkey": {"Sign": "the launch code", "sign": "` + other.Sign + `", "encr": "` + other.Encr + `"}}`,
+		"repeated field":       `{"pubkey": {"sign": "` + good.Sign + `", "encr": "` + good.Encr + `"}, "pubkey": {"sign": "` + other.Sign + `", "encr": "` + other.Encr + `"}}`,
+		"trailing close brace": pushBody(t, other, nil) + `}`,
 	}
 	before := snapshot(api)
 	for name, body := range cases {

@@ -91,8 +91,15 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error
 	}
 	newRaw := key.marshal()
 	changed := !samePubkey(old, key)
+	var histBefore, histAfter []byte
 	if changed {
 		if err := st.setPubkey(userID, old, key); err != nil {
+			return err
+		}
+		// Readers verify older posts with the key that signed them: record every key.
+		histBefore, histAfter, err = st.appendHistory(userID, storedKey(old), key, model.GetMillis())
+		if err != nil {
+			p.restorePubkey(userID, newRaw, old)
 			return err
 		}
 	}
@@ -106,9 +113,10 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error
 	}
 	if backupErr != nil {
 		if changed {
-			// Put the previous key back so that nothing changed.
-			if _, appErr := p.API.KVCompareAndSet(kvPubkeyPrefix+userID, newRaw, old); appErr != nil {
-				p.API.LogError("E2EE: cannot restore the previous public key", "user_id", userID, "error", appErr.Error())
+			// Put the previous key and history back so that nothing changed.
+			p.restorePubkey(userID, newRaw, old)
+			if _, appErr := p.API.KVCompareAndSet(kvHistoryPrefix+userID, histAfter, histBefore); appErr != nil {
+				p.API.LogError("E2EE: cannot restore the previous key history", "user_id", userID, "error", appErr.Error())
 			}
 		}
 		return backupErr
@@ -120,6 +128,24 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error
 		p.mailBackup(userID, *backup)
 	}
 	return nil
+}
+
+func (p *Plugin) restorePubkey(userID string, newRaw, old []byte) {
+	if _, appErr := p.API.KVCompareAndSet(kvPubkeyPrefix+userID, newRaw, old); appErr != nil {
+		p.API.LogError("E2EE: cannot restore the previous public key", "user_id", userID, "error", appErr.Error())
+	}
+}
+
+// storedKey parses a stored key; nil when absent or not a valid key.
+func storedKey(raw []byte) *PublicKey {
+	if raw == nil {
+		return nil
+	}
+	var k PublicKey
+	if json.Unmarshal(raw, &k) != nil || k.validate() != nil {
+		return nil
+	}
+	return &k
 }
 
 func samePubkey(oldRaw []byte, key *PublicKey) bool {

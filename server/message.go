@@ -7,8 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"strconv"
+	"strings"
 )
 
 // InvalidMessageError says why props.e2ee is not an acceptable encrypted message.
@@ -27,16 +31,67 @@ type messageContext struct {
 	UserID    string
 }
 
-// strictDecode decodes v into out refusing unknown fields and trailing data: an unknown
-// field could carry plaintext past the server.
+// strictDecode decodes data into out (a pointer to a struct) refusing unknown fields, repeated
+// fields and trailing data: any of them could carry plaintext past the server.
 func strictDecode(data []byte, out any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(out); err != nil {
 		return err
 	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	return exactFields(data, reflect.TypeOf(out))
+}
+
+// exactFields checks object keys against the json tags of t, exactly: encoding/json matches
+// names case-insensitively, so {"IV": "<text>", "iv": "<valid>"} would pass DisallowUnknownFields
+// with the text ignored but stored. Nested structs are checked too.
+func exactFields(data []byte, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := make(map[string]reflect.Type, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = t.Field(i).Type
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil // null, or a type json.Decode already refused
+	}
+	seen := make(map[string]bool, len(fields))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		ft, ok := fields[key]
+		if !ok {
+			return fmt.Errorf("json: unknown field %q", key)
+		}
+		if seen[key] {
+			return fmt.Errorf("json: field %q given twice", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if err := exactFields(raw, ft); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
 	}
 	return nil
 }
@@ -83,6 +138,60 @@ func verifyEncryptedMessage(e2ee any, author *PublicKey, ctx messageContext) err
 	}
 }
 
+// wireFields are the fields v1 and v2 share, decoded and size-checked.
+type wireFields struct {
+	iv, eph, ct, sig []byte
+	ids, wrapped     [][]byte
+}
+
+// decodeWire checks and decodes the shared fields; v2 also refuses repeated recipients.
+func decodeWire(iv, pubECDHE *string, encryptedKey [][]string, encryptedData, signature *string, ivLen int, uniqueRecipients bool) (*wireFields, error) {
+	if iv == nil || pubECDHE == nil || encryptedKey == nil || encryptedData == nil || signature == nil {
+		return nil, invalidf("a field is missing")
+	}
+	var w wireFields
+	var err error
+	if w.iv, err = b64Exact("iv", *iv, ivLen); err != nil {
+		return nil, err
+	}
+	if w.eph, err = b64Exact("pubECDHE", *pubECDHE, pointLen); err != nil {
+		return nil, err
+	}
+	if _, err := decodePoint(*pubECDHE); err != nil {
+		return nil, invalidf("pubECDHE is not a P-256 point")
+	}
+	if len(encryptedKey) == 0 {
+		return nil, invalidf("encryptedKey is empty")
+	}
+	if w.ct, err = b64Exact("encryptedData", *encryptedData, -1); err != nil {
+		return nil, err
+	}
+	if w.sig, err = b64Exact("signature", *signature, 64); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(encryptedKey))
+	for i, entry := range encryptedKey {
+		if len(entry) != 2 {
+			return nil, invalidf("encryptedKey[%d] must be [keyID, wrappedKey]", i)
+		}
+		id, err := b64Exact(fmt.Sprintf("encryptedKey[%d] key ID", i), entry[0], 32)
+		if err != nil {
+			return nil, err
+		}
+		wrapped, err := b64Exact(fmt.Sprintf("encryptedKey[%d] wrapped key", i), entry[1], 24)
+		if err != nil {
+			return nil, err
+		}
+		if uniqueRecipients && seen[entry[0]] {
+			return nil, invalidf("encryptedKey[%d] repeats a recipient", i)
+		}
+		seen[entry[0]] = true
+		w.ids = append(w.ids, id)
+		w.wrapped = append(w.wrapped, wrapped)
+	}
+	return &w, nil
+}
+
 type messageV1 struct {
 	Version       int        `json:"version"`
 	IV            *string    `json:"iv"`
@@ -99,52 +208,21 @@ func verifyV1(raw []byte, pub *ecdsa.PublicKey) error {
 	if err := strictDecode(raw, &m); err != nil {
 		return invalidf("v1 message: %v", err)
 	}
-	if m.IV == nil || m.PubECDHE == nil || m.EncryptedKey == nil || m.EncryptedData == nil || m.Signature == nil {
-		return invalidf("v1 message: a field is missing")
-	}
-	iv, err := b64Exact("iv", *m.IV, 16)
+	w, err := decodeWire(m.IV, m.PubECDHE, m.EncryptedKey, m.EncryptedData, m.Signature, 16, false)
 	if err != nil {
 		return err
 	}
-	if _, err := b64Exact("pubECDHE", *m.PubECDHE, pointLen); err != nil {
-		return err
-	}
-	eph, err := decodePoint(*m.PubECDHE)
-	if err != nil {
-		return invalidf("pubECDHE is not a P-256 point")
-	}
-	if len(m.EncryptedKey) == 0 {
-		return invalidf("encryptedKey is empty")
-	}
-	ct, err := b64Exact("encryptedData", *m.EncryptedData, -1)
-	if err != nil {
-		return err
-	}
-	sig, err := b64Exact("signature", *m.Signature, 64)
-	if err != nil {
-		return err
-	}
-	ephHash := sha256.Sum256(eph)
-	data := make([]byte, 0, 16+32+4+32*len(m.EncryptedKey)+4+len(ct))
-	data = append(data, iv...)
+	ephHash := sha256.Sum256(w.eph)
+	data := make([]byte, 0, 16+32+4+32*len(w.ids)+4+len(w.ct))
+	data = append(data, w.iv...)
 	data = append(data, ephHash[:]...)
-	data = binary.LittleEndian.AppendUint32(data, uint32(len(m.EncryptedKey)))
-	for i, entry := range m.EncryptedKey {
-		if len(entry) != 2 {
-			return invalidf("encryptedKey[%d] must be [keyID, wrappedKey]", i)
-		}
-		id, err := b64Exact(fmt.Sprintf("encryptedKey[%d] key ID", i), entry[0], 32)
-		if err != nil {
-			return err
-		}
-		if _, err := b64Exact(fmt.Sprintf("encryptedKey[%d] wrapped key", i), entry[1], 24); err != nil {
-			return err
-		}
+	data = binary.LittleEndian.AppendUint32(data, uint32(len(w.ids)))
+	for _, id := range w.ids {
 		data = append(data, id...)
 	}
-	data = binary.LittleEndian.AppendUint32(data, uint32(len(ct)))
-	data = append(data, ct...)
-	if !verifyRawSignature(pub, data, sig) {
+	data = binary.LittleEndian.AppendUint32(data, uint32(len(w.ct)))
+	data = append(data, w.ct...)
+	if !verifyRawSignature(pub, data, w.sig) {
 		return invalidf("the signature does not verify with the author's public key")
 	}
 	return nil
@@ -183,7 +261,7 @@ func verifyV2(raw []byte, pub *ecdsa.PublicKey, ctx messageContext) error {
 	if err := strictDecode(raw, &m); err != nil {
 		return invalidf("v2 message: %v", err)
 	}
-	if m.CreatedAt == nil || m.IV == nil || m.PubECDHE == nil || m.EncryptedKey == nil || m.EncryptedData == nil || m.Signature == nil {
+	if m.CreatedAt == nil {
 		return invalidf("v2 message: a field is missing")
 	}
 	if ctx.ChannelID == "" || ctx.UserID == "" {
@@ -193,61 +271,27 @@ func verifyV2(raw []byte, pub *ecdsa.PublicKey, ctx messageContext) error {
 	if err != nil || createdAt > maxSafeInteger {
 		return invalidf("createdAt must be a non-negative integer (ms since epoch)")
 	}
-	iv, err := b64Exact("iv", *m.IV, 12)
+	w, err := decodeWire(m.IV, m.PubECDHE, m.EncryptedKey, m.EncryptedData, m.Signature, 12, true)
 	if err != nil {
 		return err
 	}
-	eph, err := b64Exact("pubECDHE", *m.PubECDHE, pointLen)
-	if err != nil {
-		return err
-	}
-	if _, err := decodePoint(*m.PubECDHE); err != nil {
-		return invalidf("pubECDHE is not a P-256 point")
-	}
-	if len(m.EncryptedKey) == 0 {
-		return invalidf("encryptedKey is empty")
-	}
-	ct, err := b64Exact("encryptedData", *m.EncryptedData, -1)
-	if err != nil {
-		return err
-	}
-	if len(ct) < 16 {
+	if len(w.ct) < 16 {
 		return invalidf("encryptedData is shorter than the AES-GCM tag")
 	}
-	sig, err := b64Exact("signature", *m.Signature, 64)
-	if err != nil {
-		return err
-	}
-	data := make([]byte, 0, 256+len(ct)+60*len(m.EncryptedKey))
+	data := make([]byte, 0, 256+len(w.ct)+60*len(w.ids))
 	data = appendFramed(data,
 		[]byte(v2SignatureLabel),
 		binary.BigEndian.AppendUint32(nil, 2),
 		binary.BigEndian.AppendUint64(nil, createdAt),
 		[]byte(ctx.ChannelID), []byte(ctx.RootID), []byte(ctx.UserID),
-		iv, eph,
-		binary.BigEndian.AppendUint32(nil, uint32(len(m.EncryptedKey))),
+		w.iv, w.eph,
+		binary.BigEndian.AppendUint32(nil, uint32(len(w.ids))),
 	)
-	seen := make(map[string]bool, len(m.EncryptedKey))
-	for i, entry := range m.EncryptedKey {
-		if len(entry) != 2 {
-			return invalidf("encryptedKey[%d] must be [keyID, wrappedKey]", i)
-		}
-		id, err := b64Exact(fmt.Sprintf("encryptedKey[%d] key ID", i), entry[0], 32)
-		if err != nil {
-			return err
-		}
-		wrapped, err := b64Exact(fmt.Sprintf("encryptedKey[%d] wrapped key", i), entry[1], 24)
-		if err != nil {
-			return err
-		}
-		if seen[entry[0]] {
-			return invalidf("encryptedKey[%d] repeats a recipient", i)
-		}
-		seen[entry[0]] = true
-		data = appendFramed(data, id, wrapped)
+	for i := range w.ids {
+		data = appendFramed(data, w.ids[i], w.wrapped[i])
 	}
-	data = appendFramed(data, ct)
-	if !verifyRawSignature(pub, data, sig) {
+	data = appendFramed(data, w.ct)
+	if !verifyRawSignature(pub, data, w.sig) {
 		return invalidf("the signature does not verify with the author's public key for this channel, thread and author")
 	}
 	return nil

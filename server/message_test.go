@@ -91,6 +91,10 @@ func TestVerifyV1Malformed(t *testing.T) {
 			m["pubECDHE"] = "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		},
 		"signature wrong size": func(m map[string]any) { m["signature"] = "AAAA" },
+		// encoding/json would match these to "iv"/"encryptedData" and drop them silently.
+		"case variant of a field holds text": func(m map[string]any) { m["IV"] = "the launch code" },
+		"case variant of the ciphertext":     func(m map[string]any) { m["EncryptedData"] = "the launch code" },
+		"case variant of the version":        func(m map[string]any) { m["Version"] = 1 },
 	}
 	for name, mutate := range cases {
 		m := cloneMap(good)

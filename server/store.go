@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,4 +204,137 @@ func (s store) deleteBackup(userID string) error {
 		return fmt.Errorf("deleting the old key backup: %w", appErr)
 	}
 	return nil
+}
+
+// Key history: every key a user registered, oldest first, so that readers can still verify
+// posts signed before a key change. Bounded: only the last maxKeyHistory keys are kept.
+const (
+	kvHistoryPrefix = "pubkey_history:"
+	maxKeyHistory   = 20
+	historyRetries  = 5
+)
+
+// KeyHistoryEntry is one registered key and when it was registered (ms since epoch; 0 for a
+// key registered before the history was kept).
+type KeyHistoryEntry struct {
+	Pubkey PublicKey `json:"pubkey"`
+	Since  int64     `json:"since"`
+}
+
+// parseHistory reads a stored history, dropping entries that are not valid keys.
+func parseHistory(raw []byte) ([]KeyHistoryEntry, bool) {
+	var list []KeyHistoryEntry
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, false
+	}
+	out := list[:0]
+	for _, e := range list {
+		if e.Pubkey.validate() == nil && e.Since >= 0 {
+			out = append(out, e)
+		}
+	}
+	return out, true
+}
+
+// appendHistory records key as registered at `at`. Without a history yet, prev (the key it
+// replaces, nil if none) is recorded first with since 0. It returns the previous stored value
+// (nil: none) and the new one, so that a caller can undo it.
+func (s store) appendHistory(userID string, prev, key *PublicKey, at int64) (before, after []byte, err error) {
+	kvKey := kvHistoryPrefix + userID
+	for range historyRetries {
+		old, appErr := s.api.KVGet(kvKey)
+		if appErr != nil {
+			return nil, nil, fmt.Errorf("reading the key history: %w", appErr)
+		}
+		list, ok := parseHistory(old)
+		if old == nil || !ok {
+			// Absent, or unreadable: start over from what we know.
+			list = nil
+			if prev != nil {
+				list = append(list, KeyHistoryEntry{Pubkey: *prev, Since: 0})
+			}
+		}
+		list = append(list, KeyHistoryEntry{Pubkey: *key, Since: at})
+		// Concurrent pushes may append out of order; keep it sorted by time.
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Since < list[j].Since })
+		if len(list) > maxKeyHistory {
+			list = list[len(list)-maxKeyHistory:]
+		}
+		updated, err := json.Marshal(list)
+		if err != nil {
+			return nil, nil, err
+		}
+		done, appErr := s.api.KVCompareAndSet(kvKey, old, updated)
+		if appErr != nil {
+			return nil, nil, fmt.Errorf("storing the key history: %w", appErr)
+		}
+		if done {
+			return old, updated, nil
+		}
+	}
+	return nil, nil, errConflict
+}
+
+// getHistory reads a user's key history. Users whose key predates the history get their
+// current key alone (since 0); users without a key get an empty list.
+func (s store) getHistory(userID string) ([]KeyHistoryEntry, error) {
+	raw, appErr := s.api.KVGet(kvHistoryPrefix + userID)
+	if appErr != nil {
+		return nil, fmt.Errorf("reading the key history: %w", appErr)
+	}
+	if raw != nil {
+		if list, ok := parseHistory(raw); ok && len(list) > 0 {
+			return list, nil
+		}
+	}
+	cur, err := s.getPubkey(userID)
+	var corrupt *corruptKeyError
+	if errors.As(err, &corrupt) {
+		return []KeyHistoryEntry{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return []KeyHistoryEntry{}, nil
+	}
+	return []KeyHistoryEntry{{Pubkey: *cur, Since: 0}}, nil
+}
+
+// getHistories reads many users' histories (duplicates answered once), kvReaders at a time.
+func (s store) getHistories(userIDs []string) (map[string][]KeyHistoryEntry, error) {
+	unique := make([]string, 0, len(userIDs))
+	seen := make(map[string]bool, len(userIDs))
+	for _, id := range userIDs {
+		if !seen[id] {
+			seen[id] = true
+			unique = append(unique, id)
+		}
+	}
+	lists := make([][]KeyHistoryEntry, len(unique))
+	errs := make([]error, len(unique))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(kvReaders, len(unique)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				lists[i], errs[i] = s.getHistory(unique[i])
+			}
+		}()
+	}
+	for i := range unique {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := make(map[string][]KeyHistoryEntry, len(unique))
+	for i, id := range unique {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out[id] = lists[i]
+	}
+	return out, nil
 }

@@ -8,6 +8,36 @@ import {e2eRoot} from './env';
 
 export const artifactsDir = join(e2eRoot, 'artifacts');
 
+/** What a host page offers plugins: React's major version, ReactDOM.createRoot, the JSX runtime. */
+export interface HostReact {
+    react: string;
+    reactDOM: string;
+    createRoot: boolean;
+    jsxRuntime: boolean;
+}
+
+/** The two test hosts build.mjs makes: Mattermost 11.x (React 18) and 12.x (React 19). */
+export const HOSTS = [
+    {name: 'react18', label: 'React 18 host', dir: join(e2eRoot, 'dist', 'host'),
+        expect: {react: '18', reactDOM: '18', createRoot: true, jsxRuntime: false} as HostReact},
+    {name: 'react19', label: 'React 19 host', dir: join(e2eRoot, 'dist', 'host-react19'),
+        expect: {react: '19', reactDOM: '19', createRoot: true, jsxRuntime: true} as HostReact},
+];
+
+export type Host = typeof HOSTS[number];
+
+export function hostReact(page: Page): Promise<HostReact> {
+    return page.evaluate(() => {
+        const w = window as any;
+        return {
+            react: String(w.React?.version || '').split('.')[0],
+            reactDOM: String(w.ReactDOM?.version || '').split('.')[0],
+            createRoot: typeof w.ReactDOM?.createRoot === 'function',
+            jsxRuntime: w.ReactJSXRuntime !== undefined,
+        };
+    });
+}
+
 export function launchBrowser(): Promise<Browser> {
     return chromium.launch({
         executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -50,6 +80,21 @@ export async function waitReady(page: Page): Promise<void> {
 export async function reload(u: UserPage): Promise<void> {
     await u.page.reload();
     await waitReady(u.page);
+}
+
+/** How many WebSocket events the page has handled so far (for waitWsEvent's `from`). */
+export function wsMark(page: Page): Promise<number> {
+    return page.evaluate(() => ((window as any).hostWsEvents || []).length);
+}
+
+/**
+ * Waits until the page has handled (core and plugin handlers run) a WebSocket event named `event`
+ * (a plugin event by its short name, e.g. newPubkey) whose data has `match`, after `from`.
+ */
+export async function waitWsEvent(page: Page, event: string, match: Record<string, string>, from = 0): Promise<void> {
+    await page.waitForFunction(({event, match, from}) => ((window as any).hostWsEvents || []).slice(from).some(
+        (e: {event: string; data: Record<string, unknown>}) => (e.event === event || e.event.endsWith(`_${event}`)) &&
+            Object.entries(match).every(([k, v]) => e.data && e.data[k] === v)), {event, match, from}, {timeout: 30000});
 }
 
 /** Types into the composer and presses Enter (posts, or runs a slash command through the hooks). */

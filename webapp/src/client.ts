@@ -13,6 +13,12 @@ export interface ChannelStatus {
     can_change: boolean;
 }
 
+/** One registered key of a user and when it was registered (ms; 0: before history was kept). */
+export interface KeyHistoryEntryJSON {
+    pubkey: PublicKeyJSON;
+    since: number;
+}
+
 export class PluginAPIError extends Error {
     constructor(message: string, readonly status: number) {
         super(message);
@@ -62,6 +68,15 @@ export const pluginAPI = {
         for (let i = 0; i < userIds.length; i += 1000) { // the server takes at most 1000 IDs a request
             const res = await request<{pubKeys: Record<string, PublicKeyJSON | null>}>('POST', '/pubkey/get', {userIds: userIds.slice(i, i + 1000)});
             Object.assign(out, res.pubKeys);
+        }
+        return out;
+    },
+    /** Every key each user registered, oldest first (docs/api.md: at most 200 IDs a request). */
+    async getKeyHistory(userIds: string[]): Promise<Record<string, KeyHistoryEntryJSON[]>> {
+        const out: Record<string, KeyHistoryEntryJSON[]> = {};
+        for (let i = 0; i < userIds.length; i += 200) {
+            const res = await request<{history: Record<string, KeyHistoryEntryJSON[]>}>('POST', '/pubkey/history', {userIds: userIds.slice(i, i + 200)});
+            Object.assign(out, res.history);
         }
         return out;
     },

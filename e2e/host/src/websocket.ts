@@ -102,6 +102,8 @@ export function connectWebSocket(store: Store): WebSocketClient {
                 }
             }
         }
+        // Handled: tests wait on this instead of guessing how long delivery takes.
+        (window as unknown as {hostWsEvents: Array<{event: string; data: unknown}>}).hostWsEvents.push({event: msg.event, data: msg.data});
     });
     client.addReconnectListener(() => {
         for (const handler of reconnectHandlers.values()) {

@@ -1,11 +1,11 @@
 // P2P format v1, byte for byte as protocol-v1.md (the original plugin's wire format).
 import {bs, concat, fromUtf8, toBase64, u32le, utf8, type Bytes} from './encoding';
-import {CryptoError, IntegrityError, MalformedError, NotRecipientError} from './errors';
+import {CryptoError, IntegrityError} from './errors';
 import type {ParsedV1} from './message';
-import {ECDH_P256, ECDSA_SHA256, randomBytes, sha256, subtle, verifySignature} from './subtle';
+import {ECDSA_SHA256, randomBytes, sha256, subtle, verifySignature} from './subtle';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from './types';
 import {uniqueRecipients} from './recipients';
-import {unwrapOne, wrapForAll, type KdfInput} from './wrap';
+import {newMessageKeys, unwrapForMe, wrapForAll, type KdfInput} from './wrap';
 
 const CTR = (iv: Bytes): AesCtrParams => ({name: 'AES-CTR', counter: iv, length: 64});
 
@@ -23,10 +23,7 @@ export async function encryptV1(text: string, sender: PrivateKeySet, recipients:
     const recips = uniqueRecipients(recipients);
     const s = subtle();
     const iv = randomBytes(16);
-    const [mk, eph] = await Promise.all([
-        s.generateKey({name: 'AES-CTR', length: 128}, true, ['encrypt']),
-        s.generateKey(ECDH_P256, false, ['deriveBits']),
-    ]);
+    const {mk, eph} = await newMessageKeys('AES-CTR');
     const [pubECDHE, wrapped, ciphertext] = await Promise.all([
         s.exportKey('raw', eph.publicKey).then((b) => new Uint8Array(b)),
         wrapForAll(eph.privateKey, recips, kdfInputV1, mk),
@@ -53,21 +50,10 @@ export async function decryptV1(m: ParsedV1, me: PrivateKeySet, myPublic: Public
     if (!(await verifyV1(m, senderPublic))) {
         throw new IntegrityError('v1 signature does not verify with the sender\'s key');
     }
-    const entry = m.keys.find((k) => k.idB64 === myPublic.idB64);
-    if (!entry) {
-        throw new NotRecipientError();
-    }
-    const s = subtle();
-    let eph: CryptoKey;
-    try {
-        eph = await s.importKey('raw', m.pubECDHE, ECDH_P256, false, []);
-    } catch (e) {
-        throw new MalformedError('pubECDHE: not a P-256 point', {cause: e});
-    }
-    const mk = await unwrapOne(me.ecdh.privateKey, eph, entry.id, kdfInputV1, entry.wrapped, 'AES-CTR');
+    const mk = await unwrapForMe(me, myPublic, m.pubECDHE, m.keys, kdfInputV1, 'AES-CTR');
     let plain: Bytes;
     try {
-        plain = new Uint8Array(await s.decrypt(CTR(m.iv), mk, m.ciphertext));
+        plain = new Uint8Array(await subtle().decrypt(CTR(m.iv), mk, m.ciphertext));
     } catch (e) {
         throw new IntegrityError('v1 decryption failed', {cause: e});
     }

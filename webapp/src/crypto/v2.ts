@@ -1,11 +1,11 @@
 // P2P format v2 (docs/design.md): per-recipient ECDH + one-step KDF + AES-KW, AES-128-GCM over a
 // JSON payload, and one ECDSA signature over every field plus the channel/thread/author context.
 import {bs, concat, framed, framedList, fromUtf8, toBase64, u32be, u64be, utf8, type Bytes} from './encoding';
-import {CryptoError, IntegrityError, MalformedError, MissingContextError, NotRecipientError} from './errors';
+import {CryptoError, IntegrityError, MalformedError, MissingContextError} from './errors';
 import type {ParsedV2} from './message';
 import {uniqueRecipients} from './recipients';
-import {unwrapOne, wrapForAll, type KdfInput} from './wrap';
-import {ECDH_P256, ECDSA_SHA256, randomBytes, subtle, verifySignature} from './subtle';
+import {newMessageKeys, unwrapForMe, wrapForAll, type KdfInput} from './wrap';
+import {ECDSA_SHA256, randomBytes, subtle, verifySignature} from './subtle';
 import type {EncryptedMessageJSON, MessageContext, MessagePayload, PrivateKeySet, PublicKey} from './types';
 
 const LABEL_SIG = utf8('mm-e2ee/p2p/v2/signature');
@@ -71,10 +71,7 @@ export async function encryptV2(
     const recips = uniqueRecipients(recipients);
     const s = subtle();
     const iv = randomBytes(12);
-    const [mk, eph] = await Promise.all([
-        s.generateKey({name: 'AES-GCM', length: 128}, true, ['encrypt']),
-        s.generateKey(ECDH_P256, false, ['deriveBits']),
-    ]);
+    const {mk, eph} = await newMessageKeys('AES-GCM');
     const pubECDHE = new Uint8Array(await s.exportKey('raw', eph.publicKey));
     const [wrapped, ciphertext] = await Promise.all([
         wrapForAll(eph.privateKey, recips, kdfInputV2(pubECDHE), mk),
@@ -124,21 +121,10 @@ export async function decryptV2(
     if (!(await verifyV2(m, senderPublic, ctx))) {
         throw new IntegrityError('v2 signature does not verify for this sender, channel, thread and author');
     }
-    const entry = m.keys.find((k) => k.idB64 === myPublic.idB64);
-    if (!entry) {
-        throw new NotRecipientError();
-    }
-    const s = subtle();
-    let eph: CryptoKey;
-    try {
-        eph = await s.importKey('raw', m.pubECDHE, ECDH_P256, false, []);
-    } catch (e) {
-        throw new MalformedError('pubECDHE: not a P-256 point', {cause: e});
-    }
-    const mk = await unwrapOne(me.ecdh.privateKey, eph, entry.id, kdfInputV2(m.pubECDHE), entry.wrapped, 'AES-GCM');
+    const mk = await unwrapForMe(me, myPublic, m.pubECDHE, m.keys, kdfInputV2(m.pubECDHE), 'AES-GCM');
     let plain: Bytes;
     try {
-        plain = new Uint8Array(await s.decrypt({name: 'AES-GCM', iv: m.iv, additionalData: aad(m.createdAt, ctx), tagLength: 128}, mk, m.ciphertext));
+        plain = new Uint8Array(await subtle().decrypt({name: 'AES-GCM', iv: m.iv, additionalData: aad(m.createdAt, ctx), tagLength: 128}, mk, m.ciphertext));
     } catch (e) {
         throw new IntegrityError('v2 AES-GCM authentication failed', {cause: e});
     }

@@ -1,10 +1,11 @@
 // Per-recipient key wrapping shared by v1 and v2: Z = ECDH(ephemeral, recipient), KWK = first 16
 // bytes of SHA-256(kdfInput(Z, recipient ID)), W = AES-KW(KWK, MK). The formats differ only in
 // kdfInput (v1: Z alone; v2: the SP 800-56C one-step KDF input).
-import {IntegrityError} from './errors';
+import {IntegrityError, MalformedError, NotRecipientError} from './errors';
 import type {Bytes} from './encoding';
-import {subtle} from './subtle';
-import type {PublicKey} from './types';
+import type {WrappedKeyEntry} from './message';
+import {ECDH_P256, subtle} from './subtle';
+import type {PrivateKeySet, PublicKey} from './types';
 
 export type KdfInput = (z: Bytes, recipientId: Uint8Array) => Bytes;
 
@@ -39,4 +40,37 @@ export async function unwrapOne(
     } catch (e) {
         throw new IntegrityError('key unwrap failed (wrapped key altered or not for this key)', {cause: e});
     }
+}
+
+/** A fresh message key MK (extractable only so that wrapKey can wrap it) and ephemeral pair E. */
+export async function newMessageKeys(mkAlgorithm: 'AES-CTR' | 'AES-GCM'): Promise<{mk: CryptoKey; eph: CryptoKeyPair}> {
+    const s = subtle();
+    const [mk, eph] = await Promise.all([
+        s.generateKey({name: mkAlgorithm, length: 128}, true, ['encrypt']),
+        s.generateKey(ECDH_P256, false, ['deriveBits']),
+    ]);
+    return {mk, eph};
+}
+
+/** Finds our entry among the recipients (NotRecipientError if absent) and unwraps MK with the
+ * message's ephemeral public key. Call only after the signature verified. */
+export async function unwrapForMe(
+    me: PrivateKeySet,
+    myPublic: PublicKey,
+    pubECDHE: Bytes,
+    keys: WrappedKeyEntry[],
+    kdfInput: KdfInput,
+    mkAlgorithm: 'AES-CTR' | 'AES-GCM',
+): Promise<CryptoKey> {
+    const entry = keys.find((k) => k.idB64 === myPublic.idB64);
+    if (!entry) {
+        throw new NotRecipientError();
+    }
+    let eph: CryptoKey;
+    try {
+        eph = await subtle().importKey('raw', pubECDHE, ECDH_P256, false, []);
+    } catch (e) {
+        throw new MalformedError('pubECDHE: not a P-256 point', {cause: e});
+    }
+    return unwrapOne(me.ecdh.privateKey, eph, entry.id, kdfInput, entry.wrapped, mkAlgorithm);
 }

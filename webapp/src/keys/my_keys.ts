@@ -101,7 +101,7 @@ export class MyKeysStore implements MyKeys {
             try {
                 l();
             } catch (err) {
-                console.error('e2ee: a key change listener failed', err);
+                console.error('e2ee: a key change listener failed', err instanceof Error ? err.name : typeof err); // the error itself could quote anything
             }
         }
     }

@@ -112,7 +112,7 @@ export class KeyService {
                 gpgSent = await this.push(pub.json, opts.backupGPG);
             }
         } catch (err) {
-            await (previous ? saveKeys(me, previous) : deleteKeys(me)).catch((e) => console.error('e2ee: could not restore the previous key', e));
+            await (previous ? saveKeys(me, previous) : deleteKeys(me)).catch((e) => console.error('e2ee: could not restore the previous key', e instanceof Error ? e.name : typeof e));
             throw err;
         }
         this.myKeys.set(me, keys, pub);

@@ -2,8 +2,9 @@
 // version and key set: results are kept in a bounded LRU and concurrent requests share work.
 import type {Post} from '@mattermost/types/posts';
 
+import {recipientsOf} from '../crypto/message';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from '../crypto/types';
-import type {KeyDirectory, TrustStore} from '../directory';
+import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore} from '../directory';
 import type {MyKeys} from '../types/my_keys';
 
 import {classifyDecryptError, type CryptoOps} from './crypto_ops';
@@ -11,6 +12,9 @@ import {LRU} from './lru';
 
 export type DecryptResult =
     | {status: 'ok'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number}
+    // Verified with a key the sender had before her current one: trusted in this browser, or
+    // only reported by the server's key history.
+    | {status: 'earlier-key'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
     | {status: 'no-key'}
     | {status: 'not-recipient'}
     | {status: 'integrity'}
@@ -23,7 +27,24 @@ export interface DecryptServiceDeps {
     directory: KeyDirectory;
     trust: TrustStore;
     ops: CryptoOps;
+    /** The server's key history; without it, only keys this browser trusted are tried. */
+    history?: KeyHistory;
     capacity?: number;
+}
+
+/** A post may reach the server a little after its sender changed keys (sent while the change
+ * was under way): an earlier key is still accepted this long after it was replaced. */
+export const EARLIER_KEY_GRACE_MS = 5 * 60_000;
+
+/** Whether the server's history lets this key have signed a post created at `createdAt`. */
+function inUseAt(history: HistoryKey[], keyId: string, createdAt: number | undefined): boolean {
+    return history.some((h) => h.key.idB64 === keyId &&
+        (h.until === null || typeof createdAt !== 'number' || createdAt <= h.until + EARLIER_KEY_GRACE_MS));
+}
+
+interface Outcome {
+    result: DecryptResult;
+    final: boolean; // false: a lookup failed, so ask again next time instead of caching
 }
 
 interface Mine {
@@ -33,8 +54,12 @@ interface Mine {
 
 export const DEFAULT_CACHE_SIZE = 1000;
 
-function postVersion(post: Post): string {
-    return `${post.id}|${post.edit_at ?? 0}|${post.update_at ?? 0}`;
+/** What a result depends on: the post version, its context (v2 binds it) and its ciphertext
+ * (via the signature), so a post moved or altered under the same id and time is checked again. */
+export function postVersion(post: Partial<Post>): string {
+    const signature = (post.props?.e2ee as {signature?: unknown} | undefined)?.signature;
+    return [post.id, post.edit_at ?? 0, post.update_at ?? 0, post.channel_id, post.root_id || '', post.user_id,
+        typeof signature === 'string' ? signature : ''].join('|');
 }
 
 /** props.e2ee when it has the shape of a message; the crypto core checks the rest. */
@@ -49,8 +74,9 @@ export function encryptedPayloadOf(post: Partial<Post> | null | undefined): Encr
 export class DecryptService {
     private readonly results: LRU<string, DecryptResult>;
     private readonly latest: LRU<string, string>; // post version -> results key, for peek()
-    private readonly inflight = new Map<string, Promise<DecryptResult>>();
+    private readonly inflight = new Map<string, Promise<Outcome>>();
     private readonly fingerprints = new Map<string, Promise<string>>();
+    private readonly archived = new Set<string>(); // userId|keyId already in the trust archive
     private mine: Promise<Mine | null> | null = null;
     private revision = 0;
     private readonly listeners = new Set<() => void>();
@@ -165,7 +191,10 @@ export class DecryptService {
             return {status: 'key-changed', senderId: post.user_id, trustedKeyId: this.deps.trust.trustedKeyId(post.user_id) ?? '', newKeyId: senderKey.idB64};
         }
         if (check === 'new') {
-            this.deps.trust.accept(post.user_id, senderKey.idB64);
+            this.deps.trust.accept(post.user_id, senderKey.idB64, senderKey.json);
+            this.archived.add(`${post.user_id}|${senderKey.idB64}`);
+        } else {
+            this.archive(post.user_id, senderKey); // trusted before the archive existed
         }
 
         const version = postVersion(post);
@@ -177,16 +206,100 @@ export class DecryptService {
         }
         let pending = this.inflight.get(key);
         if (!pending) {
-            pending = this.decryptOnce(msg, post, mine, senderKey).finally(() => this.inflight.delete(key));
+            pending = this.verifyAndDecrypt(msg, post, mine, senderKey).finally(() => this.inflight.delete(key));
             this.inflight.set(key, pending);
         }
-        const result = await pending;
+        const {result, final} = await pending;
         // A key change during the work made this result stale: don't keep it.
-        if (this.mine && (await this.mine)?.pub.idB64 === mine.pub.idB64) {
+        if (final && this.mine && (await this.mine)?.pub.idB64 === mine.pub.idB64) {
             this.results.set(key, result);
             this.latest.set(version, key);
         }
         return result;
+    }
+
+    private archive(userId: string, key: PublicKey): void {
+        const id = `${userId}|${key.idB64}`;
+        if (!this.archived.has(id)) {
+            this.archived.add(id);
+            this.deps.trust.remember(userId, key.idB64, key.json);
+        }
+    }
+
+    /** With the sender's current key, then, if that fails verification, with an earlier one. */
+    private async verifyAndDecrypt(msg: EncryptedMessageJSON, post: Post, mine: Mine, senderKey: PublicKey): Promise<Outcome> {
+        const result = await this.decryptOnce(msg, post, mine, senderKey);
+        if (result.status !== 'integrity') {
+            return {result, final: true};
+        }
+        return this.withEarlierKey(msg, post, mine, senderKey);
+    }
+
+    /** Only keys in the message's recipient list can have signed it (senders always encrypt to
+     * themselves), so those are the only ones tried: first the ones this browser trusted, then
+     * the ones the server's history reports for the time of the post. Never throws. */
+    private async withEarlierKey(msg: EncryptedMessageJSON, post: Post, mine: Mine, current: PublicKey): Promise<Outcome> {
+        const integrity: Outcome = {result: {status: 'integrity'}, final: true};
+        let candidates: Set<string>;
+        try {
+            // Not the current key (tried already), nor mine: when I am the sender it is the current one.
+            candidates = new Set(recipientsOf(msg).filter((id) => id !== current.idB64 && id !== mine.pub.idB64));
+        } catch {
+            return integrity;
+        }
+        if (candidates.size === 0) {
+            return integrity;
+        }
+        const earlier = (r: DecryptResult, source: 'trusted' | 'server'): Outcome =>
+            ({result: r.status === 'ok' ? {...r, status: 'earlier-key', source} : r, final: true});
+
+        const known = this.deps.trust.knownKeys(post.user_id);
+        const tried = new Set<string>();
+        for (const [id, json] of known) {
+            if (!json || !candidates.has(id)) {
+                continue;
+            }
+            tried.add(id);
+            const key = await this.importChecked(json, id);
+            if (key) {
+                const r = await this.decryptOnce(msg, post, mine, key);
+                if (r.status !== 'integrity') {
+                    return earlier(r, 'trusted');
+                }
+            }
+        }
+
+        if (!this.deps.history || [...candidates].every((id) => tried.has(id))) {
+            return integrity;
+        }
+        let history: HistoryKey[];
+        try {
+            history = await this.deps.history.get(post.user_id);
+        } catch {
+            return {...integrity, final: false};
+        }
+        for (const h of history) {
+            const id = h.key.idB64;
+            if (!candidates.has(id) || tried.has(id) || !inUseAt(history, id, post.create_at)) {
+                continue;
+            }
+            tried.add(id);
+            const r = await this.decryptOnce(msg, post, mine, h.key);
+            if (r.status !== 'integrity') {
+                // A key whose ID this browser trusted is that very key (the ID is its hash).
+                return earlier(r, known.has(id) ? 'trusted' : 'server');
+            }
+        }
+        return integrity;
+    }
+
+    private async importChecked(json: unknown, idB64: string): Promise<PublicKey | null> {
+        try {
+            const key = await this.deps.ops.importPublicKey(json as PublicKey['json']);
+            return key.idB64 === idB64 ? key : null;
+        } catch {
+            return null;
+        }
     }
 
     private async decryptOnce(msg: EncryptedMessageJSON, post: Post, mine: Mine, senderKey: PublicKey): Promise<DecryptResult> {

@@ -136,7 +136,7 @@ export class ChannelEncryptor {
             // Nothing is encrypted to a changed key before the sender has seen this warning;
             // sending again means they accept it.
             for (const {member, key} of changed) {
-                trust.accept(member.id, key.idB64);
+                trust.accept(member.id, key.idB64, key.json);
             }
             const who = changed.map(({member}) => `@${member.username}`).join(', ');
             const warning = `Security warning: the encryption key of ${who} changed since this browser last saw it. ` +
@@ -148,7 +148,7 @@ export class ChannelEncryptor {
 
         const message = await ops.encryptV2({text}, mine, recipients, context);
         for (const {member, key} of firstSeen) {
-            trust.accept(member.id, key.idB64);
+            trust.accept(member.id, key.idB64, key.json);
         }
         this.announce(context, myPublic.idB64, recipients.map((k) => k.idB64), recipientNames, withoutKey);
         return message;

@@ -6,9 +6,9 @@ import type {Store} from 'redux';
 import type {Post} from '@mattermost/types/posts';
 import {Client4} from 'mattermost-redux/client';
 
-import {pluginAPI, type EncryptionMethod} from '../client';
+import {pluginAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
-import {KeyDirectory, TrustStore} from '../directory';
+import {KeyDirectory, KeyHistory, TrustStore} from '../directory';
 import manifest from '../manifest';
 import type {MyKeys} from '../types/my_keys';
 import type {PluginRegistry, WebSocketMessage} from '../types/registry';
@@ -22,7 +22,7 @@ import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUs
 import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
-import {createSendHook} from './send_hook';
+import {createSendHook, createSlashCommandGuard} from './send_hook';
 import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
@@ -34,6 +34,8 @@ export interface MessageFeatureOptions {
     storage?: Storage;
     api?: {
         getPublicKeys(userIds: string[]): Promise<Record<string, PublicKeyJSON | null>>;
+        /** POST /pubkey/history; without it only keys this browser trusted verify older posts. */
+        getKeyHistory?(userIds: string[]): Promise<Record<string, KeyHistoryEntryJSON[]>>;
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
     };
@@ -44,6 +46,7 @@ export interface MessageFeatureOptions {
 export interface MessageFeatures {
     dispose(): void;
     directory: KeyDirectory;
+    history: KeyHistory | null;
     trust: TrustStore;
     decrypt: DecryptService;
     methods: ChannelMethods;
@@ -66,7 +69,9 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const notices = storeNotices(store);
     const methods = new ChannelMethods(store, (id) => api.getChannelMethod(id));
     const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices});
-    const decrypt = new DecryptService({myKeys, directory, trust, ops});
+    const getKeyHistory = api.getKeyHistory?.bind(api);
+    const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
+    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined});
     const edit = new EditController();
 
     const ids: string[] = [];
@@ -86,6 +91,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     })));
 
     ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
+    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
 
     const editDeps = {
         encryptor,
@@ -172,11 +178,13 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     registry.registerWebSocketEventHandler(WS_NEW_PUBKEY, (msg: WebSocketMessage) => {
         const userID = (msg?.data as {userID?: unknown} | undefined)?.userID;
         if (typeof userID === 'string' && userID) {
+            history?.invalidate(userID);
             directory.invalidate(userID);
         }
     });
     registry.registerReconnectHandler(() => {
         // Events may have been missed while disconnected.
+        history?.invalidate();
         directory.invalidate();
         const current = currentChannelId(state());
         methods.clear(current);
@@ -189,6 +197,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     return {
         directory,
+        history,
         trust,
         decrypt,
         methods,

@@ -6,7 +6,7 @@ import type {Post} from '@mattermost/types/posts';
 
 import type {PostTypeComponentProps} from '../types/registry';
 
-import type {DecryptResult, DecryptService} from './decrypt_service';
+import {postVersion, type DecryptResult, type DecryptService} from './decrypt_service';
 import {DecryptedText} from './markdown';
 
 export interface PostComponentServices {
@@ -43,7 +43,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
         const revision = useSyncExternalStore(services.decrypt.subscribe, services.decrypt.getRevision);
         // Results are tagged with the post version they belong to, so a reused component never
         // shows another post's (or an older edit's) text.
-        const version = post ? `${post.id}|${post.edit_at}|${post.update_at}` : '';
+        const version = post ? postVersion(post) : '';
         const [state, setState] = useState<{version: string; result: DecryptResult} | undefined>();
         const e2ee = post?.props?.e2ee;
         const channelId = post?.channel_id ?? '';
@@ -85,6 +85,25 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                 <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
                     <span data-testid='e2ee-lock' data-version={result.version} className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
                         <LockIcon/>
+                        {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
+                    </span>
+                    <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} mentionKeys={mentionKeys}/>
+                </div>
+            );
+        }
+        case 'earlier-key': {
+            // Readable and verified, but with a key the sender has since replaced: say so, and how
+            // far that key is trusted (accepted here before, or only the server's word).
+            let title = `End-to-end encrypted. Signed with an earlier key of @${sender(result.senderId)} (fingerprint ${result.fingerprint}), ` +
+                (result.source === 'trusted' ? 'trusted in this browser' : 'as reported by the server, not confirmed in this browser');
+            if (result.version === 1) {
+                title += `. ${V1_NOTE}`;
+            }
+            return (
+                <div className='e2ee-post e2ee-earlier-key' data-testid='e2ee-state-earlier-key' data-source={result.source} data-rhs={props.isRHS ? 'true' : undefined}>
+                    <span data-testid='e2ee-lock' data-version={result.version} className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
+                        <LockIcon/>
+                        <sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>
                         {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
                     </span>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} mentionKeys={mentionKeys}/>

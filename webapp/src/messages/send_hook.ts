@@ -3,7 +3,7 @@
 import type {Post} from '@mattermost/types/posts';
 
 import type {TrustStore} from '../directory';
-import type {HookResult} from '../types/registry';
+import type {HookResult, SlashCommandArgs} from '../types/registry';
 
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
@@ -74,5 +74,32 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
             console.error('e2ee: encryption failed', err instanceof Error ? err.name : '');
             return {error: {message: 'The message could not be encrypted, so it was not sent.'}};
         }
+    };
+}
+
+// Built-in commands that post their text into the channel from the server, unencrypted.
+const TEXT_POSTING_COMMANDS = new Set(['/me', '/shrug', '/echo']);
+
+/** SlashCommandWillBePosted: in a channel that is (or may be) encrypted, refuses the commands
+ * that would carry the user's text to the server in clear. */
+export function createSlashCommandGuard(methods: ChannelMethods) {
+    return async (message: string, args: SlashCommandArgs): Promise<HookResult<{message?: string; args?: SlashCommandArgs}>> => {
+        const words = typeof message === 'string' ? message.trim().split(/\s+/) : [];
+        const command = words[0]?.toLowerCase() ?? '';
+        if (!TEXT_POSTING_COMMANDS.has(command) || words.length < 2 || !args?.channel_id) {
+            return {message, args};
+        }
+        let method: string | undefined;
+        try {
+            method = await methods.refresh(args.channel_id);
+        } catch {
+            method = methods.get(args.channel_id) === 'p2p' ? 'p2p' : undefined;
+        }
+        if (method === 'none') {
+            return {message, args};
+        }
+        return {error: {message: method === 'p2p' ?
+            `This channel is encrypted, and ${command} would send its text to the server unencrypted. Nothing was sent: write your message without ${command}.` :
+            `Could not check whether this channel is encrypted, so ${command} was not sent: try again.`}};
     };
 }

@@ -50,3 +50,24 @@ test('set() replaces the cache and notifies; a set for another user is ignored',
     expect(listener).toHaveBeenCalledTimes(1);
     expect(await store.getPublic()).toBeNull();
 });
+
+test('a failing listener is logged by error name only, never with its message', async () => {
+    const alice = await importBackup(vectorUser('alice').backup);
+    const store = new MyKeysStore(() => 'a');
+    const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+        store.onChange(() => {
+            throw new TypeError('plaintext: the launch code');
+        });
+        const after = jest.fn();
+        store.onChange(after);
+        store.set('a', alice);
+        expect(after).toHaveBeenCalledTimes(1);
+        expect(spy).toHaveBeenCalledTimes(1);
+        const logged = spy.mock.calls[0].map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : String(a))).join(' ');
+        expect(logged).toContain('TypeError');
+        expect(logged).not.toContain('launch code');
+    } finally {
+        spy.mockRestore();
+    }
+});

@@ -205,6 +205,17 @@ describe('decryption cache', () => {
         return <div>{posts.map((p) => <Post key={p.id} post={p}/>)}</div>;
     }
 
+    test('a post moved to another thread or channel under the same id and time is verified again', async () => {
+        const w = await makeWorld();
+        const post = await encryptedPost(w, w.bob, 'where I said it');
+        expect((await w.features.decrypt.decrypt(post)).status).toBe('ok');
+        expect((await w.features.decrypt.decrypt({...post, root_id: 'otherrootaaaaaaaaaaaaaaaaa'})).status).toBe('integrity');
+        expect((await w.features.decrypt.decrypt({...post, channel_id: 'otherchannelaaaaaaaaaaaaaa'})).status).toBe('integrity');
+        const other = await encryptedPost(w, w.bob, 'something else');
+        const swapped = {...post, props: other.props}; // same id and times, other ciphertext
+        expect(await w.features.decrypt.decrypt(swapped)).toMatchObject({status: 'ok', text: 'something else'});
+    });
+
     test('a channel of 200 encrypted posts decrypts each post once, and again only after a key change', async () => {
         const w = await makeWorld();
         const Post = component(w);

@@ -248,3 +248,34 @@ describe('plaintext after encryption', () => {
         expect(await w.willPost(draft(w))).toBeUndefined();
     });
 });
+
+describe('slash commands that post their text', () => {
+    const args = {channel_id: CHANNEL, team_id: 'team1', root_id: ''};
+    function guard(w: World) {
+        return (w.registry.registered.slash[0] as unknown[])[0] as (message: string, a: typeof args) => Promise<{message?: string; args?: unknown; error?: {message: string}}>;
+    }
+
+    test.each(['/me waves the launch code', '/SHRUG the launch code', '/echo the launch code 5'])('%j is refused in an encrypted channel', async (message) => {
+        const w = await makeWorld();
+        const result = await guard(w)(message, args);
+        expect(result.error?.message).toMatch(/encrypted.*Nothing was sent/);
+        expect(result.message).toBeUndefined();
+    });
+
+    test('fails closed when the channel state cannot be checked', async () => {
+        const w = await makeWorld({method: 'none'});
+        w.api.getChannelMethod = async () => {
+            throw new Error('down');
+        };
+        expect((await guard(w)('/me the launch code', args)).error?.message).toMatch(/Could not check/);
+    });
+
+    test.each([
+        ['/me in a plain channel', 'none', '/me waves'],
+        ['other commands', 'p2p', '/invite @bob'],
+        ['/shrug alone', 'p2p', '/shrug'],
+    ])('passes %s unchanged', async (_name, method, message) => {
+        const w = await makeWorld({method: method as 'none' | 'p2p'});
+        expect(await guard(w)(message, args)).toEqual({message, args});
+    });
+});

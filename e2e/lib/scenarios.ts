@@ -1,0 +1,430 @@
+// Browser end-to-end scenarios: the real plugin bundle in headless Chromium (real IndexedDB and
+// WebCrypto) through a test host (React 18 or 19), against the real Mattermost server and its
+// PostgreSQL. The scenarios build on each other (keys made in 1 are used later), so they run in
+// order; the key replacement (4) runs after 5-7 so that those do not depend on it. Each run starts
+// from its own state: no published keys, default plugin settings, a new channel.
+import assert from 'node:assert/strict';
+import {randomBytes} from 'node:crypto';
+import {after, before, describe, test} from 'node:test';
+
+import * as openpgp from 'openpgp';
+import type {Browser, Locator, Page} from 'playwright-core';
+
+import {dumpPages, hostReact, launchBrowser, openAs, postByText, postIn, reload, screenshot, send, wsMark, waitWsEvent, type Host, type UserPage} from './browser';
+import {loadMMEnv} from './env';
+import {startHKP, type HKPServer} from './hkp';
+import {MailSink} from './mail';
+import {MMAdmin} from './mm';
+import {startHostProxy, type HostProxy} from './proxy';
+
+const PLUGIN_ID = 'org.mme2ee.e2ee';
+const PLACEHOLDER = 'Encrypted message';
+const T = 30000;
+// plugin.json's defaults (Mattermost keeps plugin setting keys lower-cased).
+const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: '', allowfileuploads: false};
+
+/** Defines the scenarios against `host` (one test file per host variant). */
+export function defineScenarios(host: Host): void {
+    const env = loadMMEnv();
+    const admin = new MMAdmin(env);
+    const password = env.MM_TEST_PASSWORD;
+    const team = env.MM_TEAM_NAME || 'e2ee';
+
+    let browser: Browser;
+    let proxy: HostProxy;
+    let channel: {id: string; name: string};
+    let channelPath = '';
+    const users: Record<string, {id: string; email: string}> = {};
+    const pages: UserPage[] = [];
+    const backups: Record<string, string> = {};
+    const sent: Record<string, string> = {}; // label → plaintext sent in the channel
+
+    function nonce(label: string): string {
+        const text = `${label} ${randomBytes(6).toString('hex')}`;
+        sent[label] = text;
+        return text;
+    }
+
+    const shot = (page: Page, name: string) => screenshot(page, `${host.name}-${name}`);
+
+    async function open(username: string): Promise<UserPage> {
+        const u = await openAs(browser, proxy.url, username, password, channelPath);
+        pages.push(u);
+        return u;
+    }
+
+    /** Runs `/e2ee init` (optionally --force), returns the backup shown once, closes the dialog. */
+    async function initKey(page: Page, force = false, gpg = false): Promise<string> {
+        await send(page, force ? '/e2ee init --force' : '/e2ee init');
+        if (gpg) {
+            await page.getByTestId('e2ee-gpg-confirm').click({timeout: T});
+        }
+        const box = page.getByTestId('e2ee-backup-text');
+        await box.waitFor({timeout: T});
+        const backup = await box.inputValue();
+        assert.ok(backup.length > 100, 'the backup dialog shows the key backup');
+        await shot(page, `init-${force ? 'force-' : ''}${gpg ? 'gpg-' : ''}backup`);
+        await page.getByTestId('e2ee-backup-close').click();
+        await box.waitFor({state: 'detached', timeout: T});
+        return backup;
+    }
+
+    async function importKey(page: Page, backup: string): Promise<void> {
+        await send(page, '/e2ee import');
+        await page.getByTestId('e2ee-import-textarea').fill(backup, {timeout: T});
+        await page.getByTestId('e2ee-import-submit').click();
+        await page.getByTestId('e2ee-import-textarea').waitFor({state: 'detached', timeout: T});
+    }
+
+    /** The decrypted post carrying `text` (in a page or a part of it, like the RHS), with its lock badge. */
+    async function expectDecrypted(scope: Page | Locator, text: string): Promise<void> {
+        const post = postIn(scope, text);
+        await post.getByTestId('e2ee-text').waitFor({timeout: T});
+        assert.equal(await post.getByTestId('e2ee-lock').count(), 1, 'a decrypted post shows the lock badge');
+        assert.ok((await post.getByTestId('e2ee-text').innerText()).includes(text));
+    }
+
+    /** A scenario: on failure, every open page is saved to artifacts/ for a look. */
+    function scenario(name: string, fn: () => Promise<void>): void {
+        test(name, async () => {
+            try {
+                await fn();
+            } catch (e) {
+                await dumpPages(`${host.name}-${name.split('.')[0].replace(/[^a-z0-9]/gi, '')}`, pages);
+                throw e;
+            }
+        });
+    }
+
+    async function channelMethod(): Promise<string> {
+        const res = await fetch(`${admin.url}/plugins/${PLUGIN_ID}/api/v1/channel/encryption_method?chanID=${channel.id}`, {
+            headers: {Authorization: `Bearer ${env.MM_ADMIN_TOKEN}`},
+        });
+        return (await res.json()).method;
+    }
+
+    /** Neither the REST API nor the database holds any of the plaintexts sent so far. */
+    async function assertServerHasNoPlaintext(extra: string[] = []): Promise<void> {
+        const secrets = [...Object.values(sent), ...extra];
+        const rest = JSON.stringify(await admin.channelPosts(channel.id));
+        const db = admin.psql(`select message, props from posts where channelid = '${channel.id}'`);
+        const history = admin.psql(`select p.message, p.props from posts p where p.originalid <> '' and p.channelid = '${channel.id}'`);
+        for (const s of secrets) {
+            assert.ok(!rest.includes(s), `REST API must not contain "${s}"`);
+            assert.ok(!db.includes(s), `posts table must not contain "${s}"`);
+            assert.ok(!history.includes(s), `edit history must not contain "${s}"`);
+        }
+    }
+
+    before(async () => {
+        await admin.requirePluginActive(PLUGIN_ID);
+        for (const name of ['alice', 'bob', 'carol']) {
+            const u = await admin.user(name);
+            users[name] = {id: u.id, email: u.email};
+        }
+        // A clean start whatever ran before (an earlier run, the Go integration suite): no published
+        // keys, key histories or GPG backups, and the plugin's settings at their defaults.
+        admin.psql(`delete from pluginkeyvaluestore where pluginid = '${PLUGIN_ID}' and ` +
+            `(pkey like 'pubkey:%' or pkey like 'pubkey\\_history:%' or pkey like 'backup\\_gpg:%')`);
+        await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: DEFAULT_SETTINGS}}});
+        channel = await admin.createChannel(team, 'e2e', ['alice', 'bob', 'carol']);
+        channelPath = `${team}/channels/${channel.name}`;
+        proxy = await startHostProxy({upstream: admin.url, hostDir: host.dir});
+        browser = await launchBrowser();
+    });
+
+    after(async () => {
+        for (const u of pages) {
+            if (process.env.E2E_VERBOSE) {
+                console.log(`--- browser log of ${u.username}\n${u.logs.join('\n')}`);
+            }
+        }
+        await browser?.close();
+        await proxy?.close();
+    });
+
+    describe(`browser e2e (${host.label})`, () => {
+        let alice: UserPage;
+        let bob: UserPage;
+        let carol: UserPage;
+
+        scenario('1. init, start, post: bob reads it, the server stores only ciphertext', async () => {
+            alice = await open('alice');
+            bob = await open('bob');
+            // The page offers what this host variant promises (React 18: no window.ReactJSXRuntime, as 11.x).
+            assert.deepEqual(await hostReact(alice.page), host.expect);
+
+            // Before encryption the host behaves as Mattermost: a plain post edited shows "(edited)".
+            const plain = `plain before encryption ${randomBytes(4).toString('hex')}`;
+            await send(alice.page, plain);
+            const mine = postIn(alice.page, plain);
+            await mine.getByTestId('post-menu-button').click();
+            await mine.getByTestId('post-menu-host-edit').click();
+            await alice.page.getByTestId('host-edit-textarea').fill(`${plain} v2`);
+            await alice.page.getByTestId('host-edit-save').click();
+            await postIn(bob.page, `${plain} v2`).getByTestId('post-edited').waitFor({timeout: T});
+
+            backups.alice = await initKey(alice.page);
+            backups.bob = await initKey(bob.page);
+            // Both browsers have heard of both keys (newPubkey) before anything is encrypted.
+            await waitWsEvent(bob.page, 'newPubkey', {userID: users.alice.id});
+            await waitWsEvent(alice.page, 'newPubkey', {userID: users.bob.id});
+
+            await send(alice.page, '/e2ee start');
+            for (const u of [alice, bob]) {
+                await u.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
+            }
+            assert.equal(await channelMethod(), 'p2p', 'the server has the channel encrypted');
+
+            const text = nonce('hello bob');
+            await send(alice.page, text);
+            await expectDecrypted(alice.page, text);
+            await expectDecrypted(bob.page, text);
+            await shot(bob.page, '1-bob-reads');
+
+            const posts = (await admin.channelPosts(channel.id)).posts as Record<string, any>;
+            const encrypted = Object.values(posts).filter((p) => p.user_id === users.alice.id && p.type === 'custom_e2ee');
+            assert.equal(encrypted.length, 1, 'one encrypted post from alice');
+            assert.equal(encrypted[0].message, PLACEHOLDER);
+            assert.ok(encrypted[0].props && typeof encrypted[0].props.e2ee === 'object', 'props.e2ee holds the encrypted message');
+            const db = admin.psql(`select message, props from posts where id = '${encrypted[0].id}'`);
+            assert.ok(db.startsWith(`${PLACEHOLDER}\t`), 'the database row has the placeholder as message');
+            assert.ok(db.includes('"e2ee"'));
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('1b. a reply in the thread view (RHS) is encrypted and read by the other side', async () => {
+            const root = postIn(bob.page, sent['hello bob']);
+            await root.getByTestId('post-reply').click();
+            const rhs = bob.page.getByTestId('rhs');
+            await rhs.getByTestId('e2ee-text').first().waitFor({timeout: T});
+            const reply = nonce('thread reply');
+            await send(bob.page, reply, 'rhs-');
+            await expectDecrypted(rhs, reply);
+            await expectDecrypted(alice.page, reply);
+            const stored = Object.values((await admin.channelPosts(channel.id)).posts as Record<string, any>).
+                filter((p) => p.root_id && p.user_id === users.bob.id);
+            assert.equal(stored.length, 1);
+            assert.equal(stored[0].type, 'custom_e2ee');
+            await shot(bob.page, '1b-thread');
+            await rhs.getByTestId('rhs-close').click();
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('2. carol without a key sees the set-up state and cannot post plaintext', async () => {
+            carol = await open('carol');
+            const post = postByText(carol.page, PLACEHOLDER).or(carol.page.locator('[data-testid="post"]', {has: carol.page.getByTestId('e2ee-state-no-key')}));
+            await carol.page.getByTestId('e2ee-state-no-key').first().waitFor({timeout: T});
+            assert.ok(await post.count() >= 1);
+            const attempt = `carol plaintext ${randomBytes(6).toString('hex')}`;
+            await send(carol.page, attempt);
+            const err = carol.page.getByTestId('composer-error');
+            await err.waitFor({timeout: T});
+            const message = await err.innerText();
+            assert.match(message, /key/i, `a clear refusal: "${message}"`);
+            await shot(carol.page, '2-carol-no-key');
+            await assertServerHasNoPlaintext([attempt]);
+            assert.equal(await postByText(carol.page, attempt).count(), 0);
+        });
+
+        scenario('3. bob imports his backup in a fresh profile and reads the history', async () => {
+            const bob2 = await open('bob');
+            await importKey(bob2.page, backups.bob);
+            await expectDecrypted(bob2.page, sent['hello bob']);
+            await shot(bob2.page, '3-bob-imported');
+            await bob2.context.close();
+        });
+
+        scenario('5. edit through the plugin: bob sees it; the host\'s plain edit is refused', async () => {
+            const original = nonce('to be edited');
+            await send(alice.page, original);
+            await expectDecrypted(bob.page, original);
+            await expectDecrypted(alice.page, original);
+            const post = postIn(alice.page, original);
+            const postId = await post.getAttribute('data-post-id');
+            await post.getByTestId('post-menu-button').click();
+            await post.getByTestId('post-menu-action').filter({hasText: 'Edit encrypted message'}).click();
+            const edited = nonce('edited text');
+            await alice.page.getByTestId('e2ee-edit-textarea').fill(edited, {timeout: T});
+            await alice.page.getByTestId('e2ee-edit-save').click();
+            await expectDecrypted(bob.page, edited);
+            await expectDecrypted(alice.page, edited);
+            await shot(bob.page, '5-bob-sees-edit');
+            await assertServerHasNoPlaintext();
+
+            // The host's own Edit (views.posts.editingPost, as Mattermost's): the plugin takes it over.
+            const target = alice.page.locator(`[data-post-id="${postId}"]`);
+            await target.getByTestId('post-menu-button').click();
+            await target.getByTestId('post-menu-host-edit').click();
+            await alice.page.getByTestId('e2ee-edit-textarea').waitFor({timeout: T});
+            // The host editor is closed by the plugin (not left open beside its dialog).
+            await alice.page.getByTestId('host-edit-textarea').waitFor({state: 'detached', timeout: T});
+            await alice.page.getByTestId('e2ee-edit-cancel').click();
+
+            // The host's plain path itself (editPost → PATCH, no hooks), with alice's session: refused.
+            const plain = `plain edit ${randomBytes(6).toString('hex')}`;
+            const res = await alice.page.evaluate(async ({url, id, message}) => {
+                const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
+                const r = await fetch(`${url}/api/v4/posts/${id}/patch`, {
+                    method: 'PUT', credentials: 'include',
+                    headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest', 'X-CSRF-Token': csrf},
+                    body: JSON.stringify({message}),
+                });
+                return {status: r.status, body: await r.text()};
+            }, {url: proxy.url, id: postId, message: plain});
+            assert.ok(res.status >= 400 && res.status < 500, `the server refuses a plaintext edit (status ${res.status})`);
+            assert.match(res.body, /encrypt/i, `a clear message: ${res.body}`);
+            await assertServerHasNoPlaintext([plain]);
+            await expectDecrypted(bob.page, edited);
+        });
+
+        scenario('6. after a reload the key is still there and not extractable', async () => {
+            await reload(alice);
+            await expectDecrypted(alice.page, sent['edited text']);
+            const result = await alice.page.evaluate(async (userId: string) => {
+                const db = await new Promise<IDBDatabase>((resolve, reject) => {
+                    const r = indexedDB.open('mm-e2ee');
+                    r.onsuccess = () => resolve(r.result);
+                    r.onerror = () => reject(r.error);
+                });
+                const record = await new Promise<any>((resolve, reject) => {
+                    const r = db.transaction('keys', 'readonly').objectStore('keys').get(`ecdh_${userId}`);
+                    r.onsuccess = () => resolve(r.result);
+                    r.onerror = () => reject(r.error);
+                });
+                const found: CryptoKey[] = [];
+                const walk = (v: any, depth: number) => {
+                    if (!v || depth > 4) {
+                        return;
+                    }
+                    if (v instanceof CryptoKey) {
+                        found.push(v);
+                    } else if (typeof v === 'object') {
+                        Object.values(v).forEach((x) => walk(x, depth + 1));
+                    }
+                };
+                walk(record, 0);
+                const priv = found.find((k) => k.type === 'private');
+                if (!priv) {
+                    return {found: false, extractable: null, exportError: null};
+                }
+                let exportError: string | null = null;
+                for (const format of ['pkcs8', 'jwk'] as const) {
+                    try {
+                        await crypto.subtle.exportKey(format, priv);
+                    } catch (e) {
+                        exportError = (e as Error).name;
+                        continue;
+                    }
+                    exportError = null;
+                    break;
+                }
+                return {found: true, extractable: priv.extractable, exportError};
+            }, users.alice.id);
+            assert.ok(result.found, 'the private ECDH key is in IndexedDB mm-e2ee/keys');
+            assert.equal(result.extractable, false);
+            assert.equal(result.exportError, 'InvalidAccessError', 'exportKey fails in the page');
+        });
+
+        scenario('7. a desktop notification for a mention carries the decrypted text', async () => {
+            // The server cannot see a mention inside ciphertext; alice's channel notifies on all.
+            await admin.api('PUT', `/channels/${channel.id}/members/${users.alice.id}/notify_props`,
+                {channel_id: channel.id, user_id: users.alice.id, desktop: 'all'});
+            await reload(alice);
+            const text = nonce('@alice ping');
+            await send(bob.page, text);
+            const n = alice.page.getByTestId('host-notification').filter({hasText: text});
+            await n.waitFor({timeout: T});
+            const posts = Object.values((await admin.channelPosts(channel.id)).posts as Record<string, any>);
+            assert.ok(posts.some((p) => p.id === (n as any) || (p.user_id === users.bob.id && p.type === 'custom_e2ee' && p.message === PLACEHOLDER)),
+                'bob\'s post went to the server encrypted');
+            const postId = await n.getAttribute('data-post-id');
+            const stored = posts.find((p) => p.id === postId);
+            assert.ok(stored && stored.type === 'custom_e2ee' && stored.message === PLACEHOLDER, 'the notified post is an encrypted one');
+            assert.equal(await n.getAttribute('data-error'), '');
+            assert.ok(!(await n.innerText()).includes(PLACEHOLDER));
+            await shot(alice.page, '7-notification');
+        });
+
+        scenario('4. alice replaces her key: bob is warned before encrypting to it', async () => {
+            const mark = await wsMark(bob.page);
+            backups.alice = await initKey(alice.page, true);
+            // bob's browser has been told of the new key (no race with its key cache).
+            await waitWsEvent(bob.page, 'newPubkey', {userID: users.alice.id}, mark);
+            const bobPosts = async () => Object.values((await admin.channelPosts(channel.id)).posts as Record<string, any>).
+                filter((p) => p.user_id === users.bob.id).length;
+            const before = await bobPosts();
+            const text = nonce('bob after key change');
+            await send(bob.page, text);
+            const err = bob.page.getByTestId('composer-error');
+            await err.waitFor({timeout: T});
+            const warning = await err.innerText();
+            assert.match(warning, /alice/i, `the warning names alice: "${warning}"`);
+            assert.match(warning, /key/i);
+            await shot(bob.page, '4-bob-key-change-warning');
+            assert.equal(await bobPosts(), before, 'nothing was sent before the warning');
+            // Sending again accepts the new key: alice reads it with her new key.
+            await bob.page.getByTestId('composer-send').click();
+            await expectDecrypted(alice.page, text);
+            await expectDecrypted(bob.page, text);
+            // alice's own posts under her new key read normally in her browser.
+            const own = nonce('alice with new key');
+            await send(alice.page, own);
+            await expectDecrypted(bob.page, own);
+            await expectDecrypted(alice.page, own);
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('8. GPG backup: mailed encrypted to alice\'s OpenPGP key, decrypted, imported', async () => {
+            const {privateKey, publicKey} = await openpgp.generateKey({
+                type: 'ecc', curve: 'curve25519Legacy', userIDs: [{name: 'Alice', email: users.alice.email}], format: 'object',
+            });
+            const fingerprint = publicKey.getFingerprint().toUpperCase();
+            let hkp: HKPServer | null = null;
+            const mail = new MailSink(env);
+            try {
+                hkp = await startHKP([{
+                    fingerprint, armored: publicKey.armor(), userIDs: [`Alice <${users.alice.email}>`],
+                    algorithm: 22, bits: 255, created: Math.floor(publicKey.getCreationTime().getTime() / 1000),
+                }]);
+                await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {gpgkeyserver: hkp.url}}}});
+                const mailbox = users.alice.email.split('@')[0];
+                await mail.clear(mailbox);
+
+                await send(alice.page, '/e2ee init --force');
+                const confirm = alice.page.getByTestId('e2ee-gpg-confirm');
+                await confirm.waitFor({timeout: T});
+                assert.equal((await alice.page.getByTestId('e2ee-gpg-server').innerText()).trim(), hkp.url);
+                const shownFp = (await alice.page.getByTestId('e2ee-gpg-fingerprint').innerText()).replace(/\s+/g, '').toUpperCase();
+                assert.ok(shownFp.includes(fingerprint) || fingerprint.includes(shownFp), `fingerprint shown: ${shownFp}`);
+                await shot(alice.page, '8-gpg-confirm');
+                await confirm.click();
+                await alice.page.getByTestId('e2ee-backup-gpg-note').waitFor({timeout: T});
+                await alice.page.getByTestId('e2ee-backup-close').click();
+
+                const text = nonce('after gpg backup');
+                await send(alice.page, text);
+                // bob's browser hides it behind the key-change warning until he accepts alice's new key.
+                const last = bob.page.getByTestId('post-list').locator('[data-testid="post"][data-post-type="custom_e2ee"]').last();
+                await last.getByTestId('e2ee-state-key-changed').waitFor({timeout: T});
+                await shot(bob.page, '8-bob-key-changed');
+                await last.getByTestId('e2ee-accept-key').click();
+                await expectDecrypted(bob.page, text);
+
+                const source = await mail.waitFor(mailbox, /-----BEGIN PGP MESSAGE-----/);
+                const armored = source.match(/-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/)![0].replace(/\r/g, '');
+                const {data: backup} = await openpgp.decrypt({message: await openpgp.readMessage({armoredMessage: armored}), decryptionKeys: privateKey});
+                assert.ok(typeof backup === 'string' && backup.length > 100);
+
+                const alice2 = await open('alice');
+                await importKey(alice2.page, backup as string);
+                await expectDecrypted(alice2.page, text);
+                await shot(alice2.page, '8-gpg-imported');
+                await assertServerHasNoPlaintext([backup as string]);
+            } finally {
+                await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {gpgkeyserver: ''}}}});
+                await hkp?.close();
+            }
+        });
+    });
+}
