@@ -1,7 +1,7 @@
 // Two projects: the crypto core and other pure code run in Node (real WebCrypto),
 // React components run in jsdom.
 const common = {
-    transform: {'^.+\\.tsx?$': ['ts-jest', {tsconfig: 'tsconfig.json', isolatedModules: true}]},
+    transform: {'^.+\\.tsx?$': ['ts-jest', {tsconfig: 'tsconfig.json'}]},
     moduleFileExtensions: ['ts', 'tsx', 'js', 'json'],
 };
 

@@ -4,7 +4,16 @@ import {setSiteURL} from './client';
 import manifest from './manifest';
 import {registerKeyFeatures} from './keys';
 import {registerMessageFeatures} from './messages';
+import type {MyKeys} from './types/my_keys';
 import type {PluginRegistry} from './types/registry';
+
+// Used when the key features fail to start (e.g. no IndexedDB): the message guards must still
+// be registered, so encrypted channels refuse to send rather than send plaintext.
+const noKeys: MyKeys = {
+    get: async () => null,
+    getPublic: async () => null,
+    onChange: () => () => undefined,
+};
 
 // Entry of the webapp part: wires the key and message features into the host.
 class E2EEPlugin {
@@ -15,9 +24,15 @@ class E2EEPlugin {
         const configured = state?.entities?.general?.config?.SiteURL;
         setSiteURL(configured || `${window.location.origin}${(window as {basename?: string}).basename || ''}`);
 
-        const keys = registerKeyFeatures(registry, store);
-        this.teardown.push(keys.dispose);
-        const messages = registerMessageFeatures(registry, store, keys.myKeys);
+        let myKeys = noKeys;
+        try {
+            const keys = registerKeyFeatures(registry, store);
+            this.teardown.push(keys.dispose);
+            myKeys = keys.myKeys;
+        } catch (err) {
+            console.error('E2EE: key features failed to start:', (err as Error)?.name);
+        }
+        const messages = registerMessageFeatures(registry, store, myKeys);
         this.teardown.push(messages.dispose);
     }
 

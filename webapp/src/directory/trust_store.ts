@@ -47,15 +47,15 @@ export class TrustStore {
         if (!KEY_ID_B64.test(keyIdB64)) {
             throw new TypeError('not a base64 key ID');
         }
+        const previous = this.trustedKeyId(userId);
+        if (previous !== null && previous !== keyIdB64) {
+            this.remember(userId, previous, null); // still trusted for what it signed
+        }
         if (json) {
             this.remember(userId, keyIdB64, json);
         }
-        const previous = this.trustedKeyId(userId);
         if (previous === keyIdB64) {
             return;
-        }
-        if (previous !== null) {
-            this.remember(userId, previous, null); // still trusted for what it signed
         }
         this.write(pubkeyItem(userId), keyIdB64);
         for (const listener of [...this.listeners]) {

@@ -2,7 +2,7 @@
 // version and key set: results are kept in a bounded LRU and concurrent requests share work.
 import type {Post} from '@mattermost/types/posts';
 
-import {recipientsOf} from '../crypto/message';
+import {recipientsOf} from '../crypto';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from '../crypto/types';
 import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore} from '../directory';
 import type {MyKeys} from '../types/my_keys';
@@ -36,10 +36,14 @@ export interface DecryptServiceDeps {
  * was under way): an earlier key is still accepted this long after it was replaced. */
 export const EARLIER_KEY_GRACE_MS = 5 * 60_000;
 
-/** Whether the server's history lets this key have signed a post created at `createdAt`. */
+/** Whether the server's history lets this key have signed a post the server created at
+ * `createdAt` (both server times): from its registration until the next key's, give or take. */
 function inUseAt(history: HistoryKey[], keyId: string, createdAt: number | undefined): boolean {
-    return history.some((h) => h.key.idB64 === keyId &&
-        (h.until === null || typeof createdAt !== 'number' || createdAt <= h.until + EARLIER_KEY_GRACE_MS));
+    if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
+        return false;
+    }
+    return history.some((h) => h.key.idB64 === keyId && createdAt >= h.since - EARLIER_KEY_GRACE_MS &&
+        (h.until === null || createdAt <= h.until + EARLIER_KEY_GRACE_MS));
 }
 
 interface Outcome {
@@ -237,7 +241,9 @@ export class DecryptService {
 
     /** Only keys in the message's recipient list can have signed it (senders always encrypt to
      * themselves), so those are the only ones tried: first the ones this browser trusted, then
-     * the ones the server's history reports for the time of the post. Never throws. */
+     * the ones the server's history reports for the time of the post. A key the history shows
+     * retired before the post was made does not count, even if trusted here (it may have leaked).
+     * Never throws. */
     private async withEarlierKey(msg: EncryptedMessageJSON, post: Post, mine: Mine, current: PublicKey): Promise<Outcome> {
         const integrity: Outcome = {result: {status: 'integrity'}, final: true};
         let candidates: Set<string>;
@@ -250,8 +256,14 @@ export class DecryptService {
         if (candidates.size === 0) {
             return integrity;
         }
-        const earlier = (r: DecryptResult, source: 'trusted' | 'server'): Outcome =>
-            ({result: r.status === 'ok' ? {...r, status: 'earlier-key', source} : r, final: true});
+        const earlier = (r: DecryptResult, source: 'trusted' | 'server', final = true): Outcome =>
+            ({result: r.status === 'ok' ? {...r, status: 'earlier-key', source} : r, final});
+        let historyLoad: Promise<HistoryKey[] | null> | undefined;
+        const loadHistory = () => {
+            // null: the server's history could not be fetched right now.
+            historyLoad ??= this.deps.history ? this.deps.history.get(post.user_id).catch(() => null) : Promise.resolve([]);
+            return historyLoad;
+        };
 
         const known = this.deps.trust.knownKeys(post.user_id);
         const tried = new Set<string>();
@@ -261,21 +273,24 @@ export class DecryptService {
             }
             tried.add(id);
             const key = await this.importChecked(json, id);
-            if (key) {
-                const r = await this.decryptOnce(msg, post, mine, key);
-                if (r.status !== 'integrity') {
-                    return earlier(r, 'trusted');
-                }
+            const r = key ? await this.decryptOnce(msg, post, mine, key) : null;
+            if (!r || r.status === 'integrity') {
+                continue;
+            }
+            const history = await loadHistory();
+            if (history === null) {
+                return earlier(r, 'trusted', false); // trusted here; check its dates next time
+            }
+            if (!history.some((h) => h.key.idB64 === id) || inUseAt(history, id, post.create_at)) {
+                return earlier(r, 'trusted');
             }
         }
 
-        if (!this.deps.history || [...candidates].every((id) => tried.has(id))) {
+        if ([...candidates].every((id) => tried.has(id))) {
             return integrity;
         }
-        let history: HistoryKey[];
-        try {
-            history = await this.deps.history.get(post.user_id);
-        } catch {
+        const history = await loadHistory();
+        if (history === null) {
             return {...integrity, final: false};
         }
         for (const h of history) {

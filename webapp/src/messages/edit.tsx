@@ -200,7 +200,7 @@ export function createUpdateHook(deps: UpdateHookDeps) {
                 }
                 let method;
                 try {
-                    method = await deps.methods.refresh(channelId);
+                    method = await deps.methods.refresh(channelId, true);
                 } catch {
                     // Fail closed: a remembered "none" may be stale; only "p2p" is sure to refuse.
                     return {error: {message: deps.methods.get(channelId) === 'p2p' ? PLAINTEXT_EDIT_REFUSED : EDIT_STATE_UNKNOWN}};

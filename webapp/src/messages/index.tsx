@@ -23,7 +23,7 @@ import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
 import {createSendHook, createSlashCommandGuard} from './send_hook';
-import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, usernameOf, type HostState} from './state';
+import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
@@ -78,6 +78,9 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const teardown: Array<() => void> = [];
 
     registry.registerReducer(reducer);
+    // The guards first: if anything below fails, plaintext still cannot leave through these.
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
+    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
     const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
@@ -90,8 +93,6 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         },
     })));
 
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
-    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
 
     const editDeps = {
         encryptor,
@@ -156,13 +157,15 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     // (the hook is synchronous, so an unknown state refuses and asks the server for next time).
     if (registry.registerFilesWillUploadHook) {
         ids.push(registry.registerFilesWillUploadHook((files) => {
-            const channelId = currentChannelId(state());
-            const method = methods.get(channelId);
-            if (method === 'p2p') {
+            // The hook is not told where the files go: the center channel, or the thread open in
+            // the right-hand side (possibly another channel). Both must be unencrypted.
+            const channelIds = [currentChannelId(state()), rhsChannelId(state())].filter((id, i, all) => id && all.indexOf(id) === i);
+            const known = channelIds.map((id) => methods.get(id));
+            if (known.includes('p2p')) {
                 return {message: 'Files cannot be sent in an encrypted channel: they would not be encrypted.', files: null};
             }
-            if (method === undefined && channelId) {
-                methods.refresh(channelId).catch(() => undefined);
+            if (known.includes(undefined)) {
+                channelIds.forEach((id, i) => known[i] === undefined && methods.refresh(id).catch(() => undefined));
                 return {message: 'Checking whether this channel is encrypted: try the upload again in a moment.', files: null};
             }
             return {files};

@@ -18,6 +18,22 @@ interface Props {
     mentionKeys?: Array<{key: string; caseSensitive: boolean}>;
 }
 
+/** Remote images in decrypted text would be fetched when shown, through the server's image
+ * proxy when it is on (handing the server their URLs, part of the plaintext): each becomes its
+ * alt text and URL as plain text instead. */
+export function withoutImages(html: string): string {
+    if (!/<img/i.test(html)) {
+        return html;
+    }
+    const doc = new DOMParser().parseFromString(`<!DOCTYPE html><body>${html}</body>`, 'text/html');
+    for (const img of Array.from(doc.body.querySelectorAll('img'))) {
+        const src = img.getAttribute('src') ?? '';
+        const alt = img.getAttribute('alt') ?? '';
+        img.replaceWith(doc.createTextNode(alt && alt !== src ? `${alt} (${src})` : src));
+    }
+    return doc.body.innerHTML;
+}
+
 export function DecryptedText({text, postId, channelId, mentionKeys}: Props): React.ReactElement {
     const rendered = useMemo(() => {
         const utils = postUtils();
@@ -29,8 +45,8 @@ export function DecryptedText({text, postId, channelId, mentionKeys}: Props): Re
         // if emoji handling fails without it, render without emoji rather than not at all.
         for (const attempt of [options, {...options, emoticons: false}]) {
             try {
-                const html = utils.formatText(text, attempt);
-                return utils.messageHtmlToComponent(html, {mentionHighlight: true, postId, channelId, emoji: attempt === options, images: true, latex: true, inlinelatex: true});
+                const html = withoutImages(utils.formatText(text, attempt));
+                return utils.messageHtmlToComponent(html, {mentionHighlight: true, postId, channelId, emoji: attempt === options, images: false, latex: true, inlinelatex: true});
             } catch {
                 // next attempt, then plain text below
             }

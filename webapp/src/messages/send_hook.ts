@@ -25,7 +25,7 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
 
     async function methodOf(channelId: string) {
         try {
-            return await deps.methods.refresh(channelId);
+            return await deps.methods.refresh(channelId, true);
         } catch {
             // Fail closed: a remembered "none" may be a channel encrypted a moment ago (event
             // missed), so only a channel known to be encrypted goes on, and it is encrypted.
@@ -91,7 +91,7 @@ export function createSlashCommandGuard(methods: ChannelMethods) {
         }
         let method: string | undefined;
         try {
-            method = await methods.refresh(args.channel_id);
+            method = await methods.refresh(args.channel_id, true);
         } catch {
             method = methods.get(args.channel_id) === 'p2p' ? 'p2p' : undefined;
         }

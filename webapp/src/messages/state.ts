@@ -70,6 +70,14 @@ export function currentChannelId(state: unknown): string {
     return (state as HostState)?.entities?.channels?.currentChannelId ?? '';
 }
 
+/** The channel of the thread open in the right-hand side, if any. */
+export function rhsChannelId(state: unknown): string {
+    const s = state as HostState & {views?: {rhs?: {selectedPostId?: string; selectedChannelId?: string}}};
+    const postId = s?.views?.rhs?.selectedPostId;
+    const post = postId ? s?.entities?.posts?.posts?.[postId] : undefined;
+    return post?.channel_id || s?.views?.rhs?.selectedChannelId || '';
+}
+
 export function usernameOf(state: unknown, userId: string): string | undefined {
     return (state as HostState)?.entities?.users?.profiles?.[userId]?.username;
 }
@@ -87,10 +95,11 @@ export class ChannelMethods {
         return selectChannelMethod(this.store.getState(), channelId);
     }
 
-    /** Asks the server (one request at a time per channel) and records the answer. */
-    refresh(channelId: string): Promise<EncryptionMethod> {
+    /** Asks the server and records the answer. Requests already under way are shared, unless
+     * `fresh`: a send must not rely on an answer asked for before it (the mode may have changed). */
+    refresh(channelId: string, fresh = false): Promise<EncryptionMethod> {
         const pending = this.inflight.get(channelId);
-        if (pending) {
+        if (pending && !fresh) {
             return pending;
         }
         const request = this.fetchMethod(channelId).then((method) => {
@@ -100,7 +109,9 @@ export class ChannelMethods {
             this.store.dispatch(channelMethodReceived(channelId, method));
             return method;
         }).finally(() => {
-            this.inflight.delete(channelId);
+            if (this.inflight.get(channelId) === request) {
+                this.inflight.delete(channelId);
+            }
         });
         this.inflight.set(channelId, request);
         return request;

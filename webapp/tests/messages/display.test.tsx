@@ -55,6 +55,21 @@ describe('custom_e2ee post display', () => {
         expect(lock.textContent).toBe('v1');
     });
 
+    test('images in decrypted text are not loaded (an image proxy would hand their URLs to the server)', async () => {
+        const w = await makeWorld();
+        const Post = component(w);
+        const formatText = () => '<p>look <img src="https://img.example/secret-plan.png" alt="the plan"> and <IMG SRC="https://img.example/b.png"></p>';
+        const messageHtmlToComponent = jest.fn((html: string, _options?: Record<string, unknown>) => <span data-testid='host-md'>{html}</span>);
+        (window as unknown as {PostUtils: unknown}).PostUtils = {formatText, messageHtmlToComponent};
+        render(<Post post={await encryptedPost(w, w.bob, '![the plan](https://img.example/secret-plan.png)')}/>);
+        await screen.findByTestId('host-md');
+        const html = messageHtmlToComponent.mock.calls[0][0];
+        expect(html).not.toMatch(/<img/i);
+        expect(html).toContain('the plan (https://img.example/secret-plan.png)');
+        expect(html).toContain('https://img.example/b.png');
+        expect(messageHtmlToComponent.mock.calls[0][1]).toMatchObject({images: false});
+    });
+
     test('a v2 post has no v1 marker', async () => {
         const w = await makeWorld();
         const Post = component(w);
@@ -67,7 +82,7 @@ describe('custom_e2ee post display', () => {
     test('renders through the host\'s markdown when window.PostUtils exists, also in the RHS', async () => {
         const w = await makeWorld();
         const formatText = jest.fn((text: string) => `<p>${text.toUpperCase()}</p>`);
-        const messageHtmlToComponent = jest.fn((html: string) => <span data-testid='host-md'>{html}</span>);
+        const messageHtmlToComponent = jest.fn((html: string, _options?: Record<string, unknown>) => <span data-testid='host-md'>{html}</span>);
         (window as unknown as {PostUtils: unknown}).PostUtils = {formatText, messageHtmlToComponent};
         const Post = component(w);
         const post = await encryptedPost(w, w.bob, 'reply text', {rootId: 'rootaaaaaaaaaaaaaaaaaaaaaa'});

@@ -1,5 +1,6 @@
 import type {UserProfile} from '@mattermost/types/users';
 
+import type {EncryptionMethod} from '../../src/client';
 import {decryptMessage, recipientsOf} from '../../src/crypto';
 import {BACKUP_BEGIN, BACKUP_END} from '../../src/crypto/backup';
 import {KEY_BACKUP_REFUSED} from '../../src/messages/post_shape';
@@ -172,6 +173,23 @@ describe('MessageWillBePosted in an encrypted channel', () => {
         expect(w.ops.calls.encrypt).toBe(0);
     });
 
+    test('does not reuse a state request made before the send (encryption turned on meanwhile)', async () => {
+        const w = await makeWorld({method: 'none'});
+        let answerOld: () => void = () => undefined;
+        const getMethod = w.api.getChannelMethod;
+        w.api.getChannelMethod = () => new Promise<EncryptionMethod>((resolve) => {
+            answerOld = () => resolve('none');
+            w.api.getChannelMethod = getMethod;
+        });
+        const old = w.features.methods.refresh(CHANNEL); // e.g. asked when the channel was opened
+        w.channelMethods[CHANNEL] = 'p2p';
+        const result = await w.willPost(draft(w));
+        expect(result.post.type).toBe('custom_e2ee');
+        expect(JSON.stringify(result.post)).not.toContain('launch code');
+        answerOld();
+        await old;
+    });
+
     test('asks the server for the channel state at send time (a missed event cannot leak)', async () => {
         w.channelMethods[CHANNEL] = 'none';
         w.features.methods.set(CHANNEL, 'none');
@@ -212,7 +230,11 @@ describe('TOFU: a member whose key changed', () => {
         w.publish(bob2);
         const refused = await w.willPost(draft(w));
         expect(refused.error.message).toMatch(/@bob/);
-        expect(w.storage.dump()).toEqual({[`pubkeyID:${w.bob.id}`]: bob2.pub.idB64});
+        // ...and archives bob's keys (the old one by ID), to verify his earlier posts later.
+        expect(w.storage.dump()).toEqual({
+            [`pubkeyID:${w.bob.id}`]: bob2.pub.idB64,
+            [`e2eeKnownKeys:${w.bob.id}`]: JSON.stringify([{id: w.bob.pub.idB64, pubkey: null}, {id: bob2.pub.idB64, pubkey: bob2.json}]),
+        });
     });
 
     test('a first key is trusted on first use without a warning', async () => {

@@ -1,6 +1,7 @@
 import {CHANNEL_METHOD_RECEIVED, STATE_KEY, reducer} from '../../src/messages/state';
 import {toggleEncryption} from '../../src/messages/header_button';
 
+import {basePost} from './helpers';
 import {CHANNEL, makeWorld} from './world';
 
 describe('plugin reducer', () => {
@@ -92,6 +93,19 @@ describe('channel encryption state', () => {
         expect(hook(files, jest.fn())).toEqual({message: expect.stringMatching(/Checking/), files: null});
         await new Promise((r) => setTimeout(r, 0));
         expect(hook(files, jest.fn())).toEqual({files});
+    });
+
+    test('files are refused while a thread of an encrypted channel is open on the right, whatever the center shows', async () => {
+        const w = await makeWorld();
+        const hook = (w.registry.registered.files[0] as unknown[])[0] as (files: File[], upload: unknown) => {message?: string; files?: File[] | null};
+        const files = [{name: 'a.txt'}] as unknown as File[];
+        w.channelMethods.plainchan = 'none';
+        w.features.methods.set('plainchan', 'none');
+        w.store.setEntities((e) => ({...e, channels: {...e.channels, currentChannelId: 'plainchan'}}));
+        expect(hook(files, jest.fn())).toEqual({files});
+        w.store.entities().posts.posts.root1 = basePost({id: 'root1', channel_id: CHANNEL, message: 'x'});
+        w.store.patchState({views: {rhs: {selectedPostId: 'root1'}}});
+        expect(hook(files, jest.fn())).toEqual({message: expect.stringMatching(/not be encrypted/), files: null});
     });
 
     test('dispose unregisters everything it registered', async () => {

@@ -3,7 +3,7 @@
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
-import type {EncryptionMethod} from '../../src/client';
+import type {EncryptionMethod, KeyHistoryEntryJSON} from '../../src/client';
 import type {Channel} from '@mattermost/types/channels';
 
 import type {EncryptedMessageJSON, PublicKeyJSON} from '../../src/crypto/types';
@@ -25,6 +25,8 @@ export interface WorldOptions {
     method?: EncryptionMethod;
     withKeys?: boolean; // alice has keys in this browser
     storage?: MemoryStorage;
+    /** The server's key history (POST /pubkey/history); absent: the route is not offered. */
+    keyHistory?: Record<string, KeyHistoryEntryJSON[]>;
 }
 
 export async function makeWorld(opts: WorldOptions = {}) {
@@ -35,6 +37,7 @@ export async function makeWorld(opts: WorldOptions = {}) {
     const channelMethods: Record<string, EncryptionMethod> = {[CHANNEL]: opts.method ?? 'p2p'};
     let members: UserProfile[] = [profile(alice), profile(bob), profile(carol), profile(dave)];
     const methodRequests: string[] = [];
+    const historyRequests: string[][] = [];
     const setRequests: Array<[string, EncryptionMethod]> = [];
     let setMethodError: Error | null = null;
     const patches: Array<{id: string; message: string; props: Record<string, unknown>}> = [];
@@ -50,6 +53,10 @@ export async function makeWorld(opts: WorldOptions = {}) {
     const registry = makeRegistry();
     const api = {
         getPublicKeys: keyServer.getPublicKeys,
+        ...(opts.keyHistory ? {getKeyHistory: async (ids: string[]) => {
+            historyRequests.push([...ids]);
+            return Object.fromEntries(ids.map((id) => [id, opts.keyHistory![id] ?? []]));
+        }} : {}),
         async getChannelMethod(id: string) {
             methodRequests.push(id);
             return channelMethods[id] ?? 'none';
@@ -76,7 +83,7 @@ export async function makeWorld(opts: WorldOptions = {}) {
     await new Promise((r) => setTimeout(r, 0)); // let the initial channel fetch settle
 
     return {
-        alice, bob, carol, dave, keyTable, keyServer, channelMethods, methodRequests, setRequests, patches,
+        alice, bob, carol, dave, keyTable, keyServer, channelMethods, methodRequests, historyRequests, setRequests, patches,
         store, storage, myKeys, ops, registry, features, api, client,
         setMembers(list: UserProfile[]) {
             members = list;
