@@ -14,6 +14,9 @@ bundle="dist/$id-$version.tar.gz"
 ./build/deploy.sh "$bundle"
 
 cd e2e
-[[ -d node_modules ]] || npm ci --no-audit --no-fund
+# (Re)install when package-lock.json changed since the last install (e.g. React 19 was added).
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund
+fi
 node build.mjs
 exec node dist/serve.js

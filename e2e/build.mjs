@@ -25,7 +25,7 @@ for (const h of hosts) {
         target: 'chrome120',
         jsx: 'transform',
         alias: h.alias,
-        define: {'process.env.NODE_ENV': '"production"', __HOST_REACT19__: String(h.react19)},
+        define: {'process.env.NODE_ENV': process.env.E2E_REACT_DEV ? '"development"' : '"production"', __HOST_REACT19__: String(h.react19)},
         minify: false,
         sourcemap: 'inline',
         logLevel: 'warning',

@@ -22,7 +22,9 @@ async function main() {
         await admin.api('POST', `/channels/${channel.id}/members`, {user_id: user.id});
     }
     const port = Number(process.env.E2E_DEMO_PORT || 8070);
-    const proxy = await startHostProxy({upstream: admin.url, hostDir: join(e2eRoot, 'dist', 'host'), port});
+    const proxy = await startHostProxy({upstream: admin.url, hostDir: join(e2eRoot, 'dist', 'host'), port}).catch((e: Error) => {
+        throw new Error(`${e.message} (another demo running? choose a port with E2E_DEMO_PORT=8071 make demo)`);
+    });
     const url = `${proxy.url}/#/${team}/channels/${channel.name}`;
     console.log(`
 E2EE plugin demo (Mattermost at ${admin.url}, test host in front of it)

@@ -75,6 +75,8 @@ export async function waitReady(page: Page): Promise<void> {
     if (err) {
         throw new Error(`host failed: ${await page.getByTestId('host-error').innerText()}`);
     }
+    // The server greets a registered WebSocket with `hello`: from then on this page gets every event.
+    await waitWsEvent(page, 'hello', {});
 }
 
 export async function reload(u: UserPage): Promise<void> {

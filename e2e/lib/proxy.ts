@@ -3,7 +3,7 @@
 // as an nginx in front of Mattermost would. With a basename ("/mm") it is a subpath deployment.
 import {readFileSync} from 'node:fs';
 import http from 'node:http';
-import type {AddressInfo} from 'node:net';
+import type {AddressInfo, Socket} from 'node:net';
 import {join} from 'node:path';
 
 export interface HostProxy {
@@ -19,6 +19,7 @@ export async function startHostProxy(opts: {upstream: string; hostDir: string; b
     const upstream = new URL(opts.upstream);
     const basename = (opts.basename || '').replace(/\/+$/, '');
     const requests: string[] = [];
+    const tunnels = new Set<Socket>(); // upgraded (WebSocket) sockets, which close() must end itself
     let origin = '';
 
     const rewriteHeaders = (headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders => {
@@ -122,11 +123,15 @@ export async function startHostProxy(opts: {upstream: string; hostDir: string; b
             return;
         }
         requests.push(req.url || '');
+        tunnels.add(socket as Socket);
+        socket.on('close', () => tunnels.delete(socket as Socket));
         const up = http.request({
             protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port,
             method: req.method, path, headers: rewriteHeaders(req.headers),
         });
         up.on('upgrade', (upRes, upSocket, upHead) => {
+            tunnels.add(upSocket);
+            upSocket.on('close', () => tunnels.delete(upSocket));
             let head2 = `HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage}\r\n`;
             for (let i = 0; i < upRes.rawHeaders.length; i += 2) {
                 head2 += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
@@ -150,7 +155,11 @@ export async function startHostProxy(opts: {upstream: string; hostDir: string; b
         up.end();
     });
 
-    await new Promise<void>((resolve) => server.listen(opts.port || 0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+        server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ?
+            new Error(`port ${opts.port} on 127.0.0.1 is already in use`) : e));
+        server.listen(opts.port || 0, '127.0.0.1', resolve);
+    });
     const port = (server.address() as AddressInfo).port;
     origin = `http://127.0.0.1:${port}`;
     return {
@@ -158,6 +167,8 @@ export async function startHostProxy(opts: {upstream: string; hostDir: string; b
         origin,
         requests,
         close: () => new Promise((resolve) => {
+            // An open page keeps its WebSocket: without this, close() would wait for it forever.
+            tunnels.forEach((s) => s.destroy());
             server.closeAllConnections();
             server.close(() => resolve());
         }),

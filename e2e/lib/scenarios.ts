@@ -154,9 +154,11 @@ export function defineScenarios(host: Host): void {
             // The page offers what this host variant promises (React 18: no window.ReactJSXRuntime, as 11.x).
             assert.deepEqual(await hostReact(alice.page), host.expect);
 
-            // Before encryption the host behaves as Mattermost: a plain post edited shows "(edited)".
+            // Before encryption the host behaves as Mattermost: a plain post, once edited, shows "Edited".
             const plain = `plain before encryption ${randomBytes(4).toString('hex')}`;
             await send(alice.page, plain);
+            await postIn(bob.page, plain).waitFor({timeout: T});
+            assert.equal(await postIn(bob.page, plain).getByTestId('post-edited').count(), 0, 'not edited yet');
             const mine = postIn(alice.page, plain);
             await mine.getByTestId('post-menu-button').click();
             await mine.getByTestId('post-menu-host-edit').click();

@@ -25,6 +25,7 @@ const theme: Record<string, string> = {
 };
 
 type AnyState = any;
+const NONE: Registered[] = []; // one empty list, so selectors return a stable value
 let wsClient: unknown = null;
 
 class ErrorBoundary extends React.Component<{children: React.ReactNode; name: string}, {error: string | null}> {
@@ -172,7 +173,7 @@ function HostEdit({store, post, onClose}: {store: Store; post: any; onClose: () 
 
 function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS: boolean; onReply?: (id: string) => void}) {
     const postTypes = useSelector((s: AnyState) => s.plugins.postTypes);
-    const menuActions: Registered[] = useSelector((s: AnyState) => s.plugins.components.PostDropdownMenu || []);
+    const menuActions: Registered[] = useSelector((s: AnyState) => s.plugins.components.PostDropdownMenu || NONE);
     const author = useSelector((s: AnyState) => s.entities.users.profiles[post.user_id]);
     const me = useSelector((s: AnyState) => s.entities.users.currentUserId);
     const [menuOpen, setMenuOpen] = useState(false);
@@ -187,7 +188,9 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
         const Component = pluginType.component as React.ComponentType<Record<string, unknown>>;
         body = <ErrorBoundary name={pluginType.pluginId}><Component post={post} isRHS={isRHS} theme={theme} compactDisplay={false}/></ErrorBoundary>;
     } else {
-        body = PostUtils.messageHtmlToComponent(PostUtils.formatText(post.message));
+        // As PostMarkdown: the "Edited" marker comes with the text (a plugin's post type gets one
+        // only if its component asks PostUtils for it, as in Mattermost).
+        body = PostUtils.messageHtmlToComponent(PostUtils.formatText(post.message, {postId: post.id}), {postId: post.id, editedAt: post.edit_at});
     }
     const visibleActions = menuActions.filter((a) => typeof a.filter !== 'function' || (a.filter as (id: string) => boolean)(post.id));
     return (
@@ -196,7 +199,6 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
                 <span data-testid='post-author' className='author'>{author ? author.username : (post.user_id.length === 26 ? post.user_id.slice(0, 6) : 'system')}</span>
                 {ephemeral && <span className='ephemeral-tag'>{'(only visible to you)'}</span>}
                 {post.root_id && !isRHS && <span className='reply-tag'>{'reply'}</span>}
-                {post.edit_at > 0 && <span data-testid='post-edited' className='edited'>{'(edited)'}</span>}
                 {!ephemeral && (
                     <span className='post-actions'>
                         {onReply && <button data-testid='post-reply' onClick={() => onReply(post.root_id || post.id)}>{'Reply'}</button>}
@@ -287,8 +289,8 @@ function ChannelView({store}: {store: Store}) {
     const channel = useSelector((s: AnyState) => s.entities.channels.channels[channelId]);
     const member = useSelector((s: AnyState) => s.entities.channels.myMembers[channelId]);
     const me = useSelector((s: AnyState) => s.entities.users.profiles[s.entities.users.currentUserId]);
-    const buttons: Registered[] = useSelector((s: AnyState) => s.plugins.components.ChannelHeaderButton || []);
-    const roots: Registered[] = useSelector((s: AnyState) => s.plugins.components.Root || []);
+    const buttons: Registered[] = useSelector((s: AnyState) => s.plugins.components.ChannelHeaderButton || NONE);
+    const roots: Registered[] = useSelector((s: AnyState) => s.plugins.components.Root || NONE);
     const [rhsRoot, setRhsRoot] = useState('');
     const posts = usePosts(channelId);
     useMissingProfiles(store, posts);

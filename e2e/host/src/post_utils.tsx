@@ -1,5 +1,7 @@
 // window.PostUtils for plugins: a small markdown-to-HTML (formatText) and a DOM-based
 // HTML-to-React (messageHtmlToComponent). Enough for plain chat text; not Mattermost's full renderer.
+// The "Edited" marker works as Mattermost's: formatText(text, {postId}) leaves a placeholder
+// span, messageHtmlToComponent(html, {postId, editedAt}) turns it into the marker when editedAt > 0.
 import React from 'react';
 
 function escapeHtml(text: string): string {
@@ -18,11 +20,25 @@ function inline(text: string): string {
     return out;
 }
 
+interface Options {
+    postId?: string;
+    editedAt?: number;
+}
+
 /** formatText(text, options?, emojiMap?) → HTML string, as PostUtils.formatText. */
-export function formatText(text: string): string {
+export function formatText(text: string, options: Options = {}): string {
     if (!text) {
         return '';
     }
+    const html = formatBlocks(text);
+    if (!options.postId) {
+        return html;
+    }
+    const marker = `<span data-edited-post-id="${escapeHtml(options.postId)}"></span>`;
+    return html.endsWith('</p>') ? `${html.slice(0, -4)}${marker}</p>` : html + marker;
+}
+
+function formatBlocks(text: string): string {
     const blocks = text.split(/```/);
     return blocks.map((block, i) => {
         if (i % 2 === 1) {
@@ -34,7 +50,7 @@ export function formatText(text: string): string {
 
 const ALLOWED = new Set(['p', 'br', 'strong', 'em', 'code', 'pre', 'a', 'span', 'ul', 'ol', 'li', 'blockquote', 'del', 'h1', 'h2', 'h3', 'h4']);
 
-function toReact(node: Node, key: number): React.ReactNode {
+function toReact(node: Node, key: number, options: Options): React.ReactNode {
     if (node.nodeType === Node.TEXT_NODE) {
         return node.textContent;
     }
@@ -43,7 +59,12 @@ function toReact(node: Node, key: number): React.ReactNode {
     }
     const el = node as Element;
     const tag = el.tagName.toLowerCase();
-    const children = Array.from(el.childNodes).map((c, i) => toReact(c, i));
+    const editedFor = el.getAttribute('data-edited-post-id');
+    if (tag === 'span' && editedFor) { // Mattermost's PostEditedIndicator, for that post only
+        return editedFor === options.postId && (options.editedAt || 0) > 0 ?
+            <React.Fragment key={key}>{' '}<span data-testid='post-edited' className='post-edited__indicator'>{'Edited'}</span></React.Fragment> : null;
+    }
+    const children = Array.from(el.childNodes).map((c, i) => toReact(c, i, options));
     if (!ALLOWED.has(tag)) {
         return React.createElement(React.Fragment, {key}, ...children);
     }
@@ -61,9 +82,11 @@ function toReact(node: Node, key: number): React.ReactNode {
 }
 
 /** messageHtmlToComponent(html), (html, options) or legacy (html, isRHS, options). */
-export function messageHtmlToComponent(html: string): React.ReactNode {
+export function messageHtmlToComponent(html: string, ...rest: unknown[]): React.ReactNode {
+    const last = typeof rest[0] === 'boolean' ? rest[1] : rest[0];
+    const options = (last && typeof last === 'object' ? last : {}) as Options;
     const doc = new DOMParser().parseFromString(`<body>${html}</body>`, 'text/html');
-    return React.createElement(React.Fragment, null, ...Array.from(doc.body.childNodes).map((c, i) => toReact(c, i)));
+    return React.createElement(React.Fragment, null, ...Array.from(doc.body.childNodes).map((c, i) => toReact(c, i, options)));
 }
 
 export const PostUtils = {formatText, messageHtmlToComponent};
