@@ -120,7 +120,19 @@ func (p *Plugin) MessageWillBeUpdated(_ *plugin.Context, newPost, oldPost *model
 	if err := p.checkUpdate(newPost, oldPost); err != nil {
 		return nil, p.reject(newPost, err)
 	}
+	markEncryptedEdit(newPost, oldPost)
 	return newPost, ""
+}
+
+// markEncryptedEdit: the server marks a post edited only when its message changes, and an
+// encrypted edit keeps the placeholder; a new ciphertext is an edit all the same.
+func markEncryptedEdit(newPost, oldPost *model.Post) {
+	if newPost.Type != encryptedPostType || newPost.EditAt != oldPost.EditAt {
+		return
+	}
+	if !reflect.DeepEqual(newPost.GetProp("e2ee"), oldPost.GetProp("e2ee")) {
+		newPost.EditAt = model.GetMillis()
+	}
 }
 
 func (p *Plugin) checkUpdate(newPost, oldPost *model.Post) error {

@@ -167,6 +167,7 @@ func TestMessageWillBeUpdated(t *testing.T) {
 	out, reason := p.MessageWillBeUpdated(nil, edit, old)
 	assert.Empty(t, reason)
 	assert.Same(t, edit, out)
+	assert.NotZero(t, out.EditAt, "a new ciphertext marks the post edited, though the placeholder is unchanged")
 
 	// Edited into plaintext: refused.
 	plain := old.Clone()
@@ -189,6 +190,7 @@ func TestMessageWillBeUpdated(t *testing.T) {
 	out, reason = p.MessageWillBeUpdated(nil, pinned, old)
 	assert.Empty(t, reason)
 	assert.Same(t, pinned, out)
+	assert.Zero(t, out.EditAt, "pinning is not an edit")
 
 	// An encrypted post stays encrypted even after the channel goes back to plaintext.
 	api.kv[kvChanMethodPrefix+chanID] = []byte("0")

@@ -251,6 +251,8 @@ export function defineScenarios(host: Host): void {
             await alice.page.getByTestId('e2ee-edit-save').click();
             await expectDecrypted(bob.page, edited);
             await expectDecrypted(alice.page, edited);
+            // Marked edited for everyone, like any edited post, though the placeholder never changed.
+            await postIn(bob.page, edited).getByTestId('post-edited').waitFor({timeout: T});
             await shot(bob.page, '5-bob-sees-edit');
             await assertServerHasNoPlaintext();
 

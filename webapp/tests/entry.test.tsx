@@ -23,7 +23,7 @@ test('with broken key features, a post in an encrypted channel is refused, not s
     jest.spyOn(console, 'error').mockImplementation(() => undefined);
 
     jest.isolateModules(() => {
-        require('../src/index');
+        require('../src/index'); // eslint-disable-line @typescript-eslint/no-require-imports -- evaluate the entry afresh, as the host's script tag does
     });
     expect(registered.map(([id]) => id)).toEqual([manifest.id]);
 
@@ -31,7 +31,7 @@ test('with broken key features, a post in an encrypted channel is refused, not s
     const store = makeStore({currentUserId: 'aliceaaaaaaaaaaaaaaaaaaaaa', currentChannelId: 'channelaaaaaaaaaaaaaaaaaaaa'});
     registered[0][1].initialize(registry, store);
 
-    const hook = registry.registered.willPost?.[0]?.[0] as ((post: Post) => Promise<unknown>) | undefined;
+    const hook = (registry.registered.willPost?.[0] as unknown[] | undefined)?.[0] as ((post: Post) => Promise<unknown>) | undefined;
     expect(hook).toBeDefined();
     const result = await hook!(basePost({channel_id: 'channelaaaaaaaaaaaaaaaaaaaa', user_id: 'aliceaaaaaaaaaaaaaaaaaaaaa', message: 'secret plaintext'}));
     expect(result).toEqual({error: expect.objectContaining({message: expect.any(String)})});

@@ -15,6 +15,8 @@ interface Props {
     text: string;
     postId: string;
     channelId: string;
+    /** The post's edit_at: the host draws its "Edited" marker from these options. */
+    editedAt?: number;
     mentionKeys?: Array<{key: string; caseSensitive: boolean}>;
 }
 
@@ -34,27 +36,32 @@ export function withoutImages(html: string): string {
     return doc.body.innerHTML;
 }
 
-export function DecryptedText({text, postId, channelId, mentionKeys}: Props): React.ReactElement {
+export function DecryptedText({text, postId, channelId, editedAt, mentionKeys}: Props): React.ReactElement {
     const rendered = useMemo(() => {
         const utils = postUtils();
         if (typeof utils?.formatText !== 'function' || typeof utils?.messageHtmlToComponent !== 'function') {
             return null;
         }
-        const options = {atMentions: true, mentionHighlight: true, mentionKeys: mentionKeys ?? [], markdown: true};
+        const options = {atMentions: true, mentionHighlight: true, mentionKeys: mentionKeys ?? [], markdown: true, postId, editedAt: editedAt || undefined};
         // Newer hosts want their emoji map as a third argument, which plugins can't reach:
         // if emoji handling fails without it, render without emoji rather than not at all.
         for (const attempt of [options, {...options, emoticons: false}]) {
             try {
                 const html = withoutImages(utils.formatText(text, attempt));
-                return utils.messageHtmlToComponent(html, {mentionHighlight: true, postId, channelId, emoji: attempt === options, images: false, latex: true, inlinelatex: true});
+                return utils.messageHtmlToComponent(html, {mentionHighlight: true, postId, editedAt: editedAt || undefined, channelId, emoji: attempt === options, images: false, latex: true, inlinelatex: true});
             } catch {
                 // next attempt, then plain text below
             }
         }
         return null;
-    }, [text, postId, channelId, mentionKeys]);
+    }, [text, postId, channelId, editedAt, mentionKeys]);
     if (rendered === null) {
-        return <div data-testid='e2ee-text' className='post-message__text' style={{whiteSpace: 'pre-wrap'}}>{text}</div>;
+        return (
+            <div data-testid='e2ee-text' className='post-message__text' style={{whiteSpace: 'pre-wrap'}}>
+                {text}
+                {editedAt ? <span className='post-edited__indicator'>{' (edited)'}</span> : null}
+            </div>
+        );
     }
     return <div data-testid='e2ee-text' className='post-message__text'>{rendered}</div>;
 }

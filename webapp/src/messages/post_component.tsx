@@ -87,7 +87,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                         <LockIcon/>
                         {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
                     </span>
-                    <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} mentionKeys={mentionKeys}/>
+                    <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                 </div>
             );
         }
@@ -106,7 +106,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                         <sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>
                         {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
                     </span>
-                    <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} mentionKeys={mentionKeys}/>
+                    <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                 </div>
             );
         }
