@@ -59,3 +59,9 @@ require (
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+// Node packages may ship Go files (e.g. flatted); they are not ours.
+ignore (
+	./webapp/node_modules
+	./e2e/node_modules
+)
