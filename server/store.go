@@ -68,17 +68,17 @@ func (s store) getPubkey(userID string) (*PublicKey, error) {
 // a database query, and doing them in parallel divides the latency of a 1000-key fetch.
 const kvReaders = 8
 
-// getPubkeys reads many users' keys; users without a key (or with an unreadable one) map to nil.
-func (s store) getPubkeys(userIDs []string) (map[string]*PublicKey, error) {
+// readEach reads one value per distinct user ID, kvReaders at a time, in first-seen order.
+func readEach[T any](userIDs []string, read func(string) (T, error)) ([]string, []T, []error) {
 	unique := make([]string, 0, len(userIDs))
-	out := make(map[string]*PublicKey, len(userIDs))
+	seen := make(map[string]bool, len(userIDs))
 	for _, id := range userIDs {
-		if _, dup := out[id]; !dup {
-			out[id] = nil
+		if !seen[id] {
+			seen[id] = true
 			unique = append(unique, id)
 		}
 	}
-	keys := make([]*PublicKey, len(unique))
+	values := make([]T, len(unique))
 	errs := make([]error, len(unique))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -87,7 +87,7 @@ func (s store) getPubkeys(userIDs []string) (map[string]*PublicKey, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				keys[i], errs[i] = s.getPubkey(unique[i])
+				values[i], errs[i] = read(unique[i])
 			}
 		}()
 	}
@@ -96,10 +96,18 @@ func (s store) getPubkeys(userIDs []string) (map[string]*PublicKey, error) {
 	}
 	close(next)
 	wg.Wait()
+	return unique, values, errs
+}
+
+// getPubkeys reads many users' keys; users without a key (or with an unreadable one) map to nil.
+func (s store) getPubkeys(userIDs []string) (map[string]*PublicKey, error) {
+	unique, keys, errs := readEach(userIDs, s.getPubkey)
+	out := make(map[string]*PublicKey, len(unique))
 	for i, id := range unique {
 		if errs[i] != nil {
 			var corrupt *corruptKeyError
 			if errors.As(errs[i], &corrupt) {
+				out[id] = nil
 				continue // reported as "no key": the user must push a new one
 			}
 			return nil, errs[i]
@@ -303,32 +311,7 @@ func (s store) getHistory(userID string) ([]KeyHistoryEntry, error) {
 
 // getHistories reads many users' histories (duplicates answered once), kvReaders at a time.
 func (s store) getHistories(userIDs []string) (map[string][]KeyHistoryEntry, error) {
-	unique := make([]string, 0, len(userIDs))
-	seen := make(map[string]bool, len(userIDs))
-	for _, id := range userIDs {
-		if !seen[id] {
-			seen[id] = true
-			unique = append(unique, id)
-		}
-	}
-	lists := make([][]KeyHistoryEntry, len(unique))
-	errs := make([]error, len(unique))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(kvReaders, len(unique)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				lists[i], errs[i] = s.getHistory(unique[i])
-			}
-		}()
-	}
-	for i := range unique {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	unique, lists, errs := readEach(userIDs, s.getHistory)
 	out := make(map[string][]KeyHistoryEntry, len(unique))
 	for i, id := range unique {
 		if errs[i] != nil {
