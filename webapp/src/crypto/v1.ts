@@ -23,10 +23,10 @@ export async function encryptV1(text: string, sender: PrivateKeySet, recipients:
     const recips = uniqueRecipients(recipients);
     const s = subtle();
     const iv = randomBytes(16);
-    const {mk, eph} = await newMessageKeys('AES-CTR');
+    const {mk, mkRaw, eph} = await newMessageKeys('AES-CTR');
     const [pubECDHE, wrapped, ciphertext] = await Promise.all([
         s.exportKey('raw', eph.publicKey).then((b) => new Uint8Array(b)),
-        wrapForAll(eph.privateKey, recips, kdfInputV1, mk),
+        wrapForAll(eph.privateKey, recips, kdfInputV1, mkRaw).finally(() => mkRaw.fill(0)),
         s.encrypt(CTR(iv), mk, utf8(text)).then((b) => new Uint8Array(b)),
     ]);
     const ids = recips.map((r) => bs(r.id));

@@ -71,10 +71,10 @@ export async function encryptV2(
     const recips = uniqueRecipients(recipients);
     const s = subtle();
     const iv = randomBytes(12);
-    const {mk, eph} = await newMessageKeys('AES-GCM');
+    const {mk, mkRaw, eph} = await newMessageKeys('AES-GCM');
     const pubECDHE = new Uint8Array(await s.exportKey('raw', eph.publicKey));
     const [wrapped, ciphertext] = await Promise.all([
-        wrapForAll(eph.privateKey, recips, kdfInputV2(pubECDHE), mk),
+        wrapForAll(eph.privateKey, recips, kdfInputV2(pubECDHE), mkRaw).finally(() => mkRaw.fill(0)),
         s.encrypt({name: 'AES-GCM', iv, additionalData: aad(createdAt, ctx), tagLength: 128}, mk, utf8(JSON.stringify(payload)))
             .then((b) => new Uint8Array(b)),
     ]);

@@ -1,24 +1,31 @@
 // Per-recipient key wrapping shared by v1 and v2: Z = ECDH(ephemeral, recipient), KWK = first 16
 // bytes of SHA-256(kdfInput(Z, recipient ID)), W = AES-KW(KWK, MK). The formats differ only in
 // kdfInput (v1: Z alone; v2: the SP 800-56C one-step KDF input).
+import {aeskw} from '@noble/ciphers/aes';
+import {sha256} from '@noble/hashes/sha2';
+
 import {IntegrityError, MalformedError, NotRecipientError} from './errors';
 import type {Bytes} from './encoding';
 import type {WrappedKeyEntry} from './message';
-import {ECDH_P256, subtle} from './subtle';
+import {ECDH_P256, randomBytes, subtle} from './subtle';
 import type {PrivateKeySet, PublicKey} from './types';
 
 export type KdfInput = (z: Bytes, recipientId: Uint8Array) => Bytes;
 
-/** Wraps MK for every recipient. Each step runs for all recipients at once (Promise.all) before
- * the next: the ECDH batch keeps WebCrypto's worker threads busy, and the cheap steps after it
- * do not interleave with it (measured a few percent less CPU than one chain per recipient). */
-export async function wrapForAll(eph: CryptoKey, recipients: PublicKey[], kdfInput: KdfInput, mk: CryptoKey): Promise<Bytes[]> {
+/** Wraps MK for every recipient. The ECDH batch runs in WebCrypto (all recipients at once, to
+ * keep its worker threads busy); the hash and key wrap after it run in JS (audited @noble
+ * libraries): three WebCrypto round trips per recipient cost more than the work itself
+ * (measured at 1000 recipients: 45 ms of 170 ms, against 8 ms in JS). Only the per-message key
+ * MK and the per-recipient KWKs are in JS memory, never a long-term private key. */
+export async function wrapForAll(eph: CryptoKey, recipients: PublicKey[], kdfInput: KdfInput, mkRaw: Uint8Array): Promise<Bytes[]> {
     const s = subtle();
     const zs = await Promise.all(recipients.map((r) => s.deriveBits({name: 'ECDH', public: r.encr}, eph, 256)));
-    const hs = await Promise.all(zs.map((z, i) => s.digest('SHA-256', kdfInput(new Uint8Array(z), recipients[i].id))));
-    const kwks = await Promise.all(hs.map((h) => s.importKey('raw', h.slice(0, 16), 'AES-KW', false, ['wrapKey'])));
-    const ws = await Promise.all(kwks.map((k) => s.wrapKey('raw', mk, k, 'AES-KW')));
-    return ws.map((w) => new Uint8Array(w));
+    return zs.map((z, i) => {
+        const kwk = sha256(kdfInput(new Uint8Array(z), recipients[i].id)).subarray(0, 16);
+        const w = new Uint8Array(aeskw(kwk).encrypt(mkRaw));
+        kwk.fill(0);
+        return w;
+    });
 }
 
 /** Unwraps our entry only: one ECDH whatever the number of recipients. Any failure (wrong key,
@@ -42,14 +49,16 @@ export async function unwrapOne(
     }
 }
 
-/** A fresh message key MK (extractable only so that wrapKey can wrap it) and ephemeral pair E. */
-export async function newMessageKeys(mkAlgorithm: 'AES-CTR' | 'AES-GCM'): Promise<{mk: CryptoKey; eph: CryptoKeyPair}> {
+/** A fresh message key: raw bytes to wrap (the caller zeroes them once wrapped), the same key
+ * as a non-extractable CryptoKey to encrypt with, and the ephemeral pair E. */
+export async function newMessageKeys(mkAlgorithm: 'AES-CTR' | 'AES-GCM'): Promise<{mk: CryptoKey; mkRaw: Uint8Array; eph: CryptoKeyPair}> {
     const s = subtle();
+    const mkRaw = randomBytes(16);
     const [mk, eph] = await Promise.all([
-        s.generateKey({name: mkAlgorithm, length: 128}, true, ['encrypt']),
+        s.importKey('raw', mkRaw, {name: mkAlgorithm}, false, ['encrypt']),
         s.generateKey(ECDH_P256, false, ['deriveBits']),
     ]);
-    return {mk, eph};
+    return {mk, mkRaw, eph};
 }
 
 /** Finds our entry among the recipients (NotRecipientError if absent) and unwraps MK with the
