@@ -10,7 +10,7 @@ PLATFORMS := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
 GO_BUILD_FLAGS := -trimpath -ldflags '-s -w'
 
 .PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
-        deploy mm-up mm-down e2e integration-test browser-test bench demo clean
+        deploy mm-up mm-down e2e integration-test browser-test bench bench-browser demo clean
 
 all: setup dist
 
@@ -28,9 +28,10 @@ server/dist/plugin-%: $(shell find server -name '*.go' -not -name '*_test.go') g
 	GOOS=$(word 1,$(subst -, ,$(basename $*))) GOARCH=$(word 2,$(subst -, ,$(basename $*))) CGO_ENABLED=0 \
 		$(GO) build $(GO_BUILD_FLAGS) -o $@ ./server
 
-webapp/node_modules: webapp/package-lock.json
+# Only when missing: `make setup` reinstalls after a lock file change, and a rule on the lock
+# file's time would wipe node_modules right after an `npm install`.
+webapp/node_modules:
 	cd webapp && $(NPM) ci --no-audit --no-fund
-	touch $@
 
 ## webapp: the production bundle webapp/dist/main.js and its lazy chunks.
 webapp: webapp/node_modules
@@ -78,14 +79,17 @@ mm-up:
 mm-down:
 	./build/mm-down.sh
 
-## deploy: upload and enable the bundle on a running server (MM_SERVICESETTINGS_SITEURL + MM_ADMIN_TOKEN,
-## or .mattermost/env from mm-up), as the System Console upload does.
+## deploy: upload and enable the bundle on a running server, as the System Console upload does:
+## MM_SERVICESETTINGS_SITEURL + MM_ADMIN_TOKEN, or the local-mode socket (MM_LOCAL_SOCKET),
+## or .mattermost/env from mm-up.
 deploy: dist
 	./build/deploy.sh $(BUNDLE)
 
 ## e2e: against the running server (make mm-up): install the bundle through the
 ## upload API, then the REST checks, the Go integration suite and the browser suite.
 e2e: dist
+	@echo "deploy through the local-mode socket, then through the REST API with the admin token"
+	env -u MM_ADMIN_TOKEN MM_LOCAL_SOCKET="$$(. ./.mattermost/env && echo "$$MM_LOCAL_SOCKET")" ./build/deploy.sh $(BUNDLE)
 	./build/deploy.sh $(BUNDLE)
 	./build/e2e-smoke.sh
 	$(MAKE) integration-test browser-test
@@ -98,6 +102,11 @@ browser-test:
 
 bench: cli
 	cd webapp && $(NPM) run bench
+
+## bench-browser: display time of a 200-post encrypted channel in Chromium (needs make mm-up).
+bench-browser: dist
+	./build/deploy.sh $(BUNDLE)
+	cd e2e && $(NPM) run bench
 
 ## demo: a real server with two ready users and the test host, to try the plugin in a browser.
 demo: dist

@@ -56,4 +56,15 @@ await build({
     packages: 'external',
     logLevel: 'warning',
 });
+// Benchmarks (bench/, run by `npm run bench`): node scripts like the tests.
+await build({
+    entryPoints: readdirSync(join(here, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => join(here, 'bench', f)),
+    bundle: true,
+    outdir: join(out, 'bench'),
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+});
 console.log('e2e build: dist/host (React 18), dist/host-react19 (React 19) and dist/tests ready');
