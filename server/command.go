@@ -11,27 +11,30 @@ import (
 
 const commandTrigger = "e2ee"
 
-var subcommands = []struct{ name, help string }{
-	{"help", "Show this help"},
-	{"start", "Turn on end-to-end encryption in this channel"},
-	{"stop", "Turn off end-to-end encryption in this channel"},
-	{"status", "Show this channel's encryption and who has no key"},
-	{"show_backup", "Show your GPG-encrypted key backup stored on the server"},
-	{"init", "Create your encryption key (in the web app)"},
-	{"import", "Import your private key backup (in the web app)"},
+var subcommands = []struct{ name, help, roleID string }{
+	{"help", "Show this help", ""},
+	{"start", "Turn on end-to-end encryption in this channel", ""},
+	{"stop", "Turn off end-to-end encryption in this channel", ""},
+	{"status", "Show this channel's encryption and who has no key", ""},
+	{"show_backup", "Show your GPG-encrypted key backup stored on the server", ""},
+	{"init", "Create your encryption key (in the web app)", ""},
+	{"import", "Import your private key backup (in the web app)", ""},
+	{"migrate", "Copy keys and channel settings from the original E2EE plugin (system admins)", model.SystemAdminRoleId},
 }
 
 func e2eeCommand() *model.Command {
 	ac := model.NewAutocompleteData(commandTrigger, "[command]", "End-to-end encryption")
 	for _, s := range subcommands {
-		ac.AddCommand(model.NewAutocompleteData(s.name, "", s.help))
+		sub := model.NewAutocompleteData(s.name, "", s.help)
+		sub.RoleID = s.roleID
+		ac.AddCommand(sub)
 	}
 	return &model.Command{
 		Trigger:          commandTrigger,
 		DisplayName:      botDisplayName,
 		Description:      "End-to-end encryption",
 		AutoComplete:     true,
-		AutoCompleteDesc: "Available commands: help, start, stop, status, show_backup, init, import",
+		AutoCompleteDesc: "Available commands: help, start, stop, status, show_backup, init, import, migrate",
 		AutoCompleteHint: "[command]",
 		AutocompleteData: ac,
 	}
@@ -83,6 +86,8 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 		return ephemeral("Your GPG-encrypted key backup (decrypt it with `gpg --decrypt`, then use `/e2ee import` in the web app):\n```\n" + backup + "\n```"), nil
 	case "init", "import":
 		return ephemeral("Run this from the web app: `/e2ee " + sub + "` runs in your browser (the Mattermost web or desktop app), where your keys are made and kept. Mobile apps cannot run it."), nil
+	case "migrate":
+		return ephemeral(p.migrateCommand(args.UserId)), nil
 	default:
 		return ephemeral("Unknown command `" + sub + "`.\n" + helpText()), nil
 	}
@@ -129,6 +134,24 @@ func (p *Plugin) statusText(userID, channelID string) string {
 	}
 	if !p.canChangeMethod(userID, ch) {
 		text += "\nYou cannot change it in this channel."
+	}
+	return text
+}
+
+// migrateCommand re-runs the migration from the original plugin on demand; it only adds
+// missing data, so running it again is harmless.
+func (p *Plugin) migrateCommand(userID string) string {
+	if !p.API.HasPermissionTo(userID, model.PermissionManageSystem) {
+		return "Only a system admin can run `/e2ee migrate`."
+	}
+	summary, _, err := p.runOriginalMigration(true)
+	if err != nil {
+		p.API.LogWarn("E2EE: migration from "+originalName+" failed", "error", err.Error())
+		return "Migration from " + originalName + " failed (the database could not be read or the result not recorded); see the server log."
+	}
+	text := "Migration from " + originalName + ": " + summary.String() + ". Data already set here was kept."
+	if summary.Failed > 0 {
+		text += " Some rows could not be written (see the server log): run `/e2ee migrate` again."
 	}
 	return text
 }

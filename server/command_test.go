@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -57,6 +58,12 @@ func TestOnActivate(t *testing.T) {
 	api := newFakeAPI()
 	p := &Plugin{}
 	p.SetAPI(api)
+	alice := newTestUser(t)
+	reads := 0
+	p.originalRows = func() ([]originalRow, error) {
+		reads++
+		return []originalRow{{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.marshal()}}, nil
+	}
 	api.On("GetServerVersion").Return("11.7.0")
 	api.On("EnsureBotUser", mock.MatchedBy(func(b *model.Bot) bool {
 		return b.Username == "e2ee" && b.DisplayName == "E2EE"
@@ -75,13 +82,28 @@ func TestOnActivate(t *testing.T) {
 	for _, c := range registered.AutocompleteData.SubCommands {
 		subs = append(subs, c.Trigger)
 	}
-	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import"}, subs)
-	require.Len(t, api.logs, 1)
-	assert.Contains(t, api.logs[0], "AllowSyncedDrafts")
+	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import", "migrate"}, subs)
+	assert.Equal(t, model.SystemAdminRoleId, registered.AutocompleteData.SubCommands[7].RoleID)
+	assert.Empty(t, registered.AutocompleteData.SubCommands[0].RoleID)
+	// The original plugin's data was copied once and the run recorded.
+	assert.Equal(t, string(alice.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
+	assert.Contains(t, api.kv, kvMigrationDone)
+	require.Len(t, api.logs, 2)
+	assert.Contains(t, api.logs[0], "public keys: 1 copied")
+	assert.Contains(t, api.logs[1], "AllowSyncedDrafts")
 
 	// With both off, no warning.
 	api.logs = nil
 	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Once()
 	require.NoError(t, p.OnActivate())
 	assert.Empty(t, api.logs)
+	assert.Equal(t, 1, reads, "the migration runs once")
+
+	// An unreadable database only warns: activation goes on.
+	delete(api.kv, kvMigrationDone)
+	p.originalRows = func() ([]originalRow, error) { return nil, errors.New("db down") }
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Once()
+	require.NoError(t, p.OnActivate())
+	require.Len(t, api.logs, 1)
+	assert.Contains(t, api.logs[0], "WARN E2EE: migration from the original plugin (com.quarkslab.e2ee / com.quarkslab.mm-e2ee) did not run")
 }

@@ -11,7 +11,6 @@ type configuration struct {
 	GPGKeyServer        string
 	BotCanAlwaysPost    bool
 	AlwaysAllowMsgTypes string
-	AllowFileUploads    bool
 }
 
 // validate reports a setting an admin must fix; the plugin keeps its last good configuration meanwhile.

@@ -177,12 +177,10 @@ func (p *Plugin) reject(post *model.Post, err error) string {
 	return reason
 }
 
-// FileWillBeUploaded refuses uploads into encrypted channels unless the admin allows them.
+// FileWillBeUploaded refuses uploads into encrypted channels: files are not encrypted yet, and
+// an encrypted post cannot carry them.
 func (p *Plugin) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, _ io.Reader, _ io.Writer) (*model.FileInfo, string) {
 	if info == nil || info.ChannelId == "" || !p.channelEncrypted(info.ChannelId) {
-		return nil, ""
-	}
-	if p.getConfiguration().AllowFileUploads {
 		return nil, ""
 	}
 	return nil, "This channel is end-to-end encrypted and files cannot be encrypted yet: uploads are disabled here."

@@ -223,12 +223,6 @@ func TestFileWillBeUploaded(t *testing.T) {
 	assert.Nil(t, got)
 	assert.Contains(t, reason, "end-to-end encrypted")
 
-	p.setConfiguration(&configuration{AllowFileUploads: true})
-	got, reason = p.FileWillBeUploaded(nil, info, bytes.NewReader([]byte("x")), &out)
-	assert.Nil(t, got)
-	assert.Empty(t, reason)
-
-	p.setConfiguration(&configuration{})
 	_, reason = p.FileWillBeUploaded(nil, &model.FileInfo{ChannelId: otherID}, bytes.NewReader(nil), &out)
 	assert.Empty(t, reason)
 	require.Zero(t, out.Len())

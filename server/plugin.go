@@ -20,6 +20,9 @@ type Plugin struct {
 
 	botUserID string
 	router    http.Handler
+
+	// originalRows replaces the database read of the original plugin's KV in unit tests.
+	originalRows func() ([]originalRow, error)
 }
 
 const (
@@ -27,7 +30,8 @@ const (
 	botDisplayName = "E2EE"
 )
 
-// OnActivate ensures the bot, registers /e2ee and warns about synced drafts.
+// OnActivate ensures the bot, registers /e2ee, copies the original plugin's data once and
+// warns about synced drafts.
 func (p *Plugin) OnActivate() error {
 	client := pluginapi.NewClient(p.API, p.Driver)
 	botID, err := client.Bot.EnsureBot(&model.Bot{
@@ -42,6 +46,10 @@ func (p *Plugin) OnActivate() error {
 	p.router = p.newRouter()
 	if err := p.API.RegisterCommand(e2eeCommand()); err != nil {
 		return fmt.Errorf("registering /e2ee: %w", err)
+	}
+	// Before users post: an encrypted channel of the original must not come up unencrypted.
+	if _, _, err := p.runOriginalMigration(false); err != nil {
+		p.API.LogWarn("E2EE: migration from "+originalName+" did not run; it is retried at the next activation or with /e2ee migrate", "error", err.Error())
 	}
 	p.warnAboutDrafts()
 	return nil

@@ -21,7 +21,7 @@ const PLUGIN_ID = 'org.mme2ee.e2ee';
 const PLACEHOLDER = 'Encrypted message';
 const T = 30000;
 // plugin.json's defaults (Mattermost keeps plugin setting keys lower-cased).
-const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: '', allowfileuploads: false};
+const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: ''};
 
 /** Defines the scenarios against `host` (one test file per host variant). */
 export function defineScenarios(host: Host): void {
