@@ -2,6 +2,8 @@
 // validated, kept a short while (the server tells us of changes through newPubkey events).
 import type {PublicKey, PublicKeyJSON} from '../crypto/types';
 
+import {BatchedCache} from './batched_cache';
+
 export type DirectoryEntry =
     | {status: 'ok'; key: PublicKey}
     | {status: 'none'} // the user has published no key
@@ -14,47 +16,26 @@ export interface KeyDirectoryDeps {
     ttlMs?: number;
 }
 
-interface CacheSlot {
-    at: number;
-    entry: Promise<DirectoryEntry>;
-}
-
 const DEFAULT_TTL_MS = 60_000;
 
 export class KeyDirectory {
-    private readonly cache = new Map<string, CacheSlot>();
+    private readonly keys: BatchedCache<PublicKeyJSON | null, DirectoryEntry>;
     private readonly listeners = new Set<(userId?: string) => void>();
-    private queue: Map<string, {resolve: (e: DirectoryEntry) => void; reject: (err: unknown) => void}> | null = null;
-    private readonly ttl: number;
-    private readonly now: () => number;
 
     constructor(private readonly deps: KeyDirectoryDeps) {
-        this.ttl = deps.ttlMs ?? DEFAULT_TTL_MS;
-        this.now = deps.now ?? Date.now;
+        this.keys = new BatchedCache({
+            fetch: deps.fetchKeys,
+            convert: (json) => this.importEntry(json),
+            missing: null,
+            what: 'key list',
+            ttlMs: deps.ttlMs ?? DEFAULT_TTL_MS,
+            now: deps.now,
+        });
     }
 
     /** One user's key. Concurrent calls are batched into one request and share it. */
     get(userId: string): Promise<DirectoryEntry> {
-        const slot = this.cache.get(userId);
-        if (slot && this.now() - slot.at < this.ttl) {
-            return slot.entry;
-        }
-        const entry = new Promise<DirectoryEntry>((resolve, reject) => {
-            if (!this.queue) {
-                this.queue = new Map();
-                // Flush after the current burst of calls (e.g. a channel's posts rendering).
-                setTimeout(() => this.flush(), 0);
-            }
-            this.queue.set(userId, {resolve, reject});
-        });
-        this.cache.set(userId, {at: this.now(), entry});
-        // A failed request must not stay cached.
-        entry.catch(() => {
-            if (this.cache.get(userId)?.entry === entry) {
-                this.cache.delete(userId);
-            }
-        });
-        return entry;
+        return this.keys.get(userId);
     }
 
     async getMany(userIds: string[]): Promise<Map<string, DirectoryEntry>> {
@@ -65,11 +46,7 @@ export class KeyDirectory {
 
     /** Forget one user's key (newPubkey event) or all (reconnect). */
     invalidate(userId?: string): void {
-        if (userId === undefined) {
-            this.cache.clear();
-        } else {
-            this.cache.delete(userId);
-        }
+        this.keys.invalidate(userId);
         for (const listener of [...this.listeners]) {
             listener(userId);
         }
@@ -80,29 +57,6 @@ export class KeyDirectory {
         return () => {
             this.listeners.delete(listener);
         };
-    }
-
-    private async flush(): Promise<void> {
-        const batch = this.queue;
-        this.queue = null;
-        if (!batch || batch.size === 0) {
-            return;
-        }
-        let fetched: Record<string, PublicKeyJSON | null>;
-        try {
-            fetched = await this.deps.fetchKeys([...batch.keys()]);
-            if (!fetched || typeof fetched !== 'object') {
-                throw new Error('the server answered no key list');
-            }
-        } catch (err) {
-            for (const waiter of batch.values()) {
-                waiter.reject(err);
-            }
-            return;
-        }
-        await Promise.all([...batch.entries()].map(async ([userId, waiter]) => {
-            waiter.resolve(await this.importEntry(Object.prototype.hasOwnProperty.call(fetched, userId) ? fetched[userId] : null));
-        }));
     }
 
     private async importEntry(json: PublicKeyJSON | null | undefined): Promise<DirectoryEntry> {

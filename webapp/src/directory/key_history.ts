@@ -4,6 +4,8 @@
 import type {KeyHistoryEntryJSON} from '../client';
 import type {PublicKey, PublicKeyJSON} from '../crypto/types';
 
+import {BatchedCache} from './batched_cache';
+
 /** One registration of a key: from `since` until `until` (when the next key came; null: still
  * the latest). Times are server ms; since 0 means "before the history was kept". */
 export interface HistoryKey {
@@ -22,69 +24,27 @@ export interface KeyHistoryDeps {
 const DEFAULT_TTL_MS = 5 * 60_000;
 
 export class KeyHistory {
-    private readonly cache = new Map<string, {at: number; entry: Promise<HistoryKey[]>}>();
-    private queue: Map<string, {resolve: (e: HistoryKey[]) => void; reject: (err: unknown) => void}> | null = null;
-    private readonly ttl: number;
-    private readonly now: () => number;
+    private readonly histories: BatchedCache<KeyHistoryEntryJSON[], HistoryKey[]>;
 
     constructor(private readonly deps: KeyHistoryDeps) {
-        this.ttl = deps.ttlMs ?? DEFAULT_TTL_MS;
-        this.now = deps.now ?? Date.now;
+        this.histories = new BatchedCache({
+            fetch: deps.fetchHistory,
+            convert: (list) => this.importList(list),
+            missing: [],
+            what: 'key history',
+            ttlMs: deps.ttlMs ?? DEFAULT_TTL_MS,
+            now: deps.now,
+        });
     }
 
     /** A user's keys, oldest first; invalid entries are dropped. Concurrent calls share one request. */
     get(userId: string): Promise<HistoryKey[]> {
-        const slot = this.cache.get(userId);
-        if (slot && this.now() - slot.at < this.ttl) {
-            return slot.entry;
-        }
-        const entry = new Promise<HistoryKey[]>((resolve, reject) => {
-            if (!this.queue) {
-                this.queue = new Map();
-                setTimeout(() => this.flush(), 0);
-            }
-            this.queue.set(userId, {resolve, reject});
-        });
-        this.cache.set(userId, {at: this.now(), entry});
-        entry.catch(() => {
-            if (this.cache.get(userId)?.entry === entry) {
-                this.cache.delete(userId); // a failed request must not stay cached
-            }
-        });
-        return entry;
+        return this.histories.get(userId);
     }
 
     /** Forget one user's history (newPubkey event) or all (reconnect). */
     invalidate(userId?: string): void {
-        if (userId === undefined) {
-            this.cache.clear();
-        } else {
-            this.cache.delete(userId);
-        }
-    }
-
-    private async flush(): Promise<void> {
-        const batch = this.queue;
-        this.queue = null;
-        if (!batch || batch.size === 0) {
-            return;
-        }
-        let fetched: Record<string, KeyHistoryEntryJSON[]>;
-        try {
-            fetched = await this.deps.fetchHistory([...batch.keys()]);
-            if (!fetched || typeof fetched !== 'object') {
-                throw new Error('the server answered no key history');
-            }
-        } catch (err) {
-            for (const waiter of batch.values()) {
-                waiter.reject(err);
-            }
-            return;
-        }
-        await Promise.all([...batch.entries()].map(async ([userId, waiter]) => {
-            const list = Object.prototype.hasOwnProperty.call(fetched, userId) ? fetched[userId] : [];
-            waiter.resolve(await this.importList(list));
-        }));
+        this.histories.invalidate(userId);
     }
 
     private async importList(list: unknown): Promise<HistoryKey[]> {
