@@ -84,6 +84,17 @@ export function defineScenarios(host: Host): void {
         assert.ok((await post.getByTestId('e2ee-text').innerText()).includes(text));
     }
 
+    /** The window loses focus (views.browser.focused false), as when the user looks elsewhere. */
+    async function unfocus(page: Page): Promise<void> {
+        await page.evaluate(() => window.dispatchEvent(new Event('blur')));
+        await page.waitForFunction(() => (window as any).store.getState().views.browser.focused === false, undefined, {timeout: T});
+    }
+
+    /** Every desktop notification the page has shown (the host's notifyMe records them). */
+    function notifications(page: Page): Promise<Array<{title: string; body: string; channelId: string; url: string; postId?: string}>> {
+        return page.evaluate(() => (window as any).__notifications);
+    }
+
     /** A scenario: on failure, every open page is saved to artifacts/ for a look. */
     function scenario(name: string, fn: () => Promise<void>): void {
         test(name, async () => {
@@ -335,6 +346,7 @@ export function defineScenarios(host: Host): void {
             await admin.api('PUT', `/channels/${channel.id}/members/${users.alice.id}/notify_props`,
                 {channel_id: channel.id, user_id: users.alice.id, desktop: 'all'});
             await reload(alice);
+            await unfocus(alice.page); // the host skips a post in the channel on screen while focused
             const text = nonce('@alice ping');
             await send(bob.page, text);
             const n = alice.page.getByTestId('host-notification').filter({hasText: text});
@@ -347,7 +359,44 @@ export function defineScenarios(host: Host): void {
             assert.ok(stored && stored.type === 'custom_e2ee' && stored.message === PLACEHOLDER, 'the notified post is an encrypted one');
             assert.equal(await n.getAttribute('data-error'), '');
             assert.ok(!(await n.innerText()).includes(PLACEHOLDER));
+            // Through the hook only ("all" level): the plugin's own `posted` handler stays out.
+            assert.equal((await notifications(alice.page)).filter((x) => x.body.includes(text)).length, 1, 'exactly one notification');
             await shot(alice.page, '7-notification');
+        });
+
+        scenario('7b. on the default "mention" level, an encrypted @mention notifies once, with the decrypted text', async () => {
+            // The server saw only the placeholder, so its mention list lacks bob and the host drops
+            // the post before any plugin hook: the plugin's own `posted` handler must notify.
+            await admin.api('PUT', `/channels/${channel.id}/members/${users.bob.id}/notify_props`,
+                {channel_id: channel.id, user_id: users.bob.id, desktop: 'default', mark_unread: 'all'});
+            const props = (await admin.user('bob')).notify_props;
+            assert.equal(props.desktop, 'mention', 'bob\'s account is on Mattermost\'s default desktop level');
+            await reload(bob);
+            await unfocus(bob.page);
+            const before = (await notifications(bob.page)).length;
+
+            const quiet = nonce('no mention here');
+            await send(alice.page, quiet);
+            const text = nonce('hey @bob, the **plan**');
+            await send(alice.page, text);
+            await expectDecrypted(bob.page, quiet);
+            const plain = text.replace(/\*\*/g, '');
+            await bob.page.waitForFunction(({from, plain}) => (window as any).__notifications.slice(from).some((n: {body: string}) => n.body.includes(plain)),
+                {from: before, plain}, {timeout: T});
+            await expectDecrypted(bob.page, plain);
+            // Both posts are decrypted on the page (one shared decryption): let the handler's last steps run.
+            await bob.page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+            const got = (await notifications(bob.page)).slice(before);
+            assert.equal(got.length, 1, `exactly one notification: ${JSON.stringify(got.map((n) => n.body))}`);
+            assert.equal(got[0].body, `@alice: ${plain}`, 'the decrypted text, markup stripped, after the sender');
+            assert.equal(got[0].title, channel.name, 'titled with the channel, as the host does');
+            assert.equal(got[0].channelId, channel.id);
+            assert.ok(got[0].url.endsWith(`/channels/${channel.name}`), got[0].url);
+            assert.equal(got[0].postId, undefined, 'sent through WebappUtils.sendDesktopNotificationToMe, not the host\'s path');
+            assert.ok(!got.some((n) => n.body.includes(quiet) || n.body.includes(PLACEHOLDER)));
+            assert.equal(await bob.page.getByTestId('host-notification').filter({hasText: plain}).count(), 1);
+            await shot(bob.page, '7b-mention-notification');
+            await assertServerHasNoPlaintext();
         });
 
         scenario('4. alice replaces her key: bob is warned before encrypting to it', async () => {

@@ -14,9 +14,10 @@ import {UserTypes} from 'mattermost-redux/action_types';
 
 import {runMessageWillBePostedHooks, runSlashCommandWillBePostedHooks} from './hooks';
 import {initializePlugins} from './plugins';
-import type {Registered} from './plugins_state';
+import {HOST_RHS_THREAD, type Registered} from './plugins_state';
 import {PostUtils} from './post_utils';
-import {connectWebSocket, notificationListeners, type HostNotification} from './websocket';
+import {notificationListeners, type HostNotification} from './notifications';
+import {connectWebSocket} from './websocket';
 
 const theme: Record<string, string> = {
     sidebarBg: '#1e325c', sidebarText: '#ffffff', centerChannelBg: '#ffffff', centerChannelColor: '#3f4350',
@@ -292,6 +293,9 @@ function ChannelView({store}: {store: Store}) {
     const buttons: Registered[] = useSelector((s: AnyState) => s.plugins.components.ChannelHeaderButton || NONE);
     const roots: Registered[] = useSelector((s: AnyState) => s.plugins.components.Root || NONE);
     const [rhsRoot, setRhsRoot] = useState('');
+    useEffect(() => {
+        store.dispatch({type: HOST_RHS_THREAD, postId: rhsRoot});
+    }, [rhsRoot, store]);
     const posts = usePosts(channelId);
     useMissingProfiles(store, posts);
     const listRef = React.useRef<HTMLDivElement>(null);

@@ -8,6 +8,7 @@ import * as ReactJSXRuntime from 'react/jsx-runtime';
 import * as ReactRedux from 'react-redux';
 import * as Redux from 'redux';
 
+import {notifyMe} from './notifications';
 import {PostUtils} from './post_utils';
 
 // Set by build.mjs: true for the React 19 host (Mattermost 12.x), false for React 18 (11.x).
@@ -30,7 +31,7 @@ export function installGlobals(): void {
     w.WebappUtils = {
         modals: {openModal: (m: unknown) => hostOpenedModals.push(m), ModalIdentifiers: {}},
         notificationSounds: {ring: () => undefined, stopRing: () => undefined},
-        sendDesktopNotificationToMe: () => undefined,
+        sendDesktopNotificationToMe: notifyMe,
         openUserSettings: () => undefined,
         get browserHistory() {
             return {push: (path: string) => {
@@ -40,4 +41,5 @@ export function installGlobals(): void {
     };
     w.hostLog = [];
     w.hostWsEvents = [];
+    w.__notifications = []; // every desktop notification shown (host path and plugins alike)
 }

@@ -9,7 +9,7 @@ import configureStore from 'mattermost-redux/store';
 import {App} from './app';
 import {installGlobals} from './globals';
 import {installRegisterPlugin, siteURL} from './plugins';
-import {pluginsReducer, viewsReducer} from './plugins_state';
+import {BROWSER_CHANGE_FOCUS, pluginsReducer, viewsReducer} from './plugins_state';
 
 installGlobals();
 installRegisterPlugin();
@@ -23,6 +23,12 @@ Client4.setAuthHeader = false; // cookies + CSRF, as the web app
 
 const store = configureStore({appReducers: {plugins: pluginsReducer, views: viewsReducer}, getAppReducers: () => ({plugins: pluginsReducer, views: viewsReducer}), preloadedState: {}} as any);
 w.store = store;
+
+// views.browser.focused follows the window, as the web app's focus/blur listeners keep it.
+const setFocus = (focus: boolean) => store.dispatch({type: BROWSER_CHANGE_FOCUS, focus});
+setFocus(document.hasFocus());
+window.addEventListener('focus', () => setFocus(true));
+window.addEventListener('blur', () => setFocus(false));
 
 createRoot(document.getElementById('root')!).render(
     <Provider store={store}>

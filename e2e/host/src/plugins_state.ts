@@ -85,14 +85,28 @@ export function pluginsReducer(state: PluginsState = initial, action: AnyAction)
 }
 
 // views.posts.editingPost as the web app keeps it (actions/views/posts: setEditingPost /
-// unsetEditingPost dispatch TOGGLE_EDITING_POST); plugins may watch it.
+// unsetEditingPost dispatch TOGGLE_EDITING_POST); plugins may watch it. views.browser.focused
+// (window focus/blur) and views.rhs (the open thread), which desktop notifications read.
 export interface ViewsState {
     posts: {editingPost: {postId?: string; show: boolean; isRHS?: boolean}};
+    browser: {focused: boolean};
+    rhs: {isSidebarOpen: boolean; selectedPostId: string};
 }
 
-export function viewsReducer(state: ViewsState = {posts: {editingPost: {show: false}}}, action: AnyAction): ViewsState {
-    if (action.type === 'TOGGLE_EDITING_POST') {
+export const BROWSER_CHANGE_FOCUS = 'BROWSER_CHANGE_FOCUS';
+export const HOST_RHS_THREAD = 'HOST_RHS_THREAD';
+
+const initialViews: ViewsState = {posts: {editingPost: {show: false}}, browser: {focused: true}, rhs: {isSidebarOpen: false, selectedPostId: ''}};
+
+export function viewsReducer(state: ViewsState = initialViews, action: AnyAction): ViewsState {
+    switch (action.type) {
+    case 'TOGGLE_EDITING_POST':
         return {...state, posts: {...state.posts, editingPost: {...action.data}}};
+    case BROWSER_CHANGE_FOCUS:
+        return {...state, browser: {focused: Boolean(action.focus)}};
+    case HOST_RHS_THREAD:
+        return {...state, rhs: {isSidebarOpen: Boolean(action.postId), selectedPostId: action.postId || ''}};
+    default:
+        return state;
     }
-    return state;
 }

@@ -19,6 +19,7 @@ import {EditController, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEdito
 import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
 import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
 import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUser} from './notifications';
+import {createPostedNotifier} from './notify_posted';
 import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
@@ -27,6 +28,8 @@ import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, red
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
+/** The core event: plugin handlers run after the host's own. */
+export const WS_POSTED = 'posted';
 
 /** Seams for tests and other hosts: network clients, storage and crypto binding. */
 export interface MessageFeatureOptions {
@@ -141,6 +144,9 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     }));
 
     ids.push(registry.registerDesktopNotificationHook(createNotificationHook({decrypt, currentUser, myMember})));
+    // The mentions the host drops before asking the hook (it saw only the placeholder).
+    const notifyPosted = createPostedNotifier({decrypt, getState: () => store.getState(), dispatch: (action) => store.dispatch(action as never)});
+    registry.registerWebSocketEventHandler(WS_POSTED, (msg: WebSocketMessage) => notifyPosted(msg).catch(() => undefined));
 
     const Icon = makeHeaderIcon(store);
     const Tooltip = makeHeaderTooltip(store);
@@ -214,6 +220,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             }
             registry.unregisterWebSocketEventHandler?.(WS_CHANNEL_STATE);
             registry.unregisterWebSocketEventHandler?.(WS_NEW_PUBKEY);
+            registry.unregisterWebSocketEventHandler?.(WS_POSTED);
             registry.unregisterReconnectHandler?.();
             decrypt.dispose();
             edit.close();

@@ -5,7 +5,7 @@ import type {Post} from '@mattermost/types/posts';
 
 import type {DesktopNotificationArgs} from '../types/registry';
 
-import type {DecryptService} from './decrypt_service';
+import type {DecryptResult, DecryptService} from './decrypt_service';
 import {PLACEHOLDER, isEncryptedPost} from './post_shape';
 
 export interface NotifyUser {
@@ -92,20 +92,81 @@ export function textMentions(text: string, keys: MentionKey[]): boolean {
     return false;
 }
 
+/** The effective desktop level, as the host computes it (channel, else account, else "all";
+ * a group message on the account's "mention" level counts as "all"). */
+export function desktopLevel(user: NotifyUser, member: NotifyMember | undefined, channelType: string | undefined): string {
+    const channelLevel = member?.notify_props?.desktop || 'default';
+    let level = channelLevel === 'default' ? (user.notify_props?.desktop || 'all') : channelLevel;
+    if (channelType === 'G' && channelLevel === 'default' && user.notify_props?.desktop === 'mention') {
+        level = 'all';
+    }
+    return level;
+}
+
 /** Whether this post's decrypted text deserves a desktop notification for this user. */
 export function shouldNotify(text: string, user: NotifyUser, member: NotifyMember | undefined, channelType: string | undefined): boolean {
-    const channelLevel = member?.notify_props?.desktop;
-    let level = channelLevel && channelLevel !== 'default' ? channelLevel : (user.notify_props?.desktop || 'all');
-    if (channelType === 'G' && (!channelLevel || channelLevel === 'default') && level === 'mention') {
-        level = 'all'; // the host treats group messages as "all" unless the channel says otherwise
-    }
+    const level = desktopLevel(user, member, channelType);
     if (level === 'none') {
         return false;
     }
-    if (channelType === 'D' || channelType === 'G' || level === 'all') {
+    if (channelType === 'D' || level === 'all') {
         return true;
     }
     return textMentions(text, mentionKeysFor(user, member));
+}
+
+/** The host's own key test (notification_actions, group messages), used only to predict what
+ * the host does with the placeholder: `(^|\W)key(\b|_+\b)`, CJK keys anywhere. */
+export function hostKeyMatches(text: string, keys: MentionKey[]): boolean {
+    return keys.some(({key, caseSensitive}) => {
+        if (!key) {
+            return false;
+        }
+        const flags = caseSensitive ? '' : 'i';
+        const pattern = CJK.test(key) ? new RegExp(escapeRegex(key), flags) : new RegExp(`(^|\\W)(${escapeRegex(key)})(\\b|_+\\b)`, flags);
+        return pattern.test(text);
+    });
+}
+
+function idList(json: unknown): string[] {
+    if (typeof json !== 'string' || !json) {
+        return [];
+    }
+    try {
+        const list = JSON.parse(json);
+        return Array.isArray(list) ? list.filter((id): id is string => typeof id === 'string') : [];
+    } catch {
+        return [];
+    }
+}
+
+/** The users the server listed as mentioned or following the thread (the WS `posted` data). */
+export function serverMentionIds(msgProps: unknown): string[] {
+    const props = (msgProps ?? {}) as {mentions?: unknown; followers?: unknown};
+    return [...idList(props.mentions), ...idList(props.followers)];
+}
+
+/** The server listed me for a reason other than the text (it saw only the placeholder): a
+ * thread I follow or reply notifications. Such a post notifies as any other would. */
+export function listedForNonText(msgProps: unknown, user: NotifyUser, member: NotifyMember | undefined): boolean {
+    return serverMentionIds(msgProps).includes(user.id) && !hostKeyMatches(PLACEHOLDER, mentionKeysFor(user, member));
+}
+
+/** Plain text of a message for a notification body (markup dropped, as the host strips it). */
+export function stripMarkdown(text: string): string {
+    return text.
+        replace(/```[^\n]*\n?/g, '').
+        replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1').
+        replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').
+        replace(/^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+(?=\S))/gm, '').
+        replace(/(\*\*|__|~~)(?=\S)([\s\S]*?\S)\1/g, '$2').
+        replace(/(^|[^\w*])([*_])(?=\S)([^\n]*?\S)\2(?!\w)/g, '$1$3').
+        replace(/`([^`\n]*)`/g, '$1');
+}
+
+/** Readable, verified text of a decryption result (current or earlier sender key). */
+export function readableText(result: DecryptResult): string | null {
+    return result.status === 'ok' || result.status === 'earlier-key' ? result.text : null;
 }
 
 export function previewOf(text: string, max = BODY_MAX): string {
@@ -120,21 +181,24 @@ export interface NotificationDeps {
 }
 
 export function createNotificationHook(deps: NotificationDeps) {
-    return async (post: Post, _msgProps: unknown, channel: Channel, _teamId: string, args: DesktopNotificationArgs): Promise<{error?: string; args?: DesktopNotificationArgs}> => {
+    return async (post: Post, msgProps: unknown, channel: Channel, _teamId: string, args: DesktopNotificationArgs): Promise<{error?: string; args?: DesktopNotificationArgs}> => {
         if (!isEncryptedPost(post)) {
             return {args};
         }
-        const result = await deps.decrypt.decrypt(post);
-        if (result.status !== 'ok') {
+        const text = readableText(await deps.decrypt.decrypt(post));
+        if (text === null) {
             return {args};
         }
-        const preview = previewOf(result.text);
+        const preview = previewOf(stripMarkdown(text));
         const body = typeof args.body === 'string' && args.body.endsWith(PLACEHOLDER) ?
             `${args.body.slice(0, args.body.length - PLACEHOLDER.length)}${preview}` :
             preview;
         const user = deps.currentUser();
         const channelId = channel?.id || post.channel_id;
-        const notify = Boolean(args.notify) && (user ? shouldNotify(result.text, user, deps.myMember(channelId), channel?.type) : true);
-        return {args: {...args, body, notify}};
+        const member = deps.myMember(channelId);
+        const type = channel?.type;
+        const decided = user ? shouldNotify(text, user, member, type) ||
+            (type !== 'G' && desktopLevel(user, member, type) === 'mention' && listedForNonText(msgProps, user, member)) : true;
+        return {args: {...args, body, notify: Boolean(args.notify) && decided}};
     };
 }

@@ -102,7 +102,7 @@ describe('desktop notification hook', () => {
         const {w, post} = await encryptedFromBob('hi @alice, the **plan** is ready');
         w.store.entities().users.profiles[w.alice.id].notify_props = {desktop: 'mention', channel: 'true'} as UserProfile['notify_props'];
         const out = await w.notificationHook(post, {}, {id: CHANNEL, type: 'O'}, 'team', args);
-        expect(out.args.body).toBe('@bob: hi @alice, the **plan** is ready');
+        expect(out.args.body).toBe('@bob: hi @alice, the plan is ready'); // markup stripped, as the host does
         expect(out.args.notify).toBe(true);
         expect(out.args.title).toBe('Town Square');
     });
