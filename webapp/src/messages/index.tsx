@@ -4,9 +4,8 @@ import React from 'react';
 import type {Store} from 'redux';
 
 import type {Post} from '@mattermost/types/posts';
-import {Client4} from 'mattermost-redux/client';
 
-import {pluginAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
+import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
 import {KeyDirectory, KeyHistory, TrustStore} from '../directory';
 import manifest from '../manifest';
@@ -59,10 +58,7 @@ export interface MessageFeatures {
 export function registerMessageFeatures(registry: PluginRegistry, store: Store, myKeys: MyKeys, options: MessageFeatureOptions = {}): MessageFeatures {
     const ops = options.ops ?? defaultCryptoOps;
     const api = options.api ?? pluginAPI;
-    const client = options.client ?? {
-        getProfilesInChannel: (channelId: string, page?: number, perPage?: number, sort?: string, opts?: {active?: boolean}) => Client4.getProfilesInChannel(channelId, page, perPage, sort, opts),
-        patchPost: (patch: {id: string; message: string; props: Record<string, unknown>}) => Client4.patchPost(patch),
-    };
+    const client = options.client ?? restAPI;
     const storage = options.storage ?? window.localStorage;
 
     const state = () => store.getState() as HostState;
