@@ -1,4 +1,4 @@
-// The default wiring (the plugin's REST client and mattermost-redux's Client4) against a
+// The default wiring (the plugin's HTTP client for its own API and Mattermost's REST API) against a
 // fake server at the fetch level: what goes over the wire for a send and an edit, and
 // that no plaintext is in any request.
 import type {Post} from '@mattermost/types/posts';
