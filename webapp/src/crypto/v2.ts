@@ -72,11 +72,12 @@ export async function encryptV2(
     const s = subtle();
     const iv = randomBytes(12);
     const {mk, mkRaw, eph} = await newMessageKeys('AES-GCM');
-    const pubECDHE = new Uint8Array(await s.exportKey('raw', eph.publicKey));
-    const [wrapped, ciphertext] = await Promise.all([
-        wrapForAll(eph.privateKey, recips, kdfInputV2(pubECDHE), mkRaw).finally(() => mkRaw.fill(0)),
+    const exported = s.exportKey('raw', eph.publicKey).then((b) => new Uint8Array(b));
+    const [wrapped, ciphertext, pubECDHE] = await Promise.all([
+        wrapForAll(eph.privateKey, recips, exported.then(kdfInputV2), mkRaw).finally(() => mkRaw.fill(0)),
         s.encrypt({name: 'AES-GCM', iv, additionalData: aad(createdAt, ctx), tagLength: 128}, mk, utf8(JSON.stringify(payload)))
             .then((b) => new Uint8Array(b)),
+        exported,
     ]);
     const keys = recips.map((r, i) => ({id: bs(r.id), idB64: r.idB64, wrapped: wrapped[i]}));
     const data = signedDataV2({version: 2, createdAt, iv, pubECDHE, keys, ciphertext}, ctx);
