@@ -16,7 +16,7 @@ import type {Browser, Page} from 'playwright-core';
 
 import {HOSTS, launchBrowser, openAs, send, type UserPage} from '../lib/browser';
 import {loadMMEnv, repoRoot} from '../lib/env';
-import {MMAdmin} from '../lib/mm';
+import {MMAdmin, bearerJSON} from '../lib/mm';
 import {startHostProxy, type HostProxy} from '../lib/proxy';
 
 const PLUGIN_ID = 'org.mme2ee.e2ee';
@@ -60,17 +60,8 @@ class UserSession {
         return new UserSession(url, me.id, res.headers.get('Token') || '');
     }
 
-    async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-        const res = await fetch(`${this.url}${path}`, {
-            method,
-            headers: {Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest'},
-            body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await res.text();
-        if (!res.ok) {
-            throw new Error(`${method} ${path}: ${res.status} ${text}`);
-        }
-        return (text ? JSON.parse(text) : null) as T;
+    call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+        return bearerJSON<T>(`${this.url}${path}`, this.token, method, body);
     }
 }
 

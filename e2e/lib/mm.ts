@@ -17,16 +17,7 @@ export class MMAdmin {
     }
 
     async api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-        const res = await fetch(`${this.url}/api/v4${path}`, {
-            method,
-            headers: {Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest'},
-            body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await res.text();
-        if (!res.ok) {
-            throw new Error(`${method} ${path}: ${res.status} ${text}`);
-        }
-        return (text ? JSON.parse(text) : null) as T;
+        return bearerJSON<T>(`${this.url}/api/v4${path}`, this.token, method, body);
     }
 
     /** Fails clearly when the plugin is not installed and running (make deploy). */
@@ -73,4 +64,18 @@ export class MMAdmin {
         }
         return execFileSync('psql', [dsn, '-At', '-F', '\t', '-c', sql], {encoding: 'utf8'});
     }
+}
+
+/** One JSON request with a bearer token (a session or personal access token); throws on an error status. */
+export async function bearerJSON<T = any>(url: string, token: string, method: string, body?: unknown): Promise<T> {
+    const res = await fetch(url, {
+        method,
+        headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest'},
+        body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+        throw new Error(`${method} ${new URL(url).pathname}: ${res.status} ${text}`);
+    }
+    return (text ? JSON.parse(text) : null) as T;
 }
