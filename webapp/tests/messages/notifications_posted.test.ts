@@ -6,6 +6,7 @@ import type {Post} from '@mattermost/types/posts';
 
 import {encryptV2} from '../../src/crypto';
 import {hostKeyMatches, listedForNonText, shouldNotify, stripMarkdown} from '../../src/messages/notifications';
+import type {DesktopNotification} from '../../src/messages/notify_posted';
 import type {WebSocketMessage} from '../../src/types/registry';
 
 import {basePost, type TestUser} from './helpers';
@@ -15,15 +16,8 @@ const TEAM = 'teamaaaaaaaaaaaaaaaaaaaaaa';
 const OTHER = 'otherchannelaaaaaaaaaaaaaa';
 const PLACEHOLDER = 'Encrypted message';
 
-interface Sent {
+interface Sent extends DesktopNotification {
     via: 'host' | 'plugin';
-    title: string;
-    body: string;
-    channelId: string;
-    teamId: string;
-    silent: boolean;
-    soundName: string;
-    url: string;
 }
 
 interface Setup {
