@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// vectors are the original plugin's own messages (copied from /work/shared/vectors).
+// vectors are the original plugin's own messages (testdata/p2p-v1.json at the repository root).
 type vectors struct {
 	Users []struct {
 		Name   string    `json:"name"`
@@ -24,7 +24,7 @@ type vectors struct {
 }
 
 func loadVectors(t testing.TB) *vectors {
-	data, err := os.ReadFile("testdata/p2p-v1.json")
+	data, err := os.ReadFile("../testdata/p2p-v1.json")
 	require.NoError(t, err)
 	var v vectors
 	require.NoError(t, json.Unmarshal(data, &v))

@@ -18,7 +18,7 @@ import (
 
 const placeholder = "Encrypted message"
 
-// vectorFile holds the original plugin's users and messages (server/testdata).
+// vectorFile holds the original plugin's users and messages (testdata/ at the repository root).
 type vectorFile struct {
 	Users []struct {
 		Name   string            `json:"name"`
@@ -33,7 +33,7 @@ type vectorFile struct {
 }
 
 func loadVectors(t *testing.T) *vectorFile {
-	raw, err := os.ReadFile("../testdata/p2p-v1.json")
+	raw, err := os.ReadFile("../../testdata/p2p-v1.json")
 	require.NoError(t, err)
 	var v vectorFile
 	require.NoError(t, json.Unmarshal(raw, &v))

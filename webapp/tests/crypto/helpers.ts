@@ -1,13 +1,13 @@
-// Test helpers: the shared vectors (../shared beside the repo) and key fixtures.
+// Test helpers: the original plugin's vectors (testdata/ at the repository root) and key fixtures.
 import * as fs from 'fs';
 import * as path from 'path';
 
 import {generateKeys, publicKeyOf} from '../../src/crypto';
 import type {PrivateKeySet, PublicKey} from '../../src/crypto';
 
-// Repo root is webapp/..; shared/ sits beside the repo (/work/main + /work/shared, or <clone> + ../shared).
+// Repo root is webapp/..; the vectors live inside the repository so a bare clone runs every test.
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
-export const VECTORS_PATH = path.resolve(REPO_ROOT, '../shared/vectors/p2p-v1.json');
+export const VECTORS_PATH = path.resolve(REPO_ROOT, 'testdata/p2p-v1.json');
 
 export interface VectorUser {
     name: string;

@@ -1,4 +1,4 @@
-// Every message of the shared v1 vectors decrypts (or fails) exactly as `expect` says.
+// Every message of the original plugin's v1 vectors (testdata/) decrypts (or fails) exactly as `expect` says.
 import {
     decryptMessage,
     importBackup,

@@ -2,7 +2,6 @@
 // and a fake plugin server (only the network is faked; WebCrypto is real).
 import 'fake-indexeddb/auto';
 import * as fs from 'fs';
-import * as path from 'path';
 
 import {IDBFactory} from 'fake-indexeddb';
 import type {Store} from 'redux';
@@ -10,13 +9,10 @@ import type {Store} from 'redux';
 import {pluginAPI, PluginAPIError} from '../../src/client';
 import type {PublicKeyJSON} from '../../src/crypto/types';
 import {closeForTests} from '../../src/keys/storage';
+import {VECTORS_PATH} from '../crypto/helpers';
 
-// The original plugin's vectors: shared/ beside the repo, or the server's copy in the repo.
-const VECTOR_FILES = [
-    path.resolve(__dirname, '../../../../shared/vectors/p2p-v1.json'),
-    path.resolve(__dirname, '../../../server/testdata/p2p-v1.json'),
-];
-export const vectors = JSON.parse(fs.readFileSync(VECTOR_FILES.find((f) => fs.existsSync(f)) ?? VECTOR_FILES[0], 'utf8')) as {
+// The original plugin's vectors (testdata/ at the repository root).
+export const vectors = JSON.parse(fs.readFileSync(VECTORS_PATH, 'utf8')) as {
     users: Array<{name: string; backup: string; pubkey: PublicKeyJSON; pubkey_id: string}>;
 };
 export const vectorUser = (name: string) => vectors.users.find((u) => u.name === name)!;

@@ -1,7 +1,6 @@
-// History written by the original plugin (shared v1 vectors) shows in our post component
+// History written by the original plugin (its v1 vectors, testdata/) shows in our post component
 // exactly as the vectors expect: text, integrity failure or "not a recipient".
 import * as fs from 'fs';
-import * as path from 'path';
 
 import React from 'react';
 import {render, screen} from '@testing-library/react';
@@ -13,6 +12,8 @@ import {importBackup, publicKeyOf, publicKeyToJSON} from '../../src/crypto';
 import {registerMessageFeatures} from '../../src/messages';
 import type {PluginRegistry, PostTypeComponentProps} from '../../src/types/registry';
 
+import {VECTORS_PATH} from '../crypto/helpers';
+
 import {FakeMyKeys, MemoryStorage, basePost, countingOps, fakeKeyServer, makeRegistry, makeStore, userId, type TestUser} from './helpers';
 
 interface Vectors {
@@ -20,8 +21,7 @@ interface Vectors {
     messages: Array<{sender: string; recipients: string[]; plaintext: string; expect: 'ok' | 'integrity' | 'not_recipient'; why?: string; decrypt_as?: string; e2ee: Record<string, unknown>}>;
 }
 
-// shared/ sits beside the repository (/work/main + /work/shared in development, <clone> + ../shared in CI).
-const vectors: Vectors = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../../shared/vectors/p2p-v1.json'), 'utf8'));
+const vectors: Vectors = JSON.parse(fs.readFileSync(VECTORS_PATH, 'utf8'));
 const CHANNEL = 'v1channelaaaaaaaaaaaaaaaaa';
 
 async function vectorUser(name: string): Promise<TestUser> {
