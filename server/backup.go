@@ -123,6 +123,10 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error
 	}
 	if changed {
 		p.API.PublishWebSocketEvent("newPubkey", map[string]any{"userID": userID}, &model.WebsocketBroadcast{})
+		if old != nil {
+			// A replaced key (not a first one: joiner wraps cover that) needs new channel keys.
+			p.markKeyChanged(userID)
+		}
 	}
 	if backup != nil {
 		p.mailBackup(userID, *backup)

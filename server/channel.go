@@ -74,8 +74,8 @@ func (p *Plugin) announceChange(userID, channelID string, method int) {
 		who = "@" + u.Username
 	}
 	var msg string
-	if method == methodP2P {
-		msg = who + " turned on end-to-end encryption in this channel. New messages are encrypted in the browser; the server stores only ciphertext."
+	if method != methodNone {
+		msg = who + " turned on end-to-end encryption" + modeText(method) + " in this channel. New messages are encrypted in the browser; the server stores only ciphertext."
 		if without, err := p.membersWithoutKey(channelID); err == nil && len(without) > 0 {
 			msg += "\nMembers without an encryption key (they cannot read new messages until they set one up with `/e2ee init`): " + mentionList(without)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -13,7 +14,7 @@ const commandTrigger = "e2ee"
 
 var subcommands = []struct{ name, help, roleID string }{
 	{"help", "Show this help", ""},
-	{"start", "Turn on end-to-end encryption in this channel", ""},
+	{"start", "Turn on end-to-end encryption in this channel ([--mode p2p|channel]; default by channel size)", ""},
 	{"stop", "Turn off end-to-end encryption in this channel", ""},
 	{"status", "Show this channel's encryption and who has no key", ""},
 	{"show_backup", "Show your GPG-encrypted key backup stored on the server", ""},
@@ -65,14 +66,18 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 	case "help":
 		return ephemeral(helpText()), nil
 	case "start", "stop":
-		method := methodP2P
-		if sub == "stop" {
-			method = methodNone
+		method := methodNone
+		if sub == "start" {
+			m, err := p.startMode(args.ChannelId, fields[2:])
+			if err != nil {
+				return ephemeral("Cannot change this channel's encryption: " + userMessage(err)), nil
+			}
+			method = m
 		}
 		if err := p.changeMethod(args.UserId, args.ChannelId, method); err != nil {
 			return ephemeral("Cannot change this channel's encryption: " + userMessage(err)), nil
 		}
-		return ephemeral("End-to-end encryption is now " + onOff(method) + " in this channel."), nil
+		return ephemeral("End-to-end encryption is now " + onOff(method) + modeText(method) + " in this channel."), nil
 	case "status":
 		return ephemeral(p.statusText(args.UserId, args.ChannelId)), nil
 	case "show_backup":
@@ -94,10 +99,43 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 }
 
 func onOff(method int) string {
-	if method == methodP2P {
+	if method != methodNone {
 		return "on"
 	}
 	return "off"
+}
+
+// modeText names the encryption mode for messages.
+func modeText(method int) string {
+	switch method {
+	case methodP2P:
+		return " (P2P mode: each message is encrypted for every member)"
+	case methodChannel:
+		return " (channel-key mode: one key per epoch, renewed on every membership or key change)"
+	}
+	return ""
+}
+
+// startMode: --mode p2p|channel, else P2P below ChannelKeyThreshold members and channel-key from it on.
+func (p *Plugin) startMode(channelID string, args []string) (int, error) {
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && args[0] == "--mode":
+		if m, ok := parseMethod(args[1]); ok && m != methodNone {
+			return m, nil
+		}
+		return 0, apiErr(http.StatusBadRequest, "--mode is p2p or channel")
+	default:
+		return 0, apiErr(http.StatusBadRequest, "usage: /e2ee start [--mode p2p|channel]")
+	}
+	stats, appErr := p.API.GetChannelStats(channelID)
+	if appErr != nil {
+		return 0, fmt.Errorf("counting channel members: %w", appErr)
+	}
+	if stats.MemberCount >= int64(p.getConfiguration().channelKeyThreshold()) {
+		return methodChannel, nil
+	}
+	return methodP2P, nil
 }
 
 // userMessage shows typed errors as they are and hides internal ones.
@@ -121,7 +159,16 @@ func (p *Plugin) statusText(userID, channelID string) string {
 	if err != nil {
 		return "Cannot read this channel's encryption: " + userMessage(err)
 	}
-	text := "End-to-end encryption is " + onOff(m) + " in this channel."
+	text := "End-to-end encryption is " + onOff(m) + modeText(m) + " in this channel."
+	if m == methodChannel {
+		if head, _, err := p.store().getHead(channelID); err == nil && head != nil {
+			text += fmt.Sprintf("\nCurrent epoch: %d", head.Epoch)
+			if reason := head.staleReason(p.getConfiguration(), model.GetMillis()); reason != "" {
+				text += " (to be renewed before the next message: " + reason + ")"
+			}
+			text += "."
+		}
+	}
 	without, err := p.membersWithoutKey(channelID)
 	if err != nil {
 		p.API.LogError("E2EE: cannot list members without key", "error", err.Error())
