@@ -8,7 +8,12 @@ import type {UserProfile} from '@mattermost/types/users';
 import type {PublicKeyJSON} from './crypto/types';
 import manifest from './manifest';
 
-export type EncryptionMethod = 'none' | 'p2p';
+export type EncryptionMethod = 'none' | 'p2p' | 'channel';
+
+/** Whether a method encrypts (P2P or channel-key mode). */
+export function isEncryptingMethod(m: unknown): boolean {
+    return m === 'p2p' || m === 'channel';
+}
 
 export interface ChannelStatus {
     method: EncryptionMethod;
@@ -130,6 +135,21 @@ export const pluginAPI = {
     },
     getChannelStatus(channelId: string): Promise<ChannelStatus> {
         return request<ChannelStatus>('GET', `/channel/status?chanID=${encodeURIComponent(channelId)}`);
+    },
+    epochStatus(channelId: string): Promise<import('./messages/channel_key').EpochStatusJSON> {
+        return request('GET', `/channel/epoch/status?chanID=${encodeURIComponent(channelId)}`);
+    },
+    readEpoch(channelId: string, epoch: number): Promise<import('./messages/channel_key').EpochReadJSON> {
+        return request('GET', `/channel/epoch?chanID=${encodeURIComponent(channelId)}&epoch=${epoch}`);
+    },
+    uploadPart(channelId: string, epoch: number, tag: string, part: number, wraps: unknown): Promise<unknown> {
+        return request('POST', `/channel/epoch/part?chanID=${encodeURIComponent(channelId)}&epoch=${epoch}&tag=${tag}&part=${part}`, wraps);
+    },
+    commitEpoch(channelId: string, header: unknown): Promise<{epoch: number}> {
+        return request('POST', `/channel/epoch?chanID=${encodeURIComponent(channelId)}`, header);
+    },
+    addJoiners(channelId: string, set: unknown): Promise<unknown> {
+        return request('POST', `/channel/epoch/joiners?chanID=${encodeURIComponent(channelId)}`, set);
     },
     async getGPGKeyServer(): Promise<string> {
         const res = await request<{url: string}>('GET', '/gpg/key_server');

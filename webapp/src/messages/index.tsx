@@ -5,7 +5,7 @@ import type {Store} from 'redux';
 
 import type {Post} from '@mattermost/types/posts';
 
-import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
+import {isEncryptingMethod, pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
 import {KeyDirectory, KeyHistory, TrustStore} from '../directory';
 import manifest from '../manifest';
@@ -15,6 +15,7 @@ import type {PluginRegistry, WebSocketMessage} from '../types/registry';
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
 import {EditController, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
+import {ChannelKeyService, type ChannelKeyAPI} from './channel_key';
 import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
 import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
 import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUser} from './notifications';
@@ -40,7 +41,7 @@ export interface MessageFeatureOptions {
         getKeyHistory?(userIds: string[]): Promise<Record<string, KeyHistoryEntryJSON[]>>;
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
-    };
+    } & Partial<ChannelKeyAPI>;
     client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>};
     directoryTtlMs?: number;
 }
@@ -70,7 +71,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices});
     const getKeyHistory = api.getKeyHistory?.bind(api);
     const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
-    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined});
+    const channelKeyAPI = api.epochStatus && api.readEpoch && api.uploadPart && api.commitEpoch && api.addJoiners ? api as ChannelKeyAPI : null;
+    const channelKeys = channelKeyAPI ? new ChannelKeyService({
+        api: channelKeyAPI, myKeys, directory, trust, listMembers: (id) => fetchChannelMembers(client, id),
+        notify: (channelId, rootId, text) => notices.show(channelId, rootId, text),
+    }) : undefined;
+    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined, channelKeys});
     const edit = new EditController();
 
     const ids: string[] = [];
@@ -78,7 +84,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     registry.registerReducer(reducer);
     // The guards first: if anything below fails, plaintext still cannot leave through these.
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, channelKeys, trust, currentUserId: me})));
     ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
@@ -163,7 +169,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             // the right-hand side (possibly another channel). Both must be unencrypted.
             const channelIds = [currentChannelId(state()), rhsChannelId(state())].filter((id, i, all) => id && all.indexOf(id) === i);
             const known = channelIds.map((id) => methods.get(id));
-            if (known.includes('p2p')) {
+            if (known.some(isEncryptingMethod)) {
                 return {message: 'Files cannot be sent in an encrypted channel: they would not be encrypted.', files: null};
             }
             if (known.includes(undefined)) {

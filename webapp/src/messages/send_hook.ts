@@ -2,9 +2,12 @@
 // and asks for a confirmation before the first plaintext post where this browser last encrypted.
 import type {Post} from '@mattermost/types/posts';
 
+import {isEncryptingMethod} from '../client';
+
 import type {TrustStore} from '../directory';
 import type {HookResult, SlashCommandArgs} from '../types/registry';
 
+import type {ChannelKeyService} from './channel_key';
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
 import {PLACEHOLDER, encryptedPost, isEncryptedPost, refuseKeyBackup} from './post_shape';
@@ -13,6 +16,7 @@ import type {ChannelMethods} from './state';
 export interface SendHookDeps {
     methods: ChannelMethods;
     encryptor: ChannelEncryptor;
+    channelKeys?: ChannelKeyService; // channel-key mode (absent: such channels refuse to send)
     trust: TrustStore;
     currentUserId(): string;
 }
@@ -29,8 +33,9 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         } catch {
             // Fail closed: a remembered "none" may be a channel encrypted a moment ago (event
             // missed), so only a channel known to be encrypted goes on, and it is encrypted.
-            if (deps.methods.get(channelId) === 'p2p') {
-                return 'p2p';
+            const known = deps.methods.get(channelId);
+            if (known && isEncryptingMethod(known)) {
+                return known;
             }
             throw new SendRefusedError('unavailable', 'Could not check whether this channel is encrypted. Your message was not sent: try again.');
         }
@@ -50,8 +55,8 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         try {
             refuseKeyBackup(post.message);
             const method = await methodOf(channelId);
-            if (method !== 'p2p') {
-                if (deps.trust.lastSentMethod(channelId) === 'p2p' && !confirmedPlaintext.has(channelId)) {
+            if (!isEncryptingMethod(method)) {
+                if (isEncryptingMethod(deps.trust.lastSentMethod(channelId)) && !confirmedPlaintext.has(channelId)) {
                     confirmedPlaintext.add(channelId);
                     return {error: {message: PLAINTEXT_CONFIRM_MESSAGE}};
                 }
@@ -64,8 +69,14 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
                 throw new SendRefusedError('files', 'Files cannot be sent in an encrypted channel: they would not be encrypted. Remove the attachments and send again.');
             }
             const userId = deps.currentUserId();
-            const message = await deps.encryptor.encrypt(post.message ?? '', {channelId, rootId: post.root_id || '', userId});
-            deps.trust.setLastSentMethod(channelId, 'p2p');
+            const context = {channelId, rootId: post.root_id || '', userId};
+            if (method === 'channel' && !deps.channelKeys) {
+                throw new SendRefusedError('unavailable', 'This channel uses channel-key encryption, which this page cannot write yet. Your message was not sent.');
+            }
+            const message = method === 'channel' ?
+                await deps.channelKeys!.encrypt(post.message ?? '', context) as unknown as Record<string, unknown> & {version: number} :
+                await deps.encryptor.encrypt(post.message ?? '', context);
+            deps.trust.setLastSentMethod(channelId, method);
             return {post: encryptedPost(post, message)};
         } catch (err) {
             if (err instanceof SendRefusedError) {
@@ -93,12 +104,12 @@ export function createSlashCommandGuard(methods: ChannelMethods) {
         try {
             method = await methods.refresh(args.channel_id, true);
         } catch {
-            method = methods.get(args.channel_id) === 'p2p' ? 'p2p' : undefined;
+            method = isEncryptingMethod(methods.get(args.channel_id)) ? 'p2p' : undefined;
         }
         if (method === 'none') {
             return {message, args};
         }
-        return {error: {message: method === 'p2p' ?
+        return {error: {message: isEncryptingMethod(method) ?
             `This channel is encrypted, and ${command} would send its text to the server unencrypted. Nothing was sent: write your message without ${command}.` :
             `Could not check whether this channel is encrypted, so ${command} was not sent: try again.`}};
     };
