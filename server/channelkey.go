@@ -421,6 +421,7 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 // epochReadResponse is what a member reads to open an epoch's key.
 type epochReadResponse struct {
 	Epoch  uint64          `json:"epoch"`
+	Head   uint64          `json:"head"` // the channel's current epoch: no copy of an older one means "not a member then"
 	Header json.RawMessage `json:"header"`
 	Part   int             `json:"part"`
 	Wraps  json.RawMessage `json:"wraps,omitempty"`
@@ -443,7 +444,11 @@ func (p *Plugin) readEpoch(userID, channelID string, epoch uint64) (*epochReadRe
 	if err != nil {
 		return nil, fmt.Errorf("the stored record is corrupt: %w", err)
 	}
-	res := &epochReadResponse{Epoch: epoch, Header: raw, Part: -1}
+	head, _, err := p.store().getHead(channelID)
+	if err != nil {
+		return nil, err
+	}
+	res := &epochReadResponse{Epoch: epoch, Head: headEpoch(head), Header: raw, Part: -1}
 	for i := range h.PartHashes {
 		part, appErr := p.API.KVGet(epochKey(kvEpochPart, channelID, epoch, partTag(h.Commitment), strconv.Itoa(i)))
 		if appErr != nil {

@@ -3,6 +3,7 @@
 // (kept only as a non-extractable CryptoKey), and add joiner wraps for members without a copy.
 import {
     EpochKeyError,
+    NotRecipientError,
     createEpochRecord,
     createJoinerWraps,
     decryptV3,
@@ -35,6 +36,7 @@ export interface EpochStatusJSON {
 
 export interface EpochReadJSON {
     epoch: number;
+    head: number; // the channel's current epoch
     header: unknown;
     part: number;
     wraps?: unknown;
@@ -169,6 +171,9 @@ export class ChannelKeyService {
         } else if (res.joiner) {
             const set = parseJoinerWraps(res.joiner);
             src = {kind: 'joiner', set, adderPublic: await this.senderKey(set.adderId)};
+        } else if (epoch < res.head) {
+            // An older epoch without a copy for us: we joined after it (history sharing off).
+            throw new NotRecipientError('not a member of this channel when this was sent');
         } else {
             throw new ChannelKeyWaitError('no copy of this epoch\'s channel key for you yet');
         }
