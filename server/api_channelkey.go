@@ -87,13 +87,19 @@ func (p *Plugin) handleReadEpoch(userID string, r *http.Request) (any, error) {
 	return p.readEpoch(userID, channelID, epoch)
 }
 
-// GET /channel/epoch/status?chanID=
+// GET /channel/epoch/status?chanID=[&epoch=N]
 func (p *Plugin) handleEpochStatus(userID string, r *http.Request) (any, error) {
 	channelID, err := channelParam(r)
 	if err != nil {
 		return nil, err
 	}
-	return p.epochStatus(userID, channelID)
+	var epoch uint64
+	if r.URL.Query().Get("epoch") != "" {
+		if epoch, err = epochParam(r, "epoch"); err != nil {
+			return nil, err
+		}
+	}
+	return p.epochStatus(userID, channelID, epoch)
 }
 
 // POST /channel/epoch/joiners?chanID= with a joiner wraps set.

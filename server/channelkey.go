@@ -483,7 +483,7 @@ type epochStatus struct {
 	HistoryShare bool     `json:"historySharing"`
 }
 
-func (p *Plugin) epochStatus(userID, channelID string) (*epochStatus, error) {
+func (p *Plugin) epochStatus(userID, channelID string, epoch uint64) (*epochStatus, error) {
 	if _, err := p.channelKeyChannel(userID, channelID); err != nil {
 		return nil, err
 	}
@@ -502,7 +502,14 @@ func (p *Plugin) epochStatus(userID, channelID string) (*epochStatus, error) {
 		return res, nil
 	}
 	res.Epoch, res.Stale = head.Epoch, head.staleReason(p.getConfiguration(), model.GetMillis())
-	covered, err := p.coveredUsers(channelID, head.Epoch)
+	if epoch != 0 && epoch != head.Epoch {
+		// A past epoch (history sharing): who lacks a copy of it.
+		if epoch > head.Epoch {
+			return nil, apiErr(http.StatusNotFound, "no such epoch in this channel")
+		}
+		res.Epoch, res.Stale = epoch, "past"
+	}
+	covered, err := p.coveredUsers(channelID, res.Epoch)
 	if err != nil {
 		return nil, err
 	}

@@ -413,3 +413,43 @@ func TestV3WorkedExampleOfTheDesignVerifies(t *testing.T) {
 	parts[0][1].Wrapped[0] ^= 1
 	assert.Error(t, h.checkParts(parts))
 }
+
+func TestChannelKeyHistorySharing(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, _ := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code)
+	api.removeMember(p, chanID, carolID)
+	rec2 := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID, bobID))
+	code, _ = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code)
+	daveID := "davedavedavedavedavedavedx"
+	dave := newTestUser(t)
+	api.addUser(daveID, "dave", false)
+	api.kv[kvPubkeyPrefix+daveID] = dave.pub.marshal()
+	api.members[chanID] = append(api.members[chanID], daveID)
+
+	code, body := call(p, bobID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, []any{daveID}, body["missing"], "carol is gone; dave lacks epoch 1")
+	assert.Equal(t, false, body["historySharing"])
+	past := users[bobID].joinerSet(t, chanID, bobID, 1, rec1.Commitment, []member{{daveID, dave}})
+	code, body = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(past))
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], "history sharing")
+
+	api.admins[aliceID] = true
+	res, _ := p.ExecuteCommand(nil, &model.CommandArgs{Command: "/e2ee history on", UserId: aliceID, ChannelId: chanID})
+	assert.Contains(t, res.Text, "History sharing is on")
+	res, _ = p.ExecuteCommand(nil, &model.CommandArgs{Command: "/e2ee history on", UserId: bobID, ChannelId: chanID})
+	assert.Contains(t, res.Text, "permission", "bob cannot manage this channel's properties")
+	code, body = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(past))
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = call(p, daveID, "GET", "/api/v1/channel/epoch?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.NotNil(t, body["joiner"])
+	assert.EqualValues(t, 2, body["head"])
+	code, _ = call(p, bobID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID+"&epoch=3", "")
+	assert.Equal(t, http.StatusNotFound, code)
+}

@@ -17,6 +17,7 @@ var subcommands = []struct{ name, help, roleID string }{
 	{"start", "Turn on end-to-end encryption in this channel ([--mode p2p|channel]; default by channel size)", ""},
 	{"stop", "Turn off end-to-end encryption in this channel", ""},
 	{"status", "Show this channel's encryption and who has no key", ""},
+	{"history", "Channel-key mode: share every past epoch with new members (on) or not (off)", ""},
 	{"show_backup", "Show your GPG-encrypted key backup stored on the server", ""},
 	{"init", "Create your encryption key (in the web app)", ""},
 	{"import", "Import your private key backup (in the web app)", ""},
@@ -35,7 +36,7 @@ func e2eeCommand() *model.Command {
 		DisplayName:      botDisplayName,
 		Description:      "End-to-end encryption",
 		AutoComplete:     true,
-		AutoCompleteDesc: "Available commands: help, start, stop, status, show_backup, init, import, migrate",
+		AutoCompleteDesc: "Available commands: help, start, stop, status, history, show_backup, init, import, migrate",
 		AutoCompleteHint: "[command]",
 		AutocompleteData: ac,
 	}
@@ -80,6 +81,17 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 		return ephemeral("End-to-end encryption is now " + onOff(method) + modeText(method) + " in this channel."), nil
 	case "status":
 		return ephemeral(p.statusText(args.UserId, args.ChannelId)), nil
+	case "history":
+		if len(fields) != 3 || (fields[2] != "on" && fields[2] != "off") {
+			return ephemeral("Usage: `/e2ee history on|off`"), nil
+		}
+		if err := p.setHistorySharing(args.UserId, args.ChannelId, fields[2] == "on"); err != nil {
+			return ephemeral("Cannot change history sharing: " + userMessage(err)), nil
+		}
+		if fields[2] == "on" {
+			return ephemeral("History sharing is on: members' browsers give new members the keys of every past epoch of this channel."), nil
+		}
+		return ephemeral("History sharing is off: new members read from the current epoch on."), nil
 	case "show_backup":
 		backup, err := p.store().getBackup(args.UserId)
 		if err != nil {

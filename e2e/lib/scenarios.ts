@@ -480,7 +480,7 @@ export function defineScenarios(host: Host): void {
             }
         });
 
-        scenario('9. channel-key mode: carol, removed, cannot read what follows; dave joins and reads the current epoch', async () => {
+        scenario('9. channel-key mode: carol, removed, cannot read what follows; dave joins and reads the current epoch, then all with history sharing', async () => {
             // A channel of its own, and fresh browser profiles with new keys (the earlier scenarios' keys stay where they are).
             const ch = await admin.createChannel(team, 'e2e-ck', ['alice', 'bob', 'carol']);
             const path = `${team}/channels/${ch.name}`;
@@ -553,6 +553,21 @@ export function defineScenarios(host: Host): void {
             // epoch 1 is from before dave: a clear state, not an error
             await d.page.getByTestId('e2ee-state-not-member').first().waitFor({timeout: T});
             await shot(d.page, '9-dave-reads-current-epoch');
+
+            // With history sharing on, alice's next post also gives dave epoch 1: he reads everything.
+            await send(a.page, '/e2ee history on');
+            const t4 = say('channel key history shared');
+            await send(a.page, t4);
+            const deadline1 = Date.now() + T;
+            while (!kv(`e3join:${ch.id}:1:${dave.id}`).includes(dave.id)) {
+                assert.ok(Date.now() < deadline1, 'alice\'s browser added dave\'s copy of epoch 1');
+                await new Promise((r) => setTimeout(r, 250));
+            }
+            await reload(d);
+            for (const text of [t1, t2, t3, t4]) {
+                await expectDecrypted(d.page, text);
+            }
+            assert.equal(await d.page.getByTestId('e2ee-state-not-member').count(), 0);
 
             const db = admin.psql(`select message, props from posts where channelid = '${ch.id}'`);
             for (const secret of ckSecrets) {

@@ -136,8 +136,8 @@ export const pluginAPI = {
     getChannelStatus(channelId: string): Promise<ChannelStatus> {
         return request<ChannelStatus>('GET', `/channel/status?chanID=${encodeURIComponent(channelId)}`);
     },
-    epochStatus(channelId: string): Promise<import('./messages/channel_key').EpochStatusJSON> {
-        return request('GET', `/channel/epoch/status?chanID=${encodeURIComponent(channelId)}`);
+    epochStatus(channelId: string, epoch?: number): Promise<import('./messages/channel_key').EpochStatusJSON> {
+        return request('GET', `/channel/epoch/status?chanID=${encodeURIComponent(channelId)}${epoch ? `&epoch=${epoch}` : ''}`);
     },
     readEpoch(channelId: string, epoch: number): Promise<import('./messages/channel_key').EpochReadJSON> {
         return request('GET', `/channel/epoch?chanID=${encodeURIComponent(channelId)}&epoch=${epoch}`);

@@ -45,7 +45,7 @@ export interface EpochReadJSON {
 
 /** The server routes of channel-key mode (docs/api.md). A 409 throws an error with status 409. */
 export interface ChannelKeyAPI {
-    epochStatus(channelId: string): Promise<EpochStatusJSON>;
+    epochStatus(channelId: string, epoch?: number): Promise<EpochStatusJSON>;
     readEpoch(channelId: string, epoch: number): Promise<EpochReadJSON>;
     uploadPart(channelId: string, epoch: number, tag: string, part: number, wraps: unknown): Promise<unknown>;
     commitEpoch(channelId: string, header: unknown): Promise<{epoch: number}>;
@@ -195,8 +195,20 @@ export class ChannelKeyService {
         return decryptV3(msg, senderKey, key, context);
     }
 
-    /** Wraps the current epoch's key for members the server lists without a copy. */
+    /** Wraps the current epoch's key for members the server lists without a copy, and with
+     * history sharing on, the keys of past epochs this browser holds (the last 50). */
     private async addJoiners(channelId: string, status: EpochStatusJSON, me: {keys: PrivateKeySet; pub: PublicKey}, userId: string): Promise<void> {
+        await this.addJoinersFor(channelId, status, me, userId);
+        if (!status.historySharing) {
+            return;
+        }
+        for (let epoch = status.epoch - 1; epoch >= Math.max(1, status.epoch - 50); epoch--) {
+            const past = await this.deps.api.epochStatus(channelId, epoch);
+            await this.addJoinersFor(channelId, past, me, userId).catch(() => undefined); // epochs we were not in
+        }
+    }
+
+    private async addJoinersFor(channelId: string, status: EpochStatusJSON, me: {keys: PrivateKeySet; pub: PublicKey}, userId: string): Promise<void> {
         if (status.missing.length === 0) {
             return;
         }
