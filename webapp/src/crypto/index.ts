@@ -17,3 +17,4 @@ export {
 export type {ParsedMessage, ParsedV1, ParsedV2, WrappedKeyEntry} from './message';
 export {encryptBackupToGPG, readGPGKeyInfo, type GPGKeyInfo} from './gpg';
 export {hkpIndex, hkpGet, hkpBaseURL, parseHKPIndex, type HKPKey, type FetchLike} from './hkp';
+export {safetyNumberOf, safetyDigits, combineSafetyDigits, formatSafetyNumber, SAFETY_ROUNDS, type SafetyParty} from './safety';
