@@ -52,6 +52,7 @@ export class KeyService {
     private readonly ui: KeysUI;
     private readonly fetchFn?: FetchLike;
     private busy = false;
+    private running: Promise<void> | null = null;
     private mismatchNotified = new Set<string>(); // user IDs already told
 
     constructor(opts: KeyServiceOptions) {
@@ -92,19 +93,26 @@ export class KeyService {
 
     /** Runs one key operation at a time; any failure becomes an error notice. */
     private async exclusive(what: string, op: () => Promise<void>): Promise<void> {
-        this.ui.closeIdleSetup(); // a setup dialog nobody has acted on gives way to the command
+        // A setup dialog nobody has acted on (opened automatically) gives way to the command.
+        if (this.ui.closeIdleSetup() && this.running) {
+            await this.running;
+        }
         if (this.busy || this.ui.dialogOpen) {
             this.ui.notify('warning', 'Another E2EE key operation is in progress; finish it first.');
             return;
         }
         this.busy = true;
-        try {
-            await op();
-        } catch (err) {
-            this.ui.notify('error', `E2EE ${what} failed: ${errorText(err)}`);
-        } finally {
-            this.busy = false;
-        }
+        const run = (async () => {
+            try {
+                await op();
+            } catch (err) {
+                this.ui.notify('error', `E2EE ${what} failed: ${errorText(err)}`);
+            } finally {
+                this.busy = false;
+            }
+        })();
+        this.running = run;
+        await run;
     }
 
     /** Stores the keys here (the key held until now, and `earlier` keys from a backup, are kept

@@ -139,11 +139,13 @@ export class KeysUI {
     }
 
     /** Closes a setup dialog the user has not acted on yet (a command takes its place). */
-    closeIdleSetup(): void {
+    closeIdleSetup(): boolean {
         const d = this.state.dialog;
         if (d?.kind === 'setup' && !d.touched.value) {
             d.finish('closed');
+            return true;
         }
+        return false;
     }
 
     /** Shows the clear-text backup once; resolves when the user closes it. */

@@ -17,7 +17,7 @@ function independentSet(armors: string[]): string {
     const keys = armors.map((a) => {
         const body = a.split('\n').filter((l) => !l.startsWith('-----')).join('');
         const o = JSON.parse(Buffer.from(body, 'base64').toString('utf8'));
-        const norm = (j: any, op: string) => ({kty: 'EC', crv: 'P-256', x: j.x, y: j.y, d: j.d, key_ops: [op], ext: true});
+        const norm = (j: Record<string, unknown>, op: string) => ({kty: 'EC', crv: 'P-256', x: j.x, y: j.y, d: j.d, key_ops: [op], ext: true});
         return {sign: norm(o.sign, 'sign'), encr: norm(o.encr, 'deriveBits')};
     });
     const b64 = Buffer.from(JSON.stringify({version: 1, keys}), 'utf8').toString('base64');

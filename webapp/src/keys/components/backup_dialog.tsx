@@ -73,7 +73,9 @@ function AllKeysBackup({text, fileName, theme}: {text: string; fileName: string;
     const make = async () => {
         setError('');
         try {
-            setResult(await combineBackups([text, earlier]));
+            // Several backups may be pasted one after the other.
+            const armors = earlier.match(/-----BEGIN MM E2EE PRIVATE KEY( SET)?-----[\s\S]*?-----END MM E2EE PRIVATE KEY( SET)?-----/g) ?? [earlier];
+            setResult(await combineBackups([text, ...armors]));
         } catch (err) {
             setError(`${err instanceof Error ? err.message : String(err)}. Paste the backup (or the all-keys backup) you saved for your earlier key.`);
         }
@@ -83,7 +85,7 @@ function AllKeysBackup({text, fileName, theme}: {text: string; fileName: string;
             <p>
                 <strong>{'Backup of all your keys. '}</strong>
                 {'Your earlier keys stay in this browser to read older messages, but a browser cannot export them. '}
-                {'Paste (or choose) the backup you saved for your earlier key to make one backup holding all of them; '}
+                {'Paste (or choose) the backups you saved for your earlier keys, one after the other, to make one backup holding all of them; '}
                 {'/e2ee import reads it in another browser.'}
             </p>
             <textarea
