@@ -95,16 +95,6 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
     const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
-    ids.push(registry.registerRootComponent(makeVerifyRoot(verify, {
-        me,
-        myKeys,
-        directory,
-        trust,
-        verified,
-        listMembers: (id) => fetchChannelMembers(client, id),
-        usernameOf: (id) => usernameOf(state(), id),
-        replaceKey: options.replaceKey,
-    }) as React.ComponentType<Record<string, unknown>>));
     const openVerify = (userId: string) => verify.open({kind: 'user', userId, username: usernameOf(state(), userId) ?? userId});
     ids.push(registry.registerSlashCommandWillBePostedHook(async (message: string, args: SlashCommandArgs) => {
         const cmd = parseVerifyCommand(message);
@@ -152,6 +142,16 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
     ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
+    ids.push(registry.registerRootComponent(makeVerifyRoot(verify, {
+        me,
+        myKeys,
+        directory,
+        trust,
+        verified,
+        listMembers: (id) => fetchChannelMembers(client, id),
+        usernameOf: (id) => usernameOf(state(), id),
+        replaceKey: options.replaceKey,
+    }) as React.ComponentType<Record<string, unknown>>));
     const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
