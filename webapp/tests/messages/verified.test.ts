@@ -1,5 +1,7 @@
 // Verified contacts (design §11.2): states, the storage format, the send block that resending
 // does not lift, hidden posts from a changed verified key, and the two ways out.
+import type {Post} from '@mattermost/types/posts';
+
 import {importPublicKey} from '../../src/crypto';
 
 import {basePost, rekey} from './helpers';
@@ -11,7 +13,7 @@ function draft(w: World, message: string) {
 
 async function bobPost(w: World, bob: typeof w.bob, text: string) {
     const out = await w.ops.encryptV2({text}, bob.keys, [bob.pub, w.alice.pub], {channelId: CHANNEL, rootId: '', userId: bob.id});
-    return basePost({id: `p${Math.random().toString(36).slice(2, 10)}`, user_id: bob.id, channel_id: CHANNEL, type: 'custom_e2ee', message: 'Encrypted message', props: {e2ee: out}});
+    return basePost({id: `p${Math.random().toString(36).slice(2, 10)}`, user_id: bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee: out}});
 }
 
 describe('verified contacts', () => {
