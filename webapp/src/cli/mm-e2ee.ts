@@ -8,6 +8,7 @@ import {fromUtf8} from '../crypto/encoding';
 import {CryptoError, EpochKeyError, IntegrityError, MalformedError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
+import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
 const USAGE = `usage:
@@ -22,6 +23,8 @@ const USAGE = `usage:
                                                                         stdin props.e2ee JSON -> text
   mm-e2ee epoch new --key BACKUP_FILE --channel ID --epoch N --to [USERID=]PUBKEY_FILE [--to ...] [--user ID]
                                                                         print a channel-key epoch record
+  mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
+                                                   print the two users' safety number (12 groups of 5 digits)
 v2 (the default format) and channel need --channel, --root ("" for a top-level post) and --user (the sender's user ID).
 A channel-key (v3) message needs the epoch record it names; --creator is the record's creator key
 (default: the sender's key for decrypt, your own for encrypt). A --to without USERID= gets the user ID
@@ -37,7 +40,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'epoch', 'epoch-record', 'creator']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'epoch', 'epoch-record', 'creator', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -201,6 +204,18 @@ async function run(argv: string[]): Promise<void> {
         const ctx = context(o, false);
         const res = await decryptMessage(input, keys, await publicKeyOf(keys), sender, ctx);
         process.stdout.write(res.text);
+        return;
+    }
+    case 'safety-number': {
+        noPositional(o, 0);
+        const userId = one(o, 'user', true);
+        const otherId = one(o, 'other-user', true);
+        if (!userId.trim() || !otherId.trim()) {
+            throw new UsageError('--user and --other-user must not be empty');
+        }
+        const [mine, theirs] = await Promise.all([readPublicKey(one(o, 'pubkey', true)), readPublicKey(one(o, 'other-pubkey', true))]);
+        const number = await safetyNumberOf({userId, key: mine}, {userId: otherId, key: theirs});
+        process.stdout.write(formatSafetyNumber(number) + '\n');
         return;
     }
     case 'help':

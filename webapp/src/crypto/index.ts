@@ -2,7 +2,10 @@
 export * from './types';
 export * from './errors';
 export {generateKeys, importPublicKey, publicKeyOf, publicKeyToJSON, keyIdOf, keyIdToBase64, fingerprintOf} from './keys';
-export {exportBackup, importBackup, BACKUP_BEGIN, BACKUP_END} from './backup';
+export {
+    exportBackup, importBackup, importBackupSet, importBackupEntry, parseBackupEntries, exportBackupSet, combineBackups, backupEntryKeyId, containsBackup,
+    BACKUP_BEGIN, BACKUP_END, BACKUP_SET_BEGIN, BACKUP_SET_END, BACKUP_MARKER, MAX_BACKUP_KEYS, type BackupEntry,
+} from './backup';
 export {
     encryptV1,
     encryptV2,
@@ -42,3 +45,4 @@ export {
     type WrapSource,
 } from './epoch';
 export {decryptV3, encryptV3, epochOf, parseV3, verifyV3, type MessageV3JSON, type ParsedV3} from './v3';
+export {safetyNumberOf, safetyDigits, combineSafetyDigits, formatSafetyNumber, SAFETY_ROUNDS, type SafetyParty} from './safety';
