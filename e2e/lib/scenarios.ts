@@ -505,8 +505,20 @@ export function defineScenarios(host: Host): void {
             const a = await openIn('alice');
             const b = await openIn('bob');
             const c = await openIn('carol');
+            // Fresh profiles: the setup dialog (it may open by itself in an encrypted channel), "create".
+            const createKey = async (page: Page) => {
+                const dialog = page.getByTestId('e2ee-setup-dialog');
+                if (!await dialog.isVisible()) {
+                    await send(page, '/e2ee init');
+                }
+                await page.getByTestId('e2ee-setup-create').click({timeout: T});
+                const box = page.getByTestId('e2ee-backup-text');
+                await box.waitFor({timeout: T});
+                await closeBackup(page);
+                await box.waitFor({state: 'detached', timeout: T});
+            };
             for (const u of [a, b, c]) {
-                await initKey(u.page, true);
+                await createKey(u.page);
             }
             await waitWsEvent(a.page, 'newPubkey', {userID: users.bob.id});
             await waitWsEvent(a.page, 'newPubkey', {userID: users.carol.id});
@@ -551,7 +563,8 @@ export function defineScenarios(host: Host): void {
             await admin.api('POST', `/teams/${teamObj.id}/members`, {team_id: teamObj.id, user_id: dave.id});
             await admin.api('POST', `/channels/${ch.id}/members`, {user_id: dave.id});
             const d = await openIn(daveName);
-            await initKey(d.page);
+            await d.page.getByTestId('e2ee-setup-dialog').waitFor({timeout: T}); // offered in an encrypted channel
+            await createKey(d.page);
             await waitWsEvent(a.page, 'newPubkey', {userID: dave.id});
             const t3 = say('channel key dave joined');
             await send(a.page, t3);

@@ -60,6 +60,8 @@ func keyOnlyMember(t *testing.T, w *world, dir string) (*client, string) {
 	pub := map[string]string{"sign": base64.StdEncoding.EncodeToString(rawSign), "encr": base64.StdEncoding.EncodeToString(encr.PublicKey().Bytes())}
 	r := c.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	// An unlicensed server counts active users against a cap of 250: deactivate them afterwards.
+	t.Cleanup(func() { w.admin.do("DELETE", "/api/v4/users/"+c.userID, nil) })
 	data, _ := json.Marshal(pub)
 	file := filepath.Join(dir, c.userID+".pub")
 	require.NoError(t, os.WriteFile(file, data, 0o600))
