@@ -264,7 +264,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         const offerSetup = options.offerSetup;
         const check = () => {
             const channelId = currentChannelId(state());
-            if (offered || !channelId || methods.get(channelId) !== 'p2p') {
+            if (offered || !channelId || !isEncryptingMethod(methods.get(channelId))) {
                 return;
             }
             offered = true;
