@@ -87,7 +87,17 @@ export class ChannelKeyService {
         for (let attempt = 0; attempt < 3 && !key; attempt++) {
             const status = await this.deps.api.epochStatus(context.channelId);
             if (status.stale === '') {
-                key = await this.openKey(context.channelId, status.epoch);
+                try {
+                    key = await this.openKey(context.channelId, status.epoch);
+                } catch (err) {
+                    const code = err && typeof err === 'object' && 'code' in err ? (err as {code: unknown}).code : '';
+                    if (code !== 'epoch_key' && code !== 'not_recipient') {
+                        throw err;
+                    }
+                    // No copy of the current epoch for us yet (we joined after it): start the next one.
+                    key = await this.rotate(context.channelId, status.epoch + 1, me, context);
+                    continue;
+                }
                 this.addJoiners(context.channelId, status, me, context.userId).catch(() => undefined);
                 break;
             }

@@ -116,3 +116,14 @@ test('a newcomer waits for the channel key, gets it from a member, and is not a 
     }
     expect((await dave.decrypt(m2, users[0].pub, ctx(0))).text).toBe('epoch two');
 });
+
+test('a newcomer without a copy yet who posts starts the next epoch instead of failing', async () => {
+    const server = new FakeServer();
+    await service(server, 0).encrypt('epoch one', ctx(0));
+    server.members.push(ids[2]);
+    const dave = service(server, 2);
+    const m = await dave.encrypt('hello from dave', ctx(2));
+    expect(m.epoch).toBe(2);
+    expect(server.records.get(2)!.parts.flat().map((w) => w[0]).sort()).toEqual([...ids].sort());
+    expect((await service(server, 0).decrypt(m, users[2].pub, ctx(2))).text).toBe('hello from dave');
+});
