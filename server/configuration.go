@@ -11,6 +11,7 @@ type configuration struct {
 	GPGKeyServer        string
 	BotCanAlwaysPost    bool
 	AlwaysAllowMsgTypes string
+	DisableSyncedDrafts bool
 }
 
 // validate reports a setting an admin must fix; the plugin keeps its last good configuration meanwhile.
@@ -45,12 +46,17 @@ func (c *configuration) clone() *configuration {
 	return &copied
 }
 
+// defaultConfiguration: plugin.json's defaults, for settings the admin never saved.
+func defaultConfiguration() *configuration {
+	return &configuration{BotCanAlwaysPost: true, DisableSyncedDrafts: true}
+}
+
 // getConfiguration returns the active configuration; never nil.
 func (p *Plugin) getConfiguration() *configuration {
 	p.configurationLock.RLock()
 	defer p.configurationLock.RUnlock()
 	if p.configuration == nil {
-		return &configuration{BotCanAlwaysPost: true}
+		return defaultConfiguration()
 	}
 	return p.configuration
 }
@@ -64,7 +70,7 @@ func (p *Plugin) setConfiguration(c *configuration) {
 // OnConfigurationChange loads and validates the settings. An invalid value is
 // reported in the server log for the admin and the previous configuration stays active.
 func (p *Plugin) OnConfigurationChange() error {
-	c := &configuration{BotCanAlwaysPost: true}
+	c := defaultConfiguration()
 	if err := p.API.LoadPluginConfiguration(c); err != nil {
 		p.API.LogError("E2EE: cannot load the plugin configuration", "error", err.Error())
 		return nil
@@ -74,5 +80,7 @@ func (p *Plugin) OnConfigurationChange() error {
 		return nil
 	}
 	p.setConfiguration(c)
+	// Not inline: saving the server's configuration from inside its change listener would nest.
+	p.runAsync(func() { p.applyDraftsSetting(c.DisableSyncedDrafts) })
 	return nil
 }
