@@ -22,8 +22,11 @@ import {createPostedNotifier} from './notify_posted';
 import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
-import {createSendHook, createSlashCommandGuard} from './send_hook';
-import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
+import {ConfirmController, makeConfirmRoot, type Question} from './confirm';
+import {guardDrafts, type DraftGuardDeps} from './drafts';
+import {createSendHook} from './send_hook';
+import {createSlashCommandGuard} from './slash_guard';
+import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
@@ -39,9 +42,12 @@ export interface MessageFeatureOptions {
         /** POST /pubkey/history; without it only keys this browser trusted verify older posts. */
         getKeyHistory?(userIds: string[]): Promise<Record<string, KeyHistoryEntryJSON[]>>;
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
+        /** The method with who turned encryption off; without it no turn-off warning is shown. */
+        getChannelMode?(channelId: string): Promise<ChannelMode>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
     };
-    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>};
+    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>} &
+        Partial<DraftGuardDeps['rest'] & DirectChannelClient>;
     directoryTtlMs?: number;
 }
 
@@ -53,6 +59,13 @@ export interface MessageFeatures {
     decrypt: DecryptService;
     methods: ChannelMethods;
     edit: EditController;
+    confirm: ConfirmController;
+    drafts: {run(): Promise<void>} | null;
+}
+
+interface DirectChannelClient {
+    getUsersByUsernames(usernames: string[]): Promise<Array<{id: string; username: string}>>;
+    directChannelId(userIds: string[]): Promise<string>;
 }
 
 export function registerMessageFeatures(registry: PluginRegistry, store: Store, myKeys: MyKeys, options: MessageFeatureOptions = {}): MessageFeatures {
@@ -66,7 +79,9 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const directory = new KeyDirectory({fetchKeys: (ids) => api.getPublicKeys(ids), importKey: (json) => ops.importPublicKey(json), ttlMs: options.directoryTtlMs});
     const trust = new TrustStore(storage);
     const notices = storeNotices(store);
-    const methods = new ChannelMethods(store, (id) => api.getChannelMethod(id));
+    const getChannelMode = api.getChannelMode?.bind(api);
+    const methods = new ChannelMethods(store, (id) => (getChannelMode ? getChannelMode(id) : api.getChannelMethod(id)));
+    const confirm = new ConfirmController();
     const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices});
     const getKeyHistory = api.getKeyHistory?.bind(api);
     const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
@@ -78,8 +93,23 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     registry.registerReducer(reducer);
     // The guards first: if anything below fails, plaintext still cannot leave through these.
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
-    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
+    const ask = (q: Question) => confirm.ask(q);
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me, confirm: ask})));
+    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard({
+        methods,
+        confirm: ask,
+        directChannelId: async (usernames) => {
+            if (!client.getUsersByUsernames || !client.directChannelId) {
+                throw new Error('no REST client for users and channels');
+            }
+            const wanted = new Set(usernames.map((u) => u.toLowerCase()));
+            const users = (await client.getUsersByUsernames([...wanted])).filter((u) => u.id !== me());
+            if (users.length !== [...wanted].filter((u) => u !== usernameOf(state(), me())?.toLowerCase()).length) {
+                throw new Error('unknown user');
+            }
+            return client.directChannelId([me(), ...users.map((u) => u.id)]);
+        },
+    })));
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
     const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
@@ -104,6 +134,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
     ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
+    ids.push(registry.registerRootComponent(makeConfirmRoot(confirm) as React.ComponentType<Record<string, unknown>>));
     const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
@@ -200,6 +231,26 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     teardown.push(methods.watchCurrentChannel());
 
+    let drafts: ReturnType<typeof guardDrafts> | null = null;
+    if (client.savePreferences && client.getDrafts && client.deleteDraft) {
+        drafts = guardDrafts({
+            myKeys,
+            getState: () => store.getState(),
+            dispatch: (action) => store.dispatch(action as never),
+            rest: {savePreferences: client.savePreferences.bind(client), getDrafts: client.getDrafts.bind(client), deleteDraft: client.deleteDraft.bind(client)},
+            methodOf: (id) => methods.refresh(id),
+            notify: (text) => {
+                const channelId = currentChannelId(state());
+                if (channelId) {
+                    notices.show(channelId, '', text);
+                }
+            },
+            storage,
+        }, (listener) => store.subscribe(listener));
+        const d = drafts;
+        teardown.push(() => d.dispose());
+    }
+
     return {
         directory,
         history,
@@ -207,6 +258,8 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         decrypt,
         methods,
         edit,
+        confirm,
+        drafts,
         dispose() {
             for (const undo of teardown.splice(0)) {
                 undo();
@@ -220,6 +273,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             registry.unregisterReconnectHandler?.();
             decrypt.dispose();
             edit.close();
+            confirm.close();
         },
     };
 }
