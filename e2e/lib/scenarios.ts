@@ -21,7 +21,7 @@ const PLUGIN_ID = 'org.mme2ee.e2ee';
 const PLACEHOLDER = 'Encrypted message';
 const T = 30000;
 // plugin.json's defaults (Mattermost keeps plugin setting keys lower-cased).
-const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: ''};
+const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: '', disablesynceddrafts: true};
 
 /** Defines the scenarios against `host` (one test file per host variant). */
 export function defineScenarios(host: Host): void {
@@ -125,6 +125,36 @@ export function defineScenarios(host: Host): void {
             assert.ok(!db.includes(s), `posts table must not contain "${s}"`);
             assert.ok(!history.includes(s), `edit history must not contain "${s}"`);
         }
+    }
+
+    /** Every request body a page sends from now on (to prove that some text never left the browser). */
+    function recordRequests(page: Page): {bodies: string[]; stop(): void} {
+        const bodies: string[] = [];
+        const listener = (r: {url(): string; postData(): string | null}) => bodies.push(`${r.url()} ${r.postData() ?? ''}`);
+        page.on('request', listener);
+        return {bodies, stop: () => page.off('request', listener)};
+    }
+
+    async function serverAllowsSyncedDrafts(): Promise<boolean> {
+        return (await admin.api('GET', '/config')).ServiceSettings.AllowSyncedDrafts;
+    }
+
+    async function waitSyncedDrafts(want: boolean): Promise<void> {
+        for (let i = 0; i < 100 && await serverAllowsSyncedDrafts() !== want; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(await serverAllowsSyncedDrafts(), want, `ServiceSettings.AllowSyncedDrafts is ${want}`);
+    }
+
+    /** The drafts the database holds for a user (channel, root, message). */
+    function dbDrafts(userId: string): string {
+        return admin.psql(`select channelid, rootid, message from drafts where userid = '${userId}' and deleteat = 0`);
+    }
+
+    /** Types without sending, then waits until the host would have saved the draft (it debounces). */
+    async function typeDraft(page: Page, text: string): Promise<void> {
+        await page.getByTestId('composer-input').pressSequentially(text, {delay: 5});
+        await page.waitForTimeout(1500);
     }
 
     before(async () => {
@@ -478,6 +508,158 @@ export function defineScenarios(host: Host): void {
                 await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {gpgkeyserver: ''}}}});
                 await hkp?.close();
             }
+        });
+
+        scenario('9. slash commands in an encrypted channel: text never leaves without a confirmation', async () => {
+            assert.equal(await channelMethod(), 'p2p');
+            const requests = recordRequests(alice.page);
+            const headerBefore = (await admin.api('GET', `/channels/${channel.id}`)).header;
+            try {
+                // /code posts its text here: refused outright.
+                const code = `code secret ${randomBytes(6).toString('hex')}`;
+                await send(alice.page, `/code ${code}`);
+                const err = alice.page.getByTestId('composer-error');
+                await err.waitFor({timeout: T});
+                assert.match(await err.innerText(), /encrypted.*Nothing was sent/);
+
+                // Other commands with text ask first; declined, nothing is sent.
+                for (const cmd of ['/header', '/away', '/somepluginscommand']) {
+                    const secret = `${cmd.slice(1)} secret ${randomBytes(6).toString('hex')}`;
+                    await send(alice.page, `${cmd} ${secret}`);
+                    const dialog = alice.page.getByTestId('e2ee-confirm-dialog');
+                    await dialog.waitFor({timeout: T});
+                    assert.ok((await dialog.innerText()).includes(cmd), 'the question names the command');
+                    if (cmd === '/header') {
+                        await shot(alice.page, '9-slash-confirm');
+                    }
+                    await alice.page.getByTestId('e2ee-confirm-cancel').click();
+                    await dialog.waitFor({state: 'detached', timeout: T});
+                    await alice.page.getByTestId('composer-error').filter({hasText: 'was not sent'}).waitFor({timeout: T});
+                    assert.ok(!requests.bodies.some((b) => b.includes(secret)), `"${secret}" never left the browser`);
+                }
+                assert.ok(!requests.bodies.some((b) => b.includes(code)), 'the /code text never left the browser');
+                assert.equal((await admin.api('GET', `/channels/${channel.id}`)).header, headerBefore, 'the header is unchanged');
+
+                // No text: passes without a question (and does what it does).
+                await send(alice.page, '/online');
+                await alice.page.locator('[data-testid="composer-send"]:not([disabled])').waitFor({timeout: T});
+                assert.equal(await alice.page.getByTestId('e2ee-confirm-dialog').count(), 0);
+
+                // Confirmed: sent as typed.
+                const header = `header ${randomBytes(4).toString('hex')}`;
+                await send(alice.page, `/header ${header}`);
+                await alice.page.getByTestId('e2ee-confirm-ok').click({timeout: T});
+                for (let i = 0; i < 50 && (await admin.api('GET', `/channels/${channel.id}`)).header !== header; i++) {
+                    await alice.page.waitForTimeout(100);
+                }
+                assert.equal((await admin.api('GET', `/channels/${channel.id}`)).header, header, 'the confirmed command ran');
+            } finally {
+                requests.stop();
+            }
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('10. encryption turned off by bob: alice is asked before each plaintext post, naming bob', async () => {
+            const requests = recordRequests(alice.page);
+            try {
+                await send(bob.page, '/e2ee stop');
+                await alice.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="off"]').waitFor({timeout: T});
+                const status = await (await fetch(`${admin.url}/plugins/${PLUGIN_ID}/api/v1/channel/status?chanID=${channel.id}`, {
+                    headers: {Authorization: `Bearer ${env.MM_ADMIN_TOKEN}`},
+                })).json();
+                assert.equal(status.turned_off?.user_id, users.bob.id, 'the server recorded who turned it off');
+
+                const declined = `declined plaintext ${randomBytes(6).toString('hex')}`;
+                await send(alice.page, declined);
+                const dialog = alice.page.getByTestId('e2ee-confirm-dialog');
+                await dialog.waitFor({timeout: T});
+                assert.match(await dialog.innerText(), /@bob turned off end-to-end encryption/);
+                await shot(alice.page, '10-turned-off-warning');
+                await alice.page.getByTestId('e2ee-confirm-cancel').click();
+                await alice.page.getByTestId('composer-error').filter({hasText: 'not sent'}).waitFor({timeout: T});
+                assert.ok(!requests.bodies.some((b) => b.includes(declined)), 'the declined text never left the browser');
+
+                // Each plaintext post asks, not only the first.
+                for (const label of ['plaintext one', 'plaintext two']) {
+                    const text = `${label} ${randomBytes(4).toString('hex')}`;
+                    await send(alice.page, text);
+                    await alice.page.getByTestId('e2ee-confirm-ok').click({timeout: T});
+                    await postIn(bob.page, text).waitFor({timeout: T});
+                }
+                // carol's browser never sent anything encrypted here: asked as well.
+                const fromCarol = `carol plaintext ${randomBytes(4).toString('hex')}`;
+                await send(carol.page, fromCarol);
+                assert.match(await carol.page.getByTestId('e2ee-confirm-dialog').innerText({timeout: T}), /@bob/);
+                await carol.page.getByTestId('e2ee-confirm-cancel').click();
+            } finally {
+                requests.stop();
+            }
+            await send(alice.page, '/e2ee start');
+            await alice.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
+            assert.equal(await channelMethod(), 'p2p');
+        });
+
+        scenario('11. drafts: text typed in an encrypted channel never reaches the server as a draft', async () => {
+            const team1 = await admin.team(team);
+            // Default settings: the plugin switched the server's synced drafts off.
+            await waitSyncedDrafts(false);
+            const typedDefault = `draft default ${randomBytes(6).toString('hex')}`;
+            await typeDraft(alice.page, typedDefault);
+            assert.ok(!dbDrafts(users.alice.id).includes(typedDefault), 'not in the drafts table');
+            await alice.page.getByTestId('composer-input').fill('');
+
+            // The web app's part alone: the admin lets the server keep drafts again (restored to the default, on).
+            await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {disablesynceddrafts: false}}}});
+            await waitSyncedDrafts(true);
+            try {
+                // Control: carol has no key, so her drafts still sync (the host's draft sync works).
+                const carolDraft = `carol draft ${randomBytes(6).toString('hex')}`;
+                await reload(carol);
+                await typeDraft(carol.page, carolDraft);
+                assert.ok(dbDrafts(users.carol.id).includes(carolDraft), 'the host syncs the drafts of a user without a key');
+                await carol.page.getByTestId('composer-input').fill('');
+
+                // alice had turned draft syncing back on, and the server held a draft of hers here.
+                await admin.api('PUT', `/users/${users.alice.id}/preferences`,
+                    [{user_id: users.alice.id, category: 'advanced_settings', name: 'sync_drafts', value: 'true'}]);
+                const old = `old server draft ${randomBytes(6).toString('hex')}`;
+                const seeded = await alice.page.evaluate(async ({url, channelId, userId, message}) => {
+                    const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
+                    const r = await fetch(`${url}/api/v4/drafts`, {
+                        method: 'POST', credentials: 'include',
+                        headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest', 'X-CSRF-Token': csrf},
+                        body: JSON.stringify({user_id: userId, channel_id: channelId, root_id: '', message}),
+                    });
+                    return r.status;
+                }, {url: proxy.url, channelId: channel.id, userId: users.alice.id, message: old});
+                assert.equal(seeded, 201);
+                assert.ok(dbDrafts(users.alice.id).includes(old));
+
+                await reload(alice);
+                // The plugin turns her preference off, tells her why, and deletes that draft.
+                await postByText(alice.page, 'Allow message drafts to sync with the server').waitFor({timeout: T});
+                await shot(alice.page, '11-drafts-notice');
+                for (let i = 0; i < 50 && dbDrafts(users.alice.id).includes(old); i++) {
+                    await alice.page.waitForTimeout(100);
+                }
+                assert.ok(!dbDrafts(users.alice.id).includes(old), 'her old draft in the encrypted channel was deleted');
+                const prefs = await admin.api('GET', `/users/${users.alice.id}/preferences/advanced_settings/name/sync_drafts`);
+                assert.equal(prefs.value, 'false');
+
+                const typed = `draft typed ${randomBytes(6).toString('hex')}`;
+                await typeDraft(alice.page, typed);
+                assert.ok(!dbDrafts(users.alice.id).includes(typed), 'not in the drafts table');
+                const listed = JSON.stringify(await alice.page.evaluate(async ({url, teamId}) => {
+                    const r = await fetch(`${url}/api/v4/users/me/teams/${teamId}/drafts`, {credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'}});
+                    return {status: r.status, body: await r.text()};
+                }, {url: proxy.url, teamId: team1.id}));
+                assert.match(listed, /"status":200/);
+                assert.ok(!listed.includes(typed) && !listed.includes(old), 'not in GET /users/me/teams/{team_id}/drafts');
+                await alice.page.getByTestId('composer-input').fill('');
+            } finally {
+                await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {disablesynceddrafts: true}}}});
+            }
+            await waitSyncedDrafts(false);
         });
     });
 }

@@ -24,8 +24,6 @@ export interface DraftGuardDeps {
     methodOf(channelId: string): Promise<EncryptionMethod>;
     /** Tells the user, in the channel on screen. */
     notify(text: string): void;
-    /** Remembers that the user was told (once per browser and user). */
-    storage: Pick<Storage, 'getItem' | 'setItem'>;
 }
 
 interface DraftState {
@@ -43,9 +41,6 @@ export function syncDraftsPreference(state: unknown): string | undefined {
 
 /** Runs now, when the user's keys change, and when the preference is turned back on. Returns an unsubscribe. */
 export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => void) => () => void): {run(): Promise<void>; dispose(): void} {
-    let running: Promise<void> | null = null;
-    let again = false;
-
     async function once(): Promise<void> {
         if (!await deps.myKeys.get()) {
             return;
@@ -66,9 +61,8 @@ export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => vo
         if (state?.entities?.general?.config?.AllowSyncedDrafts === 'true') {
             await deleteEncryptedDrafts(state);
         }
-        const told = `e2eeDraftsNotice:${userId}`;
-        if (turnedOff && !deps.storage.getItem(told)) {
-            deps.storage.setItem(told, '1');
+        if (turnedOff) {
+            // Once per change of the preference (it is kept on the server), so the user knows who changed it.
             deps.notify(DRAFTS_TURNED_OFF_NOTICE);
         }
     }
@@ -102,21 +96,13 @@ export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => vo
         }
     }
 
+    // One run at a time, in order: a run asked for during another starts after it.
+    let chain: Promise<void> = Promise.resolve();
     function run(): Promise<void> {
-        if (running) {
-            again = true;
-            return running;
-        }
-        running = once().catch((err) => {
+        chain = chain.then(once).catch((err) => {
             console.warn('e2ee: could not turn off draft syncing', err instanceof Error ? err.message : '');
-        }).finally(() => {
-            running = null;
-            if (again) {
-                again = false;
-                run();
-            }
         });
-        return running;
+        return chain;
     }
 
     let lastPref = syncDraftsPreference(deps.getState());

@@ -245,7 +245,6 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
                     notices.show(channelId, '', text);
                 }
             },
-            storage,
         }, (listener) => store.subscribe(listener));
         const d = drafts;
         teardown.push(() => d.dispose());

@@ -2,7 +2,7 @@
 import type {DraftJSON, EncryptionMethod, PreferenceJSON} from '../../src/client';
 import {DRAFTS_TURNED_OFF_NOTICE, guardDrafts} from '../../src/messages/drafts';
 
-import {FakeMyKeys, MemoryStorage, makeUser} from './helpers';
+import {FakeMyKeys, makeUser} from './helpers';
 
 const ME = 'alicexxxxxxxxxxxxxxxxxxxxx';
 
@@ -24,7 +24,6 @@ async function setup(opts: {pref?: string; allowSynced?: string; keys?: boolean;
     const saved: PreferenceJSON[][] = [];
     const deleted: string[] = [];
     const notices: string[] = [];
-    const storage = new MemoryStorage();
     const setPref = (value: string) => {
         state = {...state, entities: {...state.entities, preferences: {myPreferences: {...state.entities.preferences.myPreferences, 'advanced_settings--sync_drafts': {value}}}}};
         listeners.forEach((l) => l());
@@ -63,29 +62,32 @@ async function setup(opts: {pref?: string; allowSynced?: string; keys?: boolean;
             return methods[id];
         },
         notify: (text) => notices.push(text),
-        storage,
     }, (l) => {
         listeners.add(l);
         return () => listeners.delete(l);
     });
     await guard.run();
-    return {guard, saved, deleted, notices, myKeys, alice, setPref, storage};
+    return {guard, saved, deleted, notices, myKeys, alice, setPref};
 }
 
 const draft = (channel_id: string, root_id = ''): DraftJSON => ({channel_id, root_id, message: 'the launch code'});
 
-test('a user with a key: sync_drafts is set to "false", encrypted channels\' drafts are deleted, the user told once', async () => {
+test('a user with a key: sync_drafts is set to "false", encrypted channels\' drafts are deleted, the user told', async () => {
     const t = await setup({drafts: {team1: [draft('enc1'), draft('enc1', 'root1'), draft('plain1'), draft('gone1')], team2: []}});
     expect(t.saved).toEqual([[{user_id: ME, category: 'advanced_settings', name: 'sync_drafts', value: 'false'}]]);
     expect(t.deleted.sort()).toEqual(['enc1/', 'enc1/root1', 'gone1/']); // unknown state: deleted too
     expect(t.notices).toEqual([DRAFTS_TURNED_OFF_NOTICE]);
     expect(DRAFTS_TURNED_OFF_NOTICE).toMatch(/unencrypted/);
 
-    // The user turns it back on: turned off again, but told only once per browser.
+    // The user turns it back on: turned off again, and told again.
     t.setPref('true');
     await t.guard.run();
     expect(t.saved).toHaveLength(2);
-    expect(t.notices).toHaveLength(1);
+    expect(t.notices).toHaveLength(2);
+    // Unchanged preference: nothing more.
+    await t.guard.run();
+    expect(t.saved).toHaveLength(2);
+    expect(t.notices).toHaveLength(2);
 });
 
 test('already off: nothing saved, nobody told; leftover drafts still deleted', async () => {
