@@ -58,8 +58,6 @@ func TestOnActivate(t *testing.T) {
 	api := newFakeAPI()
 	p := &Plugin{}
 	p.SetAPI(api)
-	// The warning is for admins who turned DisableSyncedDrafts off.
-	p.setConfiguration(&configuration{BotCanAlwaysPost: true})
 	alice := newTestUser(t)
 	reads := 0
 	p.originalRows = func() ([]originalRow, error) {

@@ -11,7 +11,6 @@ type configuration struct {
 	GPGKeyServer        string
 	BotCanAlwaysPost    bool
 	AlwaysAllowMsgTypes string
-	DisableSyncedDrafts bool
 }
 
 // validate reports a setting an admin must fix; the plugin keeps its last good configuration meanwhile.
@@ -46,17 +45,12 @@ func (c *configuration) clone() *configuration {
 	return &copied
 }
 
-// defaultConfiguration: plugin.json's defaults, for settings the admin never saved.
-func defaultConfiguration() *configuration {
-	return &configuration{BotCanAlwaysPost: true, DisableSyncedDrafts: true}
-}
-
 // getConfiguration returns the active configuration; never nil.
 func (p *Plugin) getConfiguration() *configuration {
 	p.configurationLock.RLock()
 	defer p.configurationLock.RUnlock()
 	if p.configuration == nil {
-		return defaultConfiguration()
+		return &configuration{BotCanAlwaysPost: true}
 	}
 	return p.configuration
 }
@@ -70,7 +64,7 @@ func (p *Plugin) setConfiguration(c *configuration) {
 // OnConfigurationChange loads and validates the settings. An invalid value is
 // reported in the server log for the admin and the previous configuration stays active.
 func (p *Plugin) OnConfigurationChange() error {
-	c := defaultConfiguration()
+	c := &configuration{BotCanAlwaysPost: true}
 	if err := p.API.LoadPluginConfiguration(c); err != nil {
 		p.API.LogError("E2EE: cannot load the plugin configuration", "error", err.Error())
 		return nil
@@ -80,7 +74,5 @@ func (p *Plugin) OnConfigurationChange() error {
 		return nil
 	}
 	p.setConfiguration(c)
-	// Not inline: saving the server's configuration from inside its change listener would nest.
-	p.runAsync(func() { p.applyDraftsSetting(c.DisableSyncedDrafts) })
 	return nil
 }

@@ -31,7 +31,7 @@ func TestConfigurationValidate(t *testing.T) {
 
 func TestOnConfigurationChangeKeepsPreviousOnInvalid(t *testing.T) {
 	api := &plugintest.API{}
-	p := &Plugin{async: func(func()) {}} // the synced-drafts switch is tested in drafts_test.go
+	p := &Plugin{}
 	p.SetAPI(api)
 
 	api.On("LoadPluginConfiguration", mock.Anything).Run(func(args mock.Arguments) {

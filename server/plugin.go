@@ -21,11 +21,6 @@ type Plugin struct {
 	botUserID string
 	router    http.Handler
 
-	// draftsLock serialises this server's runs of applyDraftsSetting.
-	draftsLock sync.Mutex
-	// async runs work after a hook returns (nil: a goroutine); tests run it inline.
-	async func(func())
-
 	// originalRows replaces the database read of the original plugin's KV in unit tests.
 	originalRows func() ([]originalRow, error)
 }
@@ -69,21 +64,13 @@ func (p *Plugin) warnAboutDrafts() {
 		return
 	}
 	s := cfg.ServiceSettings
-	// With DisableSyncedDrafts, applyDraftsSetting turns it off and logs that instead.
-	if (s.AllowSyncedDrafts == nil || *s.AllowSyncedDrafts) && !p.getConfiguration().DisableSyncedDrafts {
+	// GetConfig crosses the plugin RPC (gob), which drops false booleans: nil means off.
+	if s.AllowSyncedDrafts != nil && *s.AllowSyncedDrafts {
 		p.API.LogWarn("E2EE: ServiceSettings.AllowSyncedDrafts is on: drafts typed in encrypted channels are stored on the server in plaintext. Turn it off (System Console > Site Configuration > Posts > Enable server syncing of message drafts) to prevent this.")
 	}
-	if s.ScheduledPosts == nil || *s.ScheduledPosts {
+	if s.ScheduledPosts != nil && *s.ScheduledPosts {
 		p.API.LogWarn("E2EE: ServiceSettings.ScheduledPosts is on: a message scheduled by a client that does not encrypt is stored in plaintext until it is sent (and then refused in an encrypted channel).")
 	}
-}
-
-func (p *Plugin) runAsync(fn func()) {
-	if p.async != nil {
-		p.async(fn)
-		return
-	}
-	go fn()
 }
 
 func (p *Plugin) store() store { return store{api: p.API} }

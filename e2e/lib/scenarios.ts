@@ -21,7 +21,7 @@ const PLUGIN_ID = 'org.mme2ee.e2ee';
 const PLACEHOLDER = 'Encrypted message';
 const T = 30000;
 // plugin.json's defaults (Mattermost keeps plugin setting keys lower-cased).
-const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: '', disablesynceddrafts: true};
+const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: ''};
 
 /** Defines the scenarios against `host` (one test file per host variant). */
 export function defineScenarios(host: Host): void {
@@ -137,13 +137,6 @@ export function defineScenarios(host: Host): void {
 
     async function serverAllowsSyncedDrafts(): Promise<boolean> {
         return (await admin.api('GET', '/config')).ServiceSettings.AllowSyncedDrafts;
-    }
-
-    async function waitSyncedDrafts(want: boolean): Promise<void> {
-        for (let i = 0; i < 100 && await serverAllowsSyncedDrafts() !== want; i++) {
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.equal(await serverAllowsSyncedDrafts(), want, `ServiceSettings.AllowSyncedDrafts is ${want}`);
     }
 
     /** The drafts the database holds for a user (channel, root, message). */
@@ -601,65 +594,56 @@ export function defineScenarios(host: Host): void {
 
         scenario('11. drafts: text typed in an encrypted channel never reaches the server as a draft', async () => {
             const team1 = await admin.team(team);
-            // Default settings: the plugin switched the server's synced drafts off.
-            await waitSyncedDrafts(false);
-            const typedDefault = `draft default ${randomBytes(6).toString('hex')}`;
-            await typeDraft(alice.page, typedDefault);
-            assert.ok(!dbDrafts(users.alice.id).includes(typedDefault), 'not in the drafts table');
-            await alice.page.getByTestId('composer-input').fill('');
+            // Mattermost's default: the server keeps drafts (the plugin cannot change that, docs/admin-guide.md).
+            assert.equal(await serverAllowsSyncedDrafts(), true);
+            const setSyncDrafts = (userId: string, value: string) => admin.api('PUT', `/users/${userId}/preferences`,
+                [{user_id: userId, category: 'advanced_settings', name: 'sync_drafts', value}]);
 
-            // The web app's part alone: the admin lets the server keep drafts again (restored to the default, on).
-            await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {disablesynceddrafts: false}}}});
-            await waitSyncedDrafts(true);
-            try {
-                // Control: carol has no key, so her drafts still sync (the host's draft sync works).
-                const carolDraft = `carol draft ${randomBytes(6).toString('hex')}`;
-                await reload(carol);
-                await typeDraft(carol.page, carolDraft);
-                assert.ok(dbDrafts(users.carol.id).includes(carolDraft), 'the host syncs the drafts of a user without a key');
-                await carol.page.getByTestId('composer-input').fill('');
+            // Control: the host syncs the drafts of a user the plugin leaves alone (carol: no key, in a plain channel).
+            await carol.context.close();
+            await setSyncDrafts(users.carol.id, 'true');
+            const carolPlain = await openAs(browser, proxy.url, 'carol', password, `${team}/channels/town-square`);
+            pages.push(carolPlain);
+            const carolDraft = `carol draft ${randomBytes(6).toString('hex')}`;
+            await typeDraft(carolPlain.page, carolDraft);
+            assert.ok(dbDrafts(users.carol.id).includes(carolDraft), 'the host syncs drafts while typing');
+            await carolPlain.context.close();
 
-                // alice had turned draft syncing back on, and the server held a draft of hers here.
-                await admin.api('PUT', `/users/${users.alice.id}/preferences`,
-                    [{user_id: users.alice.id, category: 'advanced_settings', name: 'sync_drafts', value: 'true'}]);
-                const old = `old server draft ${randomBytes(6).toString('hex')}`;
-                const seeded = await alice.page.evaluate(async ({url, channelId, userId, message}) => {
-                    const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
-                    const r = await fetch(`${url}/api/v4/drafts`, {
-                        method: 'POST', credentials: 'include',
-                        headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest', 'X-CSRF-Token': csrf},
-                        body: JSON.stringify({user_id: userId, channel_id: channelId, root_id: '', message}),
-                    });
-                    return r.status;
-                }, {url: proxy.url, channelId: channel.id, userId: users.alice.id, message: old});
-                assert.equal(seeded, 201);
-                assert.ok(dbDrafts(users.alice.id).includes(old));
+            // alice (who has a key) turns draft syncing back on, with a draft of hers on the server here.
+            const old = `old server draft ${randomBytes(6).toString('hex')}`;
+            const seeded = await alice.page.evaluate(async ({url, channelId, userId, message}) => {
+                const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
+                const r = await fetch(`${url}/api/v4/drafts`, {
+                    method: 'POST', credentials: 'include',
+                    headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest', 'X-CSRF-Token': csrf},
+                    body: JSON.stringify({user_id: userId, channel_id: channelId, root_id: '', message}),
+                });
+                return r.status;
+            }, {url: proxy.url, channelId: channel.id, userId: users.alice.id, message: old});
+            assert.equal(seeded, 201);
+            assert.ok(dbDrafts(users.alice.id).includes(old));
+            await setSyncDrafts(users.alice.id, 'true');
 
-                await reload(alice);
-                // The plugin turns her preference off, tells her why, and deletes that draft.
-                await postByText(alice.page, 'Allow message drafts to sync with the server').waitFor({timeout: T});
-                await shot(alice.page, '11-drafts-notice');
-                for (let i = 0; i < 50 && dbDrafts(users.alice.id).includes(old); i++) {
-                    await alice.page.waitForTimeout(100);
-                }
-                assert.ok(!dbDrafts(users.alice.id).includes(old), 'her old draft in the encrypted channel was deleted');
-                const prefs = await admin.api('GET', `/users/${users.alice.id}/preferences/advanced_settings/name/sync_drafts`);
-                assert.equal(prefs.value, 'false');
-
-                const typed = `draft typed ${randomBytes(6).toString('hex')}`;
-                await typeDraft(alice.page, typed);
-                assert.ok(!dbDrafts(users.alice.id).includes(typed), 'not in the drafts table');
-                const listed = JSON.stringify(await alice.page.evaluate(async ({url, teamId}) => {
-                    const r = await fetch(`${url}/api/v4/users/me/teams/${teamId}/drafts`, {credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'}});
-                    return {status: r.status, body: await r.text()};
-                }, {url: proxy.url, teamId: team1.id}));
-                assert.match(listed, /"status":200/);
-                assert.ok(!listed.includes(typed) && !listed.includes(old), 'not in GET /users/me/teams/{team_id}/drafts');
-                await alice.page.getByTestId('composer-input').fill('');
-            } finally {
-                await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {disablesynceddrafts: true}}}});
+            // Her browser turns it off again, tells her why, and deletes that draft.
+            await postByText(alice.page, 'Allow message drafts to sync with the server').last().waitFor({timeout: T});
+            await shot(alice.page, '11-drafts-notice');
+            for (let i = 0; i < 50 && (dbDrafts(users.alice.id).includes(old) ||
+                (await admin.api('GET', `/users/${users.alice.id}/preferences/advanced_settings/name/sync_drafts`)).value !== 'false'); i++) {
+                await alice.page.waitForTimeout(100);
             }
-            await waitSyncedDrafts(false);
+            assert.ok(!dbDrafts(users.alice.id).includes(old), 'her old draft in the encrypted channel was deleted');
+            assert.equal((await admin.api('GET', `/users/${users.alice.id}/preferences/advanced_settings/name/sync_drafts`)).value, 'false');
+
+            const typed = `draft typed ${randomBytes(6).toString('hex')}`;
+            await typeDraft(alice.page, typed);
+            assert.ok(!dbDrafts(users.alice.id).includes(typed), 'not in the drafts table');
+            const listed = JSON.stringify(await alice.page.evaluate(async ({url, teamId}) => {
+                const r = await fetch(`${url}/api/v4/users/me/teams/${teamId}/drafts`, {credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'}});
+                return {status: r.status, body: await r.text()};
+            }, {url: proxy.url, teamId: team1.id}));
+            assert.match(listed, /"status":200/);
+            assert.ok(!listed.includes(typed) && !listed.includes(old), 'not in GET /users/me/teams/{team_id}/drafts');
+            await alice.page.getByTestId('composer-input').fill('');
         });
     });
 }

@@ -1,7 +1,9 @@
 // Synced drafts: the host saves what the user types to the server (POST /api/v4/drafts) while
-// typing, in clear, before any hook runs. For a user who has a key we turn the host's own
-// per-user switch off (preference advanced_settings/sync_drafts = "false", which its draft
-// code honours) and delete what the server already holds for encrypted channels.
+// typing, in clear, before any hook runs. For a user who has a key, or who opens an encrypted
+// channel, we turn the host's own per-user switch off (preference advanced_settings/sync_drafts
+// = "false", which its draft code honours) and delete what the server already holds for
+// encrypted channels. (The server part cannot turn ServiceSettings.AllowSyncedDrafts off: see
+// docs/admin-guide.md.)
 import type {DraftJSON, EncryptionMethod, PreferenceJSON} from '../client';
 import type {MyKeys} from '../types/my_keys';
 
@@ -22,6 +24,8 @@ export interface DraftGuardDeps {
         deleteDraft(channelId: string, rootId: string): Promise<unknown>;
     };
     methodOf(channelId: string): Promise<EncryptionMethod>;
+    /** Whether the channel on screen is known to be encrypted (a user without a key types there too). */
+    inEncryptedChannel(): boolean;
     /** Tells the user, in the channel on screen. */
     notify(text: string): void;
 }
@@ -39,10 +43,11 @@ export function syncDraftsPreference(state: unknown): string | undefined {
     return (state as DraftState)?.entities?.preferences?.myPreferences?.[`${SYNC_DRAFTS_CATEGORY}--${SYNC_DRAFTS_NAME}`]?.value;
 }
 
-/** Runs now, when the user's keys change, and when the preference is turned back on. Returns an unsubscribe. */
+/** Runs now, when the user's keys change, when an encrypted channel is opened, and when the
+ * preference is turned back on. */
 export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => void) => () => void): {run(): Promise<void>; dispose(): void} {
     async function once(): Promise<void> {
-        if (!await deps.myKeys.get()) {
+        if (!deps.inEncryptedChannel() && !await deps.myKeys.get()) {
             return;
         }
         const state = deps.getState() as DraftState;
@@ -106,13 +111,15 @@ export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => vo
     }
 
     let lastPref = syncDraftsPreference(deps.getState());
+    let lastEncrypted = deps.inEncryptedChannel();
     const unsubscribeStore = subscribe(() => {
         const pref = syncDraftsPreference(deps.getState());
-        if (pref !== lastPref) {
-            lastPref = pref;
-            if (pref !== 'false') {
-                run();
-            }
+        const encrypted = deps.inEncryptedChannel();
+        const changed = pref !== lastPref || encrypted !== lastEncrypted;
+        lastPref = pref;
+        lastEncrypted = encrypted;
+        if (changed && pref !== 'false') {
+            run();
         }
     });
     const unsubscribeKeys = deps.myKeys.onChange(() => {

@@ -239,6 +239,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             dispatch: (action) => store.dispatch(action as never),
             rest: {savePreferences: client.savePreferences.bind(client), getDrafts: client.getDrafts.bind(client), deleteDraft: client.deleteDraft.bind(client)},
             methodOf: (id) => methods.refresh(id),
+            inEncryptedChannel: () => {
+                const id = currentChannelId(state());
+                return Boolean(id) && methods.get(id) === 'p2p';
+            },
             notify: (text) => {
                 const channelId = currentChannelId(state());
                 if (channelId) {

@@ -6,7 +6,8 @@ import {FakeMyKeys, makeUser} from './helpers';
 
 const ME = 'alicexxxxxxxxxxxxxxxxxxxxx';
 
-async function setup(opts: {pref?: string; allowSynced?: string; keys?: boolean; drafts?: Record<string, DraftJSON[]>} = {}) {
+async function setup(opts: {pref?: string; allowSynced?: string; keys?: boolean; drafts?: Record<string, DraftJSON[]>; encryptedOnScreen?: boolean} = {}) {
+    let encryptedOnScreen = opts.encryptedOnScreen ?? false;
     const alice = await makeUser('alice');
     const myKeys = new FakeMyKeys(opts.keys === false ? null : alice);
     const prefs: Record<string, {value: string}> = opts.pref === undefined ? {} : {'advanced_settings--sync_drafts': {value: opts.pref}};
@@ -62,12 +63,17 @@ async function setup(opts: {pref?: string; allowSynced?: string; keys?: boolean;
             return methods[id];
         },
         notify: (text) => notices.push(text),
+        inEncryptedChannel: () => encryptedOnScreen,
     }, (l) => {
         listeners.add(l);
         return () => listeners.delete(l);
     });
     await guard.run();
-    return {guard, saved, deleted, notices, myKeys, alice, setPref};
+    const openEncrypted = () => {
+        encryptedOnScreen = true;
+        listeners.forEach((l) => l());
+    };
+    return {guard, saved, deleted, notices, myKeys, alice, setPref, openEncrypted};
 }
 
 const draft = (channel_id: string, root_id = ''): DraftJSON => ({channel_id, root_id, message: 'the launch code'});
@@ -112,4 +118,14 @@ test('server drafts off (AllowSyncedDrafts false): the preference is still set, 
     const t = await setup({allowSynced: 'false', drafts: {team1: [draft('enc1')]}});
     expect(t.saved).toHaveLength(1);
     expect(t.deleted).toEqual([]);
+});
+
+test('a user without a key who opens an encrypted channel: turned off as well (what they type there would sync)', async () => {
+    const t = await setup({keys: false, drafts: {team1: [draft('enc1')]}});
+    expect(t.saved).toEqual([]);
+    t.openEncrypted();
+    await t.guard.run();
+    expect(t.saved).toHaveLength(1);
+    expect(t.deleted).toEqual(['enc1/']);
+    expect(t.notices).toEqual([DRAFTS_TURNED_OFF_NOTICE]);
 });
