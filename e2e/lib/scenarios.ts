@@ -609,7 +609,14 @@ export function defineScenarios(host: Host): void {
             assert.ok(dbDrafts(users.carol.id).includes(carolDraft), 'the host syncs drafts while typing');
             await carolPlain.context.close();
 
-            // alice (who has a key) turns draft syncing back on, with a draft of hers on the server here.
+            // alice has a key: what she types in the encrypted channel is not synced.
+            const first = `draft first ${randomBytes(6).toString('hex')}`;
+            await typeDraft(alice.page, first);
+            assert.ok(!dbDrafts(users.alice.id).includes(first), 'not in the drafts table');
+            await alice.page.getByTestId('composer-input').fill('');
+            await alice.page.waitForTimeout(1000);
+
+            // She turns draft syncing back on, with a draft of hers on the server here.
             const old = `old server draft ${randomBytes(6).toString('hex')}`;
             const seeded = await alice.page.evaluate(async ({url, channelId, userId, message}) => {
                 const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
