@@ -12,7 +12,7 @@ const none = (args: string[]) => args.length === 0;
 const oneChannel = (args: string[]) => args.length <= 1 && args.every((a) => CHANNEL.test(a));
 const mentions = (args: string[]) => args.length > 0 && args.every((a) => USER.test(a) && a.startsWith('@'));
 const usersAndChannels = (args: string[]) => args.length > 0 && args.every((a) => (USER.test(a) && a.startsWith('@')) || CHANNEL.test(a));
-const E2EE_SUBCOMMANDS = new Set(['help', 'start', 'stop', 'status', 'show_backup', 'migrate', 'import']);
+const E2EE_SUBCOMMANDS = new Set(['help', 'start', 'stop', 'status', 'show_backup', 'migrate', 'import', 'verify']);
 
 /** Built-in commands of the server (11.4) whose arguments are no message text, with the argument
  * shapes they take; given anything more (e.g. "/away back soon") they count as carrying text. */
@@ -36,7 +36,8 @@ export const NO_TEXT_COMMANDS: Record<string, (args: string[]) => boolean> = {
     '/remove': mentions,
     '/invite': usersAndChannels,
     '/e2ee': (args) => args.length === 0 || (args.length === 1 && E2EE_SUBCOMMANDS.has(args[0].toLowerCase())) ||
-        (args[0]?.toLowerCase() === 'init' && args.slice(1).every((a) => a === '--force')),
+        (args[0]?.toLowerCase() === 'init' && args.slice(1).every((a) => a === '--force')) ||
+        (args[0]?.toLowerCase() === 'verify' && args.length === 2 && USER.test(args[1])),
 };
 
 // Commands that post their text into this very channel: the server refuses that post in an
