@@ -174,6 +174,10 @@ export function defineScenarios(host: Host): void {
         admin.psql(`delete from pluginkeyvaluestore where pluginid = '${PLUGIN_ID}' and ` +
             `(pkey like 'pubkey:%' or pkey like 'pubkey\\_history:%' or pkey like 'backup\\_gpg:%')`);
         await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: DEFAULT_SETTINGS}}});
+        // Mattermost's default for the users' draft syncing (an earlier run's plugin turned it off).
+        for (const u of Object.values(users)) {
+            await admin.api('PUT', `/users/${u.id}/preferences`, [{user_id: u.id, category: 'advanced_settings', name: 'sync_drafts', value: 'true'}]);
+        }
         channel = await admin.createChannel(team, 'e2e', ['alice', 'bob', 'carol']);
         channelPath = `${team}/channels/${channel.name}`;
         proxy = await startHostProxy({upstream: admin.url, hostDir: host.dir});
