@@ -69,15 +69,20 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 	return nil
 }
 
-// passesUnencrypted: system messages, admin-listed types, our bot and (if allowed) bots.
-func (p *Plugin) passesUnencrypted(post *model.Post) bool {
+// typePassesUnencrypted: system messages and admin-listed types, whoever posts them.
+func (p *Plugin) typePassesUnencrypted(post *model.Post) bool {
 	if strings.HasPrefix(post.Type, model.PostSystemMessagePrefix) {
 		return true
 	}
-	cfg := p.getConfiguration()
-	if post.Type != "" && slices.Contains(cfg.allowedMsgTypes(), post.Type) {
+	return post.Type != "" && slices.Contains(p.getConfiguration().allowedMsgTypes(), post.Type)
+}
+
+// passesUnencrypted: system messages, admin-listed types, our bot and (if allowed) bots.
+func (p *Plugin) passesUnencrypted(post *model.Post) bool {
+	if p.typePassesUnencrypted(post) {
 		return true
 	}
+	cfg := p.getConfiguration()
 	if post.UserId == p.botUserID && p.botUserID != "" {
 		return true
 	}
@@ -116,9 +121,10 @@ func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*mode
 // MessageWillBeUpdated: an encrypted post stays encrypted, and nothing in an encrypted
 // channel can be edited into plaintext (older plaintext posts may only keep their text).
 // Unlike MessageWillBePosted, this hook allows an update only by returning the new post.
-func (p *Plugin) MessageWillBeUpdated(_ *plugin.Context, newPost, oldPost *model.Post) (*model.Post, string) {
-	if err := p.checkUpdate(newPost, oldPost); err != nil {
-		return nil, p.reject(newPost, err)
+// The editor comes from the request's session (editor.go): the posts' UserId is the author.
+func (p *Plugin) MessageWillBeUpdated(c *plugin.Context, newPost, oldPost *model.Post) (*model.Post, string) {
+	if err := p.checkUpdate(c, newPost, oldPost); err != nil {
+		return nil, p.reject(p.refusedEditor(c, newPost), err)
 	}
 	markEncryptedEdit(newPost, oldPost)
 	return newPost, ""
@@ -135,7 +141,7 @@ func markEncryptedEdit(newPost, oldPost *model.Post) {
 	}
 }
 
-func (p *Plugin) checkUpdate(newPost, oldPost *model.Post) error {
+func (p *Plugin) checkUpdate(c *plugin.Context, newPost, oldPost *model.Post) error {
 	wasEncrypted := oldPost.Type == encryptedPostType
 	if !wasEncrypted && !p.channelEncrypted(oldPost.ChannelId) {
 		return nil
@@ -144,7 +150,7 @@ func (p *Plugin) checkUpdate(newPost, oldPost *model.Post) error {
 		return nil
 	}
 	if !wasEncrypted && newPost.Type == oldPost.Type && p.passesUnencrypted(newPost) {
-		return nil
+		return p.checkPlaintextEditor(c, newPost)
 	}
 	return p.checkEncryptedPost(newPost)
 }
