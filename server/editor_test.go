@@ -11,10 +11,10 @@ import (
 )
 
 const (
-	editorAdminID   = "adminidadminidadminidadmin"
-	otherBot  = "otherbototherbototherboto"
-	adminSess = "sessadminsessadminsessadmi"
-	botSess   = "sessbotsessbotsessbotsessb"
+	editorAdminID = "adminidadminidadminidadmin"
+	otherBot      = "otherbototherbototherboto"
+	adminSess     = "sessadminsessadminsessadmi"
+	botSess       = "sessbotsessbotsessbotsessb"
 )
 
 // withSessions makes the fake API answer GetSession for the admin's and the other bot's sessions.

@@ -33,27 +33,9 @@ const encryptedChannelNotice = "This channel is end-to-end encrypted: only messa
 // checkEncryptedPost verifies that post is an acceptable encrypted post: the placeholder
 // text, no files, no props that could carry plaintext, and a valid signature by the author.
 func (p *Plugin) checkEncryptedPost(post *model.Post) error {
-	if post.Type != encryptedPostType {
-		return &PostRejectedError{Reason: "the message is not encrypted"}
-	}
-	if post.Message != encryptedPlaceholder {
-		return &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
-	}
-	if len(post.FileIds) > 0 || (post.Metadata != nil && len(post.Metadata.Files) > 0) {
-		return &PostRejectedError{Reason: "encrypted posts cannot carry files"}
-	}
-	props := post.GetProps()
-	e2ee, ok := props["e2ee"]
-	if !ok {
-		return &PostRejectedError{Reason: "the encrypted post has no props.e2ee"}
-	}
-	for k, v := range props {
-		if k == "e2ee" {
-			continue
-		}
-		if _, isBool := v.(bool); !harmlessProps[k] || !isBool {
-			return &PostRejectedError{Reason: "encrypted posts cannot carry the property " + k}
-		}
+	e2ee, err := checkEncryptedShape(post)
+	if err != nil {
+		return err
 	}
 	key, err := p.store().getPubkey(post.UserId)
 	if err != nil {
@@ -67,6 +49,33 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 		return &PostRejectedError{Reason: err.Error()}
 	}
 	return nil
+}
+
+// checkEncryptedShape checks everything but the signature and returns props.e2ee.
+func checkEncryptedShape(post *model.Post) (any, error) {
+	if post.Type != encryptedPostType {
+		return nil, &PostRejectedError{Reason: "the message is not encrypted"}
+	}
+	if post.Message != encryptedPlaceholder {
+		return nil, &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
+	}
+	if len(post.FileIds) > 0 || (post.Metadata != nil && len(post.Metadata.Files) > 0) {
+		return nil, &PostRejectedError{Reason: "encrypted posts cannot carry files"}
+	}
+	props := post.GetProps()
+	e2ee, ok := props["e2ee"]
+	if !ok {
+		return nil, &PostRejectedError{Reason: "the encrypted post has no props.e2ee"}
+	}
+	for k, v := range props {
+		if k == "e2ee" {
+			continue
+		}
+		if _, isBool := v.(bool); !harmlessProps[k] || !isBool {
+			return nil, &PostRejectedError{Reason: "encrypted posts cannot carry the property " + k}
+		}
+	}
+	return e2ee, nil
 }
 
 // typePassesUnencrypted: system messages and admin-listed types, whoever posts them.
