@@ -229,4 +229,3 @@ func TestOnActivateReturnsBeforeMigrationAndSweep(t *testing.T) {
 	assert.Equal(t, []string{"plaintextinthegapaaaaaaaaa"}, deletedIDs(api), "the activation sweep removed what got in")
 	require.NoError(t, p.OnDeactivate())
 }
-
