@@ -87,3 +87,30 @@ func TestSystemConsoleWarnsAboutBurnOnRead(t *testing.T) {
 	assert.Contains(t, m.SettingsSchema.Header, "EnableBurnOnRead")
 	assert.Contains(t, m.SettingsSchema.Header, "burn-on-read messages skip every plugin check")
 }
+
+func TestNotificationWillBePushedRemovesBurnOnRead(t *testing.T) {
+	p, api, _ := encryptedSetup(t)
+	bor := stored(api, "burnonreadpostaaaaaaaaaaa", bobID, model.GetMillis(), func(p *model.Post) { p.Type = burnOnReadPostType })
+	out, reason := p.NotificationWillBePushed(&model.PushNotification{PostId: bor.Id, ChannelId: chanID, SenderId: bobID, PostType: burnOnReadPostType}, carolID)
+	assert.Nil(t, out)
+	assert.NotEmpty(t, reason, "the push is dropped")
+	assert.Equal(t, []string{bor.Id}, deletedIDs(api))
+	require.Len(t, dmsTo(api, p, bobID), 1)
+
+	// Ordinary pushes pass without a KV read.
+	api.kvFail = true
+	out, reason = p.NotificationWillBePushed(&model.PushNotification{PostId: "x", ChannelId: chanID, SenderId: bobID, PostType: encryptedPostType}, carolID)
+	api.kvFail = false
+	assert.Nil(t, out)
+	assert.Empty(t, reason)
+}
+
+func TestReactionHasBeenAddedRemovesBurnOnRead(t *testing.T) {
+	p, api, _ := encryptedSetup(t)
+	bor := stored(api, "burnonreadpostaaaaaaaaaaa", bobID, model.GetMillis(), func(p *model.Post) { p.Type = burnOnReadPostType })
+	plain := stored(api, "ordinaryplaintextaaaaaaaa", p.botUserID, model.GetMillis(), nil)
+	p.ReactionHasBeenAdded(nil, &model.Reaction{UserId: carolID, PostId: plain.Id, ChannelId: chanID, EmojiName: "+1"})
+	assert.Empty(t, deletedIDs(api))
+	p.ReactionHasBeenAdded(nil, &model.Reaction{UserId: carolID, PostId: bor.Id, ChannelId: chanID, EmojiName: "fire"})
+	assert.Equal(t, []string{bor.Id}, deletedIDs(api))
+}
