@@ -327,10 +327,7 @@ func (p *Plugin) sweepVerdict(post *model.Post, mark int64) error {
 		return &PostRejectedError{Reason: "burn-on-read messages are not encrypted and skip the plugin's checks"}
 	}
 	if post.Type == encryptedPostType {
-		if changedSinceMark {
-			return p.checkEncryptedPost(post)
-		}
-		return p.checkEncryptedPostAnyKey(post)
+		return p.sweepEncrypted(post, changedSinceMark)
 	}
 	if !changedSinceMark || p.passesUnencrypted(post) {
 		return nil
@@ -338,9 +335,12 @@ func (p *Plugin) sweepVerdict(post *model.Post, mark int64) error {
 	return &PostRejectedError{Reason: "the message is not encrypted"}
 }
 
-// checkEncryptedPostAnyKey accepts an older encrypted post signed by any key its author has
-// registered: keys change, and the post was checked with the key of its time.
-func (p *Plugin) checkEncryptedPostAnyKey(post *model.Post) error {
+// sweepEncrypted judges an encrypted post. Its shape (placeholder, no files, no other props) is
+// checked as the hooks do: anything else could carry text. Its signature may be by any key its
+// author has registered (key history): the author may have replaced the key since posting. A
+// post that was only touched since the mark (a reply, a pin) and no longer verifies is reported
+// but left: it was checked when posted, and its key may have aged out of the history.
+func (p *Plugin) sweepEncrypted(post *model.Post, changedSinceMark bool) error {
 	e2ee, err := checkEncryptedShape(post)
 	if err != nil {
 		return err
@@ -350,12 +350,24 @@ func (p *Plugin) checkEncryptedPostAnyKey(post *model.Post) error {
 		return err
 	}
 	ctx := messageContext{ChannelID: post.ChannelId, RootID: post.RootId, UserID: post.UserId}
+	var verr error = &PostRejectedError{Reason: "its author has no registered key"}
 	for i := range history {
-		if verifyEncryptedMessage(e2ee, &history[i].Pubkey, ctx) == nil {
+		if verr = verifyEncryptedMessage(e2ee, &history[i].Pubkey, ctx); verr == nil {
 			return nil
 		}
 	}
-	return &PostRejectedError{Reason: "the encrypted message is not signed by any key of its author"}
+	if !changedSinceMark && isSignatureMismatch(verr) {
+		p.API.LogWarn("E2EE: an encrypted post changed since the last sweep does not verify with any registered key of its author; left in place", "post_id", post.Id, "channel_id", post.ChannelId)
+		return nil
+	}
+	return &PostRejectedError{Reason: verr.Error()}
+}
+
+// isSignatureMismatch: a well-formed message whose signature does not verify (message.go's
+// wording), as opposed to a malformed one, which could carry text.
+func isSignatureMismatch(err error) bool {
+	var inv *InvalidMessageError
+	return errors.As(err, &inv) && strings.HasPrefix(inv.Reason, "the signature does not verify")
 }
 
 // reportSweep logs what was removed from a channel (IDs, never text) and tells each author.

@@ -229,3 +229,41 @@ func TestOnActivateReturnsBeforeMigrationAndSweep(t *testing.T) {
 	assert.Equal(t, []string{"plaintextinthegapaaaaaaaaa"}, deletedIDs(api), "the activation sweep removed what got in")
 	require.NoError(t, p.OnDeactivate())
 }
+
+// The sweep must not remove genuine encrypted posts whose author replaced her key since.
+func TestSweepKeepsEncryptedPostsAcrossKeyChanges(t *testing.T) {
+	p, api, alice, mark := sweepSetup(t)
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	newAlice := newTestUser(t)
+	// Alice posted in the gap with her key, then replaced it before the sweep.
+	history, _ := json.Marshal([]KeyHistoryEntry{{Pubkey: alice.pub, Since: 0}, {Pubkey: newAlice.pub, Since: mark + 500}})
+	api.kv[kvHistoryPrefix+aliceID] = history
+	api.kv[kvPubkeyPrefix+aliceID] = newAlice.pub.marshal()
+	enc := func(e2ee map[string]any) func(*model.Post) {
+		return func(post *model.Post) {
+			post.Type, post.Message = encryptedPostType, encryptedPlaceholder
+			post.AddProp("e2ee", e2ee)
+		}
+	}
+	stored(api, "postedbeforekeychangeaaaaa", aliceID, mark+100, enc(alice.v2Message(t, ctx, 2)))
+	// An older post that no longer verifies with any listed key, only touched (a reply): left, reported.
+	gone := newTestUser(t)
+	stored(api, "agedoutkeytouchedaaaaaaaaa", aliceID, mark-100, func(post *model.Post) {
+		enc(gone.v2Message(t, ctx, 2))(post)
+		post.UpdateAt = mark + 200
+	})
+	// The same, but its e2ee carries an extra field: malformed, removed.
+	stored(api, "malformede2eetouchedaaaaaa", aliceID, mark-100, func(post *model.Post) {
+		m := alice.v2Message(t, ctx, 2)
+		m["note"] = secretText
+		enc(m)(post)
+		post.UpdateAt = mark + 300
+	})
+	p.sweepAll(context.Background(), "test", model.GetMillis())
+	assert.Equal(t, []string{"malformede2eetouchedaaaaaa"}, deletedIDs(api))
+	var reported bool
+	for _, l := range api.logs {
+		reported = reported || strings.Contains(l, "does not verify with any registered key")
+	}
+	assert.True(t, reported)
+}
