@@ -338,8 +338,9 @@ func (p *Plugin) sweepVerdict(post *model.Post, mark int64) error {
 // sweepEncrypted judges an encrypted post. Its shape (placeholder, no files, no other props) is
 // checked as the hooks do: anything else could carry text. Its signature may be by any key its
 // author has registered (key history): the author may have replaced the key since posting. A
-// post that was only touched since the mark (a reply, a pin) and no longer verifies is reported
-// but left: it was checked when posted, and its key may have aged out of the history.
+// post that was only touched since the mark (a reply, a pin) and no longer verifies (or whose
+// author has no key now) is reported but left: it was checked when posted, and its key may have
+// aged out of the history.
 func (p *Plugin) sweepEncrypted(post *model.Post, changedSinceMark bool) error {
 	e2ee, err := checkEncryptedShape(post)
 	if err != nil {
@@ -356,8 +357,8 @@ func (p *Plugin) sweepEncrypted(post *model.Post, changedSinceMark bool) error {
 			return nil
 		}
 	}
-	if !changedSinceMark && isSignatureMismatch(verr) {
-		p.API.LogWarn("E2EE: an encrypted post changed since the last sweep does not verify with any registered key of its author; left in place", "post_id", post.Id, "channel_id", post.ChannelId)
+	if !changedSinceMark && (len(history) == 0 || isSignatureMismatch(verr)) {
+		p.API.LogWarn("E2EE: an encrypted post changed since the last sweep does not verify with any registered key of its author; left in place, as it was checked when posted", "post_id", post.Id, "channel_id", post.ChannelId)
 		return nil
 	}
 	return &PostRejectedError{Reason: verr.Error()}
