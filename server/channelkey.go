@@ -750,3 +750,36 @@ func (p *Plugin) countV3Post(post *model.Post) {
 		p.API.LogWarn("E2EE: cannot count a post of the channel key", "channel_id", post.ChannelId, "error", err.Error())
 	}
 }
+
+// verifyStoredMessage checks a stored post's props.e2ee with one of its author's keys: v1/v2 as
+// the hooks do, v3 against the commitment of the epoch it names (an old epoch is fine here: the
+// head and grace rules are for new posts only).
+func (p *Plugin) verifyStoredMessage(e2ee any, author *PublicKey, ctx messageContext) error {
+	v, raw := e2eeVersion(e2ee)
+	if v != 3 {
+		return verifyEncryptedMessage(e2ee, author, ctx)
+	}
+	m, err := parseMessageV3(raw)
+	if err != nil {
+		return err
+	}
+	rec, appErr := p.API.KVGet(epochKey(kvEpochRecord, ctx.ChannelID, m.Epoch))
+	if appErr != nil {
+		return fmt.Errorf("reading the record: %w", appErr)
+	}
+	if rec == nil {
+		return invalidf("the message names epoch %d, which this channel does not have", m.Epoch)
+	}
+	h, err := parseEpochHeaderJSON(rec)
+	if err != nil {
+		return fmt.Errorf("the stored record is corrupt: %w", err)
+	}
+	pub, err := author.verifier()
+	if err != nil {
+		return invalidf("the author's public key is invalid")
+	}
+	if !m.verify(pub, ctx, h.Commitment) {
+		return invalidf("the signature does not verify with the author's public key for this channel, thread, author and epoch")
+	}
+	return nil
+}

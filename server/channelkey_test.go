@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -452,4 +453,34 @@ func TestChannelKeyHistorySharing(t *testing.T) {
 	assert.EqualValues(t, 2, body["head"])
 	code, _ = call(p, bobID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID+"&epoch=3", "")
 	assert.Equal(t, http.StatusNotFound, code)
+}
+
+// The sweep keeps channel-key posts that verify against their epoch's record (also an older
+// epoch) and removes forged or unknown-epoch ones.
+func TestSweepKeepsChannelKeyPosts(t *testing.T) {
+	p, api, alice, mark := sweepSetup(t)
+	bob, carol := newTestUser(t), newTestUser(t)
+	api.kv[kvPubkeyPrefix+bobID] = bob.pub.marshal()
+	api.kv[kvPubkeyPrefix+carolID] = carol.pub.marshal()
+	api.kv[kvChanMethodPrefix+chanID] = []byte("2")
+	users := map[string]*testUser{aliceID: alice, bobID: bob, carolID: carol}
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, _ := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code)
+	rec2 := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID, bobID, carolID))
+	code, _ = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code)
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	enc := func(e2ee map[string]any) func(*model.Post) {
+		return func(post *model.Post) {
+			post.Type, post.Message = encryptedPostType, encryptedPlaceholder
+			post.AddProp("e2ee", e2ee)
+		}
+	}
+	stored(api, "v3epochoneaaaaaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	stored(api, "v3epochtwoaaaaaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 2, rec2.Commitment)))
+	stored(api, "v3forgedaaaaaaaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 2, randBytes(32))))
+	stored(api, "v3unknownepochaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 9, rec2.Commitment)))
+	p.sweepAll(context.Background(), "test", model.GetMillis())
+	assert.ElementsMatch(t, []string{"v3forgedaaaaaaaaaaaaaaaaaa", "v3unknownepochaaaaaaaaaaaa"}, deletedIDs(api))
 }
