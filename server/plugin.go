@@ -17,12 +17,17 @@ type Plugin struct {
 
 	configurationLock sync.RWMutex
 	configuration     *configuration
+	configError       string
 
 	botUserID string
 	router    http.Handler
 
 	// originalRows replaces the database read of the original plugin's KV in unit tests.
 	originalRows func() ([]originalRow, error)
+	// activeUsersCount replaces the database count of active users in unit tests.
+	activeUsersCount func() (int, error)
+	// runInBackground runs slow work off the caller's path (nil: a goroutine); tests run it inline.
+	runInBackground func(func())
 }
 
 const (
@@ -48,9 +53,12 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("registering /e2ee: %w", err)
 	}
 	// Before users post: an encrypted channel of the original must not come up unencrypted.
-	if _, _, err := p.runOriginalMigration(false); err != nil {
+	summary, _, err := p.runOriginalMigration(false)
+	if err != nil {
 		p.API.LogWarn("E2EE: migration from "+originalName+" did not run; it is retried at the next activation or with /e2ee migrate", "error", err.Error())
 	}
+	// Counters for the admin view: built once, and again when a migration copied data.
+	p.ensureStats(summary.Pubkeys.Copied+summary.Channels.Copied > 0)
 	p.warnAboutDrafts()
 	return nil
 }
