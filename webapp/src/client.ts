@@ -22,6 +22,21 @@ export interface KeyHistoryEntryJSON {
     since: number;
 }
 
+/** GET /admin/stats (docs/api.md): the admin view's figures. */
+export interface AdminStats {
+    active_users: number;
+    active_users_with_key: number;
+    key_share: number;
+    approximate: boolean;
+    encrypted_channels: Record<string, number>;
+    encrypted_direct: number;
+    keys_last_30_days: number;
+    synced_drafts: boolean;
+    policy: {auto_encrypt_direct: string; auto_encrypt_private_channels: string; require_encryption: boolean};
+    config_error: string;
+    counted_since: number;
+}
+
 export class PluginAPIError extends Error {
     constructor(message: string, readonly status: number) {
         super(message);
@@ -130,6 +145,10 @@ export const pluginAPI = {
     },
     getChannelStatus(channelId: string): Promise<ChannelStatus> {
         return request<ChannelStatus>('GET', `/channel/status?chanID=${encodeURIComponent(channelId)}`);
+    },
+    /** System admins only. recount: rebuild the counters from the server's data first. */
+    getAdminStats(recount = false): Promise<AdminStats> {
+        return recount ? request<AdminStats>('POST', '/admin/stats/recount') : request<AdminStats>('GET', '/admin/stats');
     },
     async getGPGKeyServer(): Promise<string> {
         const res = await request<{url: string}>('GET', '/gpg/key_server');

@@ -1,5 +1,6 @@
 import type {Store} from 'redux';
 
+import {AdoptionSetting} from './admin/adoption_setting';
 import {setSiteURL} from './client';
 import manifest from './manifest';
 import {registerKeyFeatures} from './keys';
@@ -34,6 +35,8 @@ class E2EEPlugin {
         }
         const messages = registerMessageFeatures(registry, store, myKeys);
         this.teardown.push(messages.dispose);
+        // The System Console section (setting key as in plugin.json).
+        registry.registerAdminConsoleCustomSetting?.('AdoptionStats', AdoptionSetting, {showTitle: true});
     }
 
     uninitialize(): void {
