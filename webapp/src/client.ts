@@ -108,6 +108,10 @@ export const restAPI = {
         }
         return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users?${query}`, 'GET', undefined, field('message'));
     },
+    /** POST /api/v4/users/ids (what Client4.getProfilesByIds calls). */
+    getProfilesByIds(userIds: string[]): Promise<UserProfile[]> {
+        return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users/ids`, 'POST', userIds, field('message'));
+    },
     /** PUT /api/v4/posts/{id}/patch: the edit is saved and shown as edited. */
     patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post> {
         return fetchJSON<Post>(`${siteURL}/api/v4/posts/${encodeURIComponent(patch.id)}/patch`, 'PUT', patch, field('message'));

@@ -3,6 +3,7 @@
 import type {Store} from 'redux';
 
 import {pluginAPI} from '../client';
+import {hostState} from '../host_state';
 import {BackupFormatError, InvalidKeyError, fingerprintOf, generateKeys, importBackup, importPublicKey, publicKeyOf} from '../crypto';
 import type {FetchLike} from '../crypto/hkp';
 import type {PrivateKeySet, PublicKey, PublicKeyJSON} from '../crypto/types';
@@ -23,10 +24,6 @@ export interface KeyServiceOptions {
     ui: KeysUI;
     /** For HKP look-ups; the browser's fetch by default. */
     fetchFn?: FetchLike;
-}
-
-interface UsersState {
-    entities?: {users?: {currentUserId?: string; profiles?: Record<string, {email?: string} | undefined>}};
 }
 
 export function errorText(err: unknown): string {
@@ -61,16 +58,12 @@ export class KeyService {
         this.fetchFn = opts.fetchFn;
     }
 
-    private state(): UsersState {
-        return (this.store.getState() as UsersState) || {};
-    }
-
     private me(): string {
-        return this.state().entities?.users?.currentUserId || '';
+        return hostState.currentUserId(this.store.getState());
     }
 
     private myEmail(me: string): string {
-        return this.state().entities?.users?.profiles?.[me]?.email || '';
+        return hostState.user(this.store.getState(), me)?.email || '';
     }
 
     private async serverKey(userId: string): Promise<ServerKey> {

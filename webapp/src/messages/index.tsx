@@ -4,10 +4,12 @@ import React from 'react';
 import type {Store} from 'redux';
 
 import type {Post} from '@mattermost/types/posts';
+import type {UserProfile} from '@mattermost/types/users';
 
 import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
 import {KeyDirectory, KeyHistory, TrustStore} from '../directory';
+import {createProfileLoader, hostState} from '../host_state';
 import manifest from '../manifest';
 import type {MyKeys} from '../types/my_keys';
 import type {PluginRegistry, WebSocketMessage} from '../types/registry';
@@ -41,7 +43,7 @@ export interface MessageFeatureOptions {
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
     };
-    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>};
+    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>; getProfilesByIds?(userIds: string[]): Promise<UserProfile[]>};
     directoryTtlMs?: number;
 }
 
@@ -81,11 +83,18 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
     ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
 
-    const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
-    const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
+    const currentUser = () => hostState.currentUser(state()) as NotifyUser | undefined;
+    const myMember = (channelId: string) => hostState.myChannelMember(state(), channelId) as NotifyMember | undefined;
+    const profiles = createProfileLoader(store, (userIds) => (client.getProfilesByIds ?? restAPI.getProfilesByIds)(userIds));
     ids.push(registry.registerPostTypeComponent(E2EE_POST_TYPE, makeEncryptedPost({
         decrypt,
-        usernameOf: (id) => usernameOf(state(), id),
+        usernameOf: (id) => {
+            const name = usernameOf(state(), id);
+            if (name === undefined) {
+                profiles.loadMissing([id]);
+            }
+            return name;
+        },
         mentionKeys: (channelId) => {
             const user = currentUser();
             return user ? mentionKeysFor(user, myMember(channelId)) : [];
@@ -104,7 +113,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
     ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
-    const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
+    const postById = (postId: string) => hostState.post(state(), postId);
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
         if (result.status !== 'ok') {
