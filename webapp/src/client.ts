@@ -1,7 +1,7 @@
 // Thin client for this plugin's server API (docs/api.md) and the two Mattermost REST calls
 // the plugin makes. Requests carry the host's session cookie and, for writes, the CSRF token,
-// as Mattermost's own web client does. (Not mattermost-redux's Client4: its class alone would be
-// a third of the bundle's size budget, for three calls.)
+// as Mattermost's own web client does. (Not mattermost-redux's Client4 or its actions: they would
+// make main.js 1.45 MB, for four calls; docs/design.md §2.2.)
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
