@@ -29,6 +29,7 @@ export const hostState = {
     currentUserId: guarded(getCurrentUserId, ''),
     currentUser: guarded<[], UserProfile | undefined>(getCurrentUser, undefined),
     currentChannelId: guarded(getCurrentChannelId, ''),
+    users: guarded<[], Record<string, UserProfile>>(getUsers, {}),
     user: guarded<[string], UserProfile | undefined>((s, id) => getUsers(s)[id], undefined),
     myChannelMember: guarded<[string], ChannelMembership | undefined>((s, channelId) => getMyChannelMemberships(s)[channelId], undefined),
     config: guarded<[], Partial<ClientConfig>>(getConfig, {}),

@@ -20,7 +20,7 @@ export function registerKeyFeatures(
     registry: PluginRegistry,
     store: Store,
     options: Pick<KeyServiceOptions, 'fetchFn'> = {},
-): {myKeys: MyKeys; dispose: () => void} {
+): {myKeys: MyKeys; offerSetup: () => void; replaceKey: () => void; dispose: () => void} {
     const currentUserId = () => hostState.currentUserId(store.getState());
     const myKeys = new MyKeysStore(currentUserId);
     const ui = new KeysUI();
@@ -49,6 +49,12 @@ export function registerKeyFeatures(
 
     return {
         myKeys,
+        offerSetup: () => {
+            void service.offerSetup();
+        },
+        replaceKey: () => {
+            void service.init(true);
+        },
         dispose: () => {
             unsubscribe();
             ui.reset();

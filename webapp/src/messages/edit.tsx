@@ -223,7 +223,6 @@ export function createUpdateHook(deps: UpdateHookDeps) {
 
 interface HostEditingState {
     views?: {posts?: {editingPost?: {postId?: string; show?: boolean}}};
-    entities?: {posts?: {posts?: Record<string, Post | undefined>}};
 }
 
 export interface HostEditorGuardDeps {

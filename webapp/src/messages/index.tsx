@@ -8,11 +8,11 @@ import type {UserProfile} from '@mattermost/types/users';
 
 import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
-import {KeyDirectory, KeyHistory, TrustStore} from '../directory';
+import {KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import {createProfileLoader, hostState} from '../host_state';
 import manifest from '../manifest';
 import type {MyKeys} from '../types/my_keys';
-import type {PluginRegistry, WebSocketMessage} from '../types/registry';
+import type {PluginRegistry, SlashCommandArgs, WebSocketMessage} from '../types/registry';
 
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
@@ -25,6 +25,7 @@ import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
 import {createSendHook, createSlashCommandGuard} from './send_hook';
+import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
@@ -43,8 +44,16 @@ export interface MessageFeatureOptions {
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
     };
-    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>; getProfilesByIds?(userIds: string[]): Promise<UserProfile[]>};
+    client?: ProfilesClient & {
+        patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
+        getUserByUsername?(username: string): Promise<{id: string; username: string}>;
+        getProfilesByIds?(userIds: string[]): Promise<UserProfile[]>;
+    };
     directoryTtlMs?: number;
+    /** Opens the key setup dialog (no key in this browser): header lock, encrypted channel. */
+    offerSetup?(): void;
+    /** "Replace my key" (/e2ee init --force). */
+    replaceKey?(): void;
 }
 
 export interface MessageFeatures {
@@ -55,6 +64,8 @@ export interface MessageFeatures {
     decrypt: DecryptService;
     methods: ChannelMethods;
     edit: EditController;
+    verified: VerifiedStore;
+    verify: VerifyController;
 }
 
 export function registerMessageFeatures(registry: PluginRegistry, store: Store, myKeys: MyKeys, options: MessageFeatureOptions = {}): MessageFeatures {
@@ -69,10 +80,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const trust = new TrustStore(storage);
     const notices = storeNotices(store);
     const methods = new ChannelMethods(store, (id) => api.getChannelMethod(id));
-    const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices});
+    const verified = new VerifiedStore(storage, me, (json) => ops.importPublicKey(json));
+    const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices, verified});
     const getKeyHistory = api.getKeyHistory?.bind(api);
     const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
-    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined});
+    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined, verified});
+    const verify = new VerifyController();
     const edit = new EditController();
 
     const ids: string[] = [];
@@ -85,13 +98,39 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     const currentUser = () => hostState.currentUser(state()) as NotifyUser | undefined;
     const myMember = (channelId: string) => hostState.myChannelMember(state(), channelId) as NotifyMember | undefined;
-    const profiles = createProfileLoader(store, (userIds) => (client.getProfilesByIds ?? restAPI.getProfilesByIds)(userIds));
+    const profileLoader = createProfileLoader(store, (userIds) => (client.getProfilesByIds ?? restAPI.getProfilesByIds)(userIds));
+    const openVerify = (userId: string) => verify.open({kind: 'user', userId, username: usernameOf(state(), userId) ?? userId});
+    ids.push(registry.registerSlashCommandWillBePostedHook(async (message: string, args: SlashCommandArgs) => {
+        const cmd = parseVerifyCommand(message);
+        if (cmd === null) {
+            return {message, args};
+        }
+        if ('error' in cmd) {
+            return {error: {message: cmd.error}};
+        }
+        if (cmd.username === null) {
+            const channelId = args?.channel_id || currentChannelId(state());
+            verify.open({kind: 'list', channelId});
+            return {};
+        }
+        const profiles = hostState.users(state());
+        let user = Object.values(profiles).find((p) => p?.username?.toLowerCase() === cmd.username) as {id: string; username?: string} | undefined;
+        if (!user && client.getUserByUsername) {
+            user = await client.getUserByUsername(cmd.username).catch(() => undefined);
+        }
+        if (!user) {
+            return {error: {message: `No user @${cmd.username}.`}};
+        }
+        verify.open({kind: 'user', userId: user.id, username: user.username ?? cmd.username});
+        return {};
+    }));
     ids.push(registry.registerPostTypeComponent(E2EE_POST_TYPE, makeEncryptedPost({
+        openVerify,
         decrypt,
         usernameOf: (id) => {
             const name = usernameOf(state(), id);
             if (name === undefined) {
-                profiles.loadMissing([id]);
+                profileLoader.loadMissing([id]);
             }
             return name;
         },
@@ -113,6 +152,16 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
     ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
+    ids.push(registry.registerRootComponent(makeVerifyRoot(verify, {
+        me,
+        myKeys,
+        directory,
+        trust,
+        verified,
+        listMembers: (id) => fetchChannelMembers(client, id),
+        usernameOf: (id) => usernameOf(state(), id),
+        replaceKey: options.replaceKey,
+    }) as React.ComponentType<Record<string, unknown>>));
     const postById = (postId: string) => hostState.post(state(), postId);
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
@@ -157,7 +206,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const Tooltip = makeHeaderTooltip(store);
     ids.push(registry.registerChannelHeaderButtonAction(
         <Icon/>,
-        (channel) => {
+        async (channel) => {
+            // Without a key here, the lock opens the setup dialog instead (design §11.5).
+            if (options.offerSetup && !(await myKeys.get().catch(() => null))) {
+                options.offerSetup();
+                return;
+            }
             toggleEncryption({methods, setMethod: (id, m) => api.setChannelMethod(id, m), notices}, channel.id);
         },
         'Toggle encryption',
@@ -208,6 +262,25 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     });
 
     teardown.push(methods.watchCurrentChannel());
+    if (options.offerSetup) {
+        // Opening an encrypted channel without a key here offers the setup dialog, once a page load.
+        let offered = false;
+        const offerSetup = options.offerSetup;
+        const check = () => {
+            const channelId = currentChannelId(state());
+            if (offered || !channelId || methods.get(channelId) !== 'p2p') {
+                return;
+            }
+            offered = true;
+            myKeys.get().then((k) => {
+                if (!k) {
+                    offerSetup();
+                }
+            }, () => undefined);
+        };
+        teardown.push(store.subscribe(check));
+        check();
+    }
 
     return {
         directory,
@@ -216,6 +289,8 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         decrypt,
         methods,
         edit,
+        verified,
+        verify,
         dispose() {
             for (const undo of teardown.splice(0)) {
                 undo();
