@@ -29,6 +29,34 @@ func (c *configuration) policyFor(t model.ChannelType) (setting, value string) {
 	return "", policyOff
 }
 
+// withBot: a direct or group message with a bot is left alone, since a bot has no key and
+// could not read what its correspondents would then have to encrypt (slash-command and
+// integration bots answer in DMs). Private channels follow the policy; bots may still post
+// there while BotCanAlwaysPost is on.
+func (p *Plugin) withBot(ch *model.Channel) (bool, error) {
+	if !isDirect(ch.Type) {
+		return false, nil
+	}
+	members, appErr := p.API.GetChannelMembers(ch.Id, 0, membersPerPage)
+	if appErr != nil {
+		return false, fmt.Errorf("listing channel members: %w", appErr)
+	}
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		ids = append(ids, m.UserId)
+	}
+	users, appErr := p.API.GetUsersByIds(ids)
+	if appErr != nil {
+		return false, fmt.Errorf("reading channel members: %w", appErr)
+	}
+	for _, u := range users {
+		if u.IsBot {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // modeForNewEncryption chooses the mode the policy turns a channel on with. Today it is always
 // P2P; the channel-key mode (ChannelKeyThreshold) plugs in here, choosing by member count.
 func (p *Plugin) modeForNewEncryption(_ *model.Channel, _ int) int {
@@ -47,6 +75,12 @@ func (p *Plugin) ChannelHasBeenCreated(_ *plugin.Context, ch *model.Channel) {
 
 func (p *Plugin) applyCreationPolicy(ch *model.Channel) error {
 	setting, value := p.getConfiguration().policyFor(ch.Type)
+	if value == policyOff {
+		return nil
+	}
+	if skip, err := p.withBot(ch); err != nil || skip {
+		return err
+	}
 	switch value {
 	case policyAlways:
 		_, err := p.policyEncrypt(ch, setting, value)
@@ -121,6 +155,9 @@ func (p *Plugin) encryptIfQualifies(ch *model.Channel) error {
 	}
 	unset, err := st.methodUnset(ch.Id)
 	if err != nil || !unset {
+		return err
+	}
+	if skip, err := p.withBot(ch); err != nil || skip {
 		return err
 	}
 	without, err := p.membersWithoutKey(ch.Id)

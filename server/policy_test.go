@@ -95,6 +95,25 @@ func TestPolicyWhenAllHaveKeysAtCreation(t *testing.T) {
 	assert.Empty(t, method(api, privID))
 }
 
+func TestPolicyLeavesDirectMessagesWithBotsAlone(t *testing.T) {
+	p, api := policySetup(t, policyAlways, policyAlways, false)
+	const helperBot = "helperbothelperbothelperbo"
+	api.addUser(helperBot, "helper", true)
+	createChannel(p, api, dmID, model.ChannelTypeDirect, aliceID, helperBot)
+	createChannel(p, api, gmID, model.ChannelTypeGroup, aliceID, bobID, helperBot)
+	assert.Empty(t, method(api, dmID), "a DM with a bot stays plaintext: the bot could not read it")
+	assert.Empty(t, method(api, gmID))
+	createChannel(p, api, privID, model.ChannelTypePrivate, aliceID, helperBot)
+	assert.Equal(t, "1", method(api, privID), "private channels follow the policy")
+
+	cfg := p.getConfiguration().clone()
+	cfg.AutoEncryptDirect = policyWhenAllHaveKeys
+	p.setConfiguration(cfg)
+	api.addChannel(otherID, model.ChannelTypeDirect, bobID, helperBot)
+	registerKey(t, p, bobID)
+	assert.Empty(t, method(api, otherID))
+}
+
 func TestPolicyWhenAllHaveKeysWaitsForTheLastMember(t *testing.T) {
 	p, api := policySetup(t, policyWhenAllHaveKeys, policyOff, false)
 	createChannel(p, api, gmID, model.ChannelTypeGroup, aliceID, bobID, carolID)
