@@ -63,6 +63,9 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 		return err
 	}
 	p.methodChanged(ch, prev, method)
+	if method == methodNone {
+		p.noteTurnedOff(userID, channelID)
+	}
 	p.publishMethod(channelID, method)
 	p.announceChange(userID, channelID, method)
 	return nil
