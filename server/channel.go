@@ -66,6 +66,9 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 	if method == methodNone {
 		p.noteTurnedOff(userID, channelID)
 	}
+	if method == methodP2P {
+		p.markChannelEncrypted(channelID, model.GetMillis())
+	}
 	p.publishMethod(channelID, method)
 	p.announceChange(userID, channelID, method)
 	return nil

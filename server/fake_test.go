@@ -147,24 +147,6 @@ func (f *fakeAPI) GetUsers(o *model.UserGetOptions) ([]*model.User, *model.AppEr
 	return out, nil
 }
 
-func (f *fakeAPI) KVList(page, perPage int) ([]string, *model.AppError) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.kvFail {
-		return nil, errKV
-	}
-	keys := make([]string, 0, len(f.kv))
-	for k := range f.kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []string
-	for i := page * perPage; i < len(keys) && i < (page+1)*perPage; i++ {
-		out = append(out, keys[i])
-	}
-	return out, nil
-}
-
 func (f *fakeAPI) GetChannelStats(channelID string) (*model.ChannelStats, *model.AppError) {
 	return &model.ChannelStats{ChannelId: channelID, MemberCount: int64(len(f.members[channelID]))}, nil
 }

@@ -119,6 +119,7 @@ func (p *Plugin) policyEncrypt(ch *model.Channel, setting, value string) (done b
 		return done, err
 	}
 	p.methodChanged(ch, methodNone, mode)
+	p.markChannelEncrypted(ch.Id, model.GetMillis())
 	if ch.Type == model.ChannelTypePrivate {
 		if appErr := p.API.KVDelete(kvPolicyPendingPrefix + ch.Id); appErr != nil {
 			p.API.LogWarn("E2EE: cannot clear the policy mark of a channel", "channel_id", ch.Id, "error", appErr.Error())
