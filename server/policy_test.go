@@ -77,6 +77,7 @@ func TestPolicyWhenAllHaveKeysAtCreation(t *testing.T) {
 	posts := botPostsIn(api, dmID)
 	require.Len(t, posts, 1)
 	assert.Contains(t, posts[0], "AutoEncryptDirect = when_all_have_keys")
+	assert.Contains(t, api.kv, kvSweepMarkPrefix+dmID, "the sweep starts from the policy's activation")
 	assert.NotContains(t, posts[0], "without an encryption key")
 	require.Len(t, api.events, 1)
 	assert.Equal(t, "channelStateChanged", api.events[0].Event)
