@@ -9,6 +9,8 @@ import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
+import {verifyServer} from './verify_server';
+
 const USAGE = `usage:
   mm-e2ee keygen                                   print a new clear-text key backup
   mm-e2ee pubkey BACKUP_FILE                       print the public key JSON, then the key ID
@@ -16,8 +18,10 @@ const USAGE = `usage:
                   [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
                   [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
+  mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
 v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
-exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient`;
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient
+(verify-server: 5 when the served code differs from the release or is missing)`;
 
 const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
 
@@ -120,6 +124,11 @@ function noPositional(o: Opts, n: number): void {
 
 async function run(argv: string[]): Promise<void> {
     const [cmd, ...rest] = argv;
+    if (cmd === 'verify-server') {
+        // Its own options and exit codes (verify_server.ts).
+        process.exitCode = await verifyServer(rest, {out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s)});
+        return;
+    }
     const o = parseArgs(rest);
     switch (cmd) {
     case 'keygen': {
@@ -193,7 +202,7 @@ function exitCodeOf(e: unknown): number {
 
 run(process.argv.slice(2)).then(
     () => {
-        process.exitCode = EXIT.ok;
+        process.exitCode ??= EXIT.ok;
     },
     (e: unknown) => {
         process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);
