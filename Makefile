@@ -7,6 +7,7 @@ PLUGIN_ID := $(shell $(GO) run ./build/manifest id)
 PLUGIN_VERSION := $(shell $(GO) run ./build/manifest version)
 BUNDLE := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).tar.gz
 HASHES := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).hashes.json
+EXTENSION_ZIP := dist/mm-e2ee-extension-$(PLUGIN_VERSION).zip
 PLATFORMS := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
 # Reproducible: no paths, no VCS stamp, no build ID (docs/design.md §12).
 GO_BUILD_FLAGS := -trimpath -buildvcs=false -ldflags '-s -w -buildid='
@@ -63,6 +64,13 @@ bundle:
 	@echo "plugin bundle: $(BUNDLE)"
 	@echo "release hashes: $(HASHES)"
 
+## extension: the browser extension that checks the served plugin code: dist/extension/
+## (load unpacked) and its zip, shipping this build's release hashes and extension/releases/*.
+extension: dist
+	$(GO) run ./build/extension -src extension -out dist/extension -zip $(EXTENSION_ZIP) \
+		-version $(PLUGIN_VERSION) -mtime $(SOURCE_DATE_EPOCH) $(HASHES) $(wildcard extension/releases/*.hashes.json)
+	@echo "browser extension: $(EXTENSION_ZIP) (unpacked: dist/extension/)"
+
 ## check-reproducible: build this commit twice from two fresh clones and compare (CI runs it).
 check-reproducible:
 	./build/check-reproducible.sh
@@ -78,7 +86,7 @@ unit-test: webapp/node_modules
 
 check-style: webapp/node_modules
 	$(GO) run ./build/manifest check
-	@test -z "$$(gofmt -l server build/manifest build/bundle)" || (gofmt -l server build/manifest build/bundle; echo "gofmt needed"; exit 1)
+	@test -z "$$(gofmt -l server build)" || (gofmt -l server build; echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	cd webapp && $(NPM) run lint && $(NPM) run check-types
 
@@ -99,7 +107,7 @@ deploy: dist
 
 ## e2e: against the running server (make mm-up): install the bundle through the
 ## upload API, then the REST checks, the Go integration suite and the browser suite.
-e2e: dist
+e2e: dist extension
 	@echo "deploy through the local-mode socket, then through the REST API with the admin token"
 	env -u MM_ADMIN_TOKEN MM_LOCAL_SOCKET="$$(. ./.mattermost/env && echo "$$MM_LOCAL_SOCKET")" ./build/deploy.sh $(BUNDLE)
 	./build/deploy.sh $(BUNDLE)
