@@ -83,6 +83,7 @@ test:
 unit-test: webapp/node_modules
 	$(GO) test -race -count=1 ./...
 	cd webapp && $(NPM) test -- --ci
+	node --test extension/
 
 check-style: webapp/node_modules
 	$(GO) run ./build/manifest check
