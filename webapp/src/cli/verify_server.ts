@@ -33,21 +33,25 @@ const HEX64 = /^[0-9a-f]{64}$/;
 // A served file name: no folders, nothing a URL would read as something else.
 const FILE_NAME = /^[A-Za-z0-9._-]+$/;
 
+type Loose = {[key: string]: Loose} | undefined;
+
 export function parseHashes(text: string): ReleaseHashes {
-    let j: any;
+    let j: Loose;
     try {
         j = JSON.parse(text);
     } catch {
         throw new VerifyUsageError('hashes file is not JSON');
     }
     const bad = (what: string) => new VerifyUsageError(`hashes file: ${what}`);
-    if (!j || typeof j !== 'object' || j.format !== 'org.mme2ee.release-hashes/1') {
+    if (!j || typeof j !== 'object' || (j.format as unknown) !== 'org.mme2ee.release-hashes/1') {
         throw bad('format is not org.mme2ee.release-hashes/1');
     }
-    if (typeof j.plugin_id !== 'string' || !FILE_NAME.test(j.plugin_id) || typeof j.version !== 'string' || !j.version) {
+    const id = j.plugin_id as unknown;
+    const version = j.version as unknown;
+    if (typeof id !== 'string' || !FILE_NAME.test(id) || typeof version !== 'string' || !version) {
         throw bad('plugin_id or version missing');
     }
-    const w = j.webapp;
+    const w = j.webapp as unknown as {bundle_file?: unknown; served_name?: unknown; bundle_path?: unknown; files?: Record<string, unknown>} | undefined;
     if (!w || typeof w !== 'object' || typeof w.bundle_file !== 'string' || typeof w.served_name !== 'string' ||
         typeof w.bundle_path !== 'string' || !w.files || typeof w.files !== 'object') {
         throw bad('webapp section missing');
@@ -57,11 +61,12 @@ export function parseHashes(text: string): ReleaseHashes {
             throw bad(`webapp file entry ${JSON.stringify(name)} is not a file name with a SHA-256`);
         }
     }
-    if (!HEX64.test(w.files[w.bundle_file] ?? '') || !FILE_NAME.test(w.served_name) ||
-        w.bundle_path !== `/static/${j.plugin_id}/${w.served_name}`) {
+    const bundleDigest = w.files[w.bundle_file];
+    if (typeof bundleDigest !== 'string' || !HEX64.test(bundleDigest) || !FILE_NAME.test(w.served_name) ||
+        w.bundle_path !== `/static/${id}/${w.served_name}`) {
         throw bad('webapp bundle entry is inconsistent');
     }
-    return j as ReleaseHashes;
+    return j as unknown as ReleaseHashes;
 }
 
 /** The URL the Mattermost web app loads a bundle_path from (its /static/ → /static/plugins/ rewrite). */
@@ -124,15 +129,16 @@ export async function checkServer(siteURL: string, h: ReleaseHashes, fetchFn: Fe
     if (!res.ok) {
         throw new Error(`${listURL} answered HTTP ${res.status}`);
     }
-    let list: any;
+    let parsed: unknown;
     try {
-        list = JSON.parse(await res.text());
+        parsed = JSON.parse(await res.text());
     } catch {
         throw new Error(`${listURL} did not return JSON`);
     }
-    if (!Array.isArray(list)) {
+    if (!Array.isArray(parsed)) {
         throw new Error(`${listURL} did not return a list`);
     }
+    const list = parsed as Array<{id?: unknown; version?: unknown; webapp?: {bundle_path?: unknown}} | null>;
     const result: CheckResult = {site, ok: false, problems: [], files: [], others: []};
     const ours = list.filter((m) => m?.id === h.plugin_id);
     for (const m of list) {
