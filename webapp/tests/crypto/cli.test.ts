@@ -198,7 +198,7 @@ test('a v1 message written by the CLI decrypts with an independent implementatio
     }
 });
 
-test('the independent decryptor agrees with the original plugin's vectors, and the CLI decrypts them', () => {
+test('the independent decryptor agrees with the original plugin vectors, and the CLI decrypts them', () => {
     const v = loadVectors();
     const user = (n: string) => v.users.find((u) => u.name === n)!;
     for (const m of v.messages.filter((x) => x.expect === 'ok')) {
