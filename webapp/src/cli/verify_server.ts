@@ -158,7 +158,7 @@ export async function checkServer(siteURL: string, h: ReleaseHashes, fetchFn: Fe
             `${h.plugin_id} is not in ${listURL} (not installed, disabled, or hidden)`);
         return result;
     }
-    const m = ours[0];
+    const m = ours[0] ?? {};
     result.servedVersion = String(m.version ?? '');
     result.servedBundlePath = String(m.webapp?.bundle_path ?? '');
     if (result.servedVersion !== h.version) {
