@@ -22,15 +22,19 @@ export interface ExtensionBrowser {
  * A fresh profile (empty cache) with the extension loaded. The shipped manifest only asks for
  * sites at run time (optional_host_permissions, granted from the popup in a user gesture, which
  * headless Chromium cannot click through); the test copy is granted `grantOrigin` up front, so
- * everything from "the site is granted" on is the shipped code.
+ * everything from "the site is granted" on is the shipped code. `withoutReleases`: ships no
+ * release hashes (as an extension older than the server's plugin).
  */
-export async function launchWithExtension(grantOrigin: string): Promise<ExtensionBrowser> {
+export async function launchWithExtension(grantOrigin: string, opts: {withoutReleases?: boolean} = {}): Promise<ExtensionBrowser> {
     const tmp = mkdtempSync(join(tmpdir(), 'mme2ee-ext-'));
     const ext = join(tmp, 'extension');
     cpSync(extensionDir, ext, {recursive: true});
     const manifest = JSON.parse(readFileSync(join(ext, 'manifest.json'), 'utf8'));
     manifest.host_permissions = [grantOrigin];
     writeFileSync(join(ext, 'manifest.json'), JSON.stringify(manifest));
+    if (opts.withoutReleases) {
+        writeFileSync(join(ext, 'releases', 'index.json'), JSON.stringify({files: []}));
+    }
     const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
         executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
         headless: false, // the new headless mode, which runs extensions, is asked for below

@@ -104,6 +104,29 @@ test('genuine bundle: CLI exits 0, extension shows verified, also after a later 
     }
 });
 
+test('a release the extension has no hashes for shows unknown until the user loads its hashes file', async () => {
+    const eb = await launchWithExtension('http://127.0.0.1/*', {withoutReleases: true});
+    try {
+        await openHostPage(eb, proxy.url, 'alice', env.MM_TEST_PASSWORD);
+        const tabId = await tabIdOf(eb, proxy.url);
+        await waitTabState(eb, tabId, 'unknown', (st) => st.verdict?.state === 'unknown' &&
+            st.files.some((f: any) => f.file === hashes.webapp.served_name && f.sha256));
+        const popup = await openPopup(eb, tabId);
+        await popup.waitForFunction(() => document.getElementById('verdict')?.dataset.state === 'unknown');
+        assert.match(await popup.locator('#verdict').innerText(), /^Unknown/);
+        assert.match(await popup.locator('#detail').innerText(), /is in no release this extension knows \(the server says version /);
+        assert.equal(await eb.worker.evaluate((id) => (globalThis as any).chrome.action.getBadgeText({tabId: id}), tabId), '?');
+
+        await popup.locator('#load').setInputFiles(hashesFile);
+        await popup.getByText(`Loaded release ${hashes.version}.`).waitFor();
+        await waitTabState(eb, tabId, 'verified after loading the hashes', (st) => st.verdict?.state === 'verified');
+        await popup.waitForFunction(() => document.getElementById('verdict')?.dataset.state === 'verified');
+        assert.match(await popup.locator('#releases').innerText(), new RegExp(`${hashes.version.replace(/\./g, '\\.')} .*loaded from a file`));
+    } finally {
+        await eb.close();
+    }
+});
+
 test('bundle altered on the server\'s disk: extension shows mismatch with a record, CLI exits 5', async () => {
     const original = readFileSync(servedFile);
     // Same file name (the server computed it at install), other bytes: as an attacker with disk access.
