@@ -152,6 +152,7 @@ async function record(tab) {
         recorded: new Date().toISOString(), page: tab.pageURL, pageLoaded: tab.started, loadId: tab.loadId,
         release: tab.verdict.release || null, problems: tab.verdict.problems, notes: tab.verdict.notes,
         files: tab.files, serverPluginList: tab.pluginList, otherPlugins: tab.verdict.others,
+        otherScripts: tab.scripts, inlineScripts: tab.inline,
         userAgent: navigator.userAgent,
     };
     const rest = records.filter((r) => r.loadId !== tab.loadId);
