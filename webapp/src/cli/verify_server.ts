@@ -107,7 +107,8 @@ export interface CheckResult {
 
 type Fetch = (url: string) => Promise<{status: number; ok: boolean; arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string>}>;
 
-const defaultFetch: Fetch = (url) => fetch(url, {redirect: 'follow', cache: 'no-store'});
+// Node's fetch keeps no HTTP cache: every check reads what the server sends now.
+const defaultFetch: Fetch = (url) => fetch(url, {redirect: 'follow'});
 
 function sha256Hex(b: ArrayBuffer): string {
     return createHash('sha256').update(new Uint8Array(b)).digest('hex');
