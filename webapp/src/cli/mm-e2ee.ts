@@ -7,6 +7,7 @@ import {fromUtf8} from '../crypto/encoding';
 import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
+import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
 import {verifyServer} from './verify_server';
@@ -18,6 +19,8 @@ const USAGE = `usage:
                   [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
                   [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
+  mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
+                                                   print the two users' safety number (12 groups of 5 digits)
   mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
 v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
 exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient
@@ -32,7 +35,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -170,6 +173,18 @@ async function run(argv: string[]): Promise<void> {
         const input = fromUtf8(await readStdin(), 'stdin');
         const res = await decryptMessage(input.trim(), keys, await publicKeyOf(keys), sender, ctx);
         process.stdout.write(res.text);
+        return;
+    }
+    case 'safety-number': {
+        noPositional(o, 0);
+        const userId = one(o, 'user', true);
+        const otherId = one(o, 'other-user', true);
+        if (!userId.trim() || !otherId.trim()) {
+            throw new UsageError('--user and --other-user must not be empty');
+        }
+        const [mine, theirs] = await Promise.all([readPublicKey(one(o, 'pubkey', true)), readPublicKey(one(o, 'other-pubkey', true))]);
+        const number = await safetyNumberOf({userId, key: mine}, {userId: otherId, key: theirs});
+        process.stdout.write(formatSafetyNumber(number) + '\n');
         return;
     }
     case 'help':
