@@ -31,6 +31,7 @@ before(async () => {
     await admin.requirePluginActive(PLUGIN_ID);
     assert.ok(existsSync(hashesFile), `${hashesFile}: run make dist`);
     assert.ok(existsSync(join(extensionDir, 'manifest.json')), `${extensionDir}: run make extension`);
+    assert.ok(existsSync(cli), `${cli}: run make cli`);
     hashes = JSON.parse(readFileSync(hashesFile, 'utf8'));
     const config = JSON.parse(readFileSync(env.MM_CONFIG_FILE, 'utf8'));
     servedFile = join(config.PluginSettings.ClientDirectory, PLUGIN_ID, hashes.webapp.served_name);
@@ -44,7 +45,7 @@ after(async () => {
 test('hashes.json names the bundle as the server does (FNV-1a 64) and holds its SHA-256', async () => {
     const list = await (await fetch(`${admin.url}/api/v4/plugins/webapp`)).json() as Array<{id: string; webapp?: {bundle_path: string}}>;
     const ours = list.find((m) => m.id === PLUGIN_ID);
-    assert.equal(ours?.webapp?.bundle_path, hashes.webapp.bundle_path);
+    assert.equal(ours?.webapp?.bundle_path, hashes.webapp.bundle_path, 'the server runs the bundle of dist/ (make e2e deploys it)');
     assert.ok(existsSync(servedFile), `the server holds ${servedFile}`);
     const served = await fetch(`${admin.url}/static/plugins/${PLUGIN_ID}/${hashes.webapp.served_name}`);
     const digest = Buffer.from(await crypto.subtle.digest('SHA-256', await served.arrayBuffer())).toString('hex');
