@@ -52,6 +52,12 @@ func (p *Plugin) OnActivate() error {
 		p.API.LogWarn("E2EE: migration from "+originalName+" did not run; it is retried at the next activation or with /e2ee migrate", "error", err.Error())
 	}
 	p.warnAboutDrafts()
+	// Keys stored before the owner index existed: in the background, activation stays short.
+	go func() {
+		if err := p.indexKeyOwners(); err != nil {
+			p.API.LogWarn("E2EE: indexing the owners of stored public keys failed; retried at the next activation", "error", err.Error())
+		}
+	}()
 	return nil
 }
 
