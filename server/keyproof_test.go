@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -236,4 +238,19 @@ func TestMigrationIndexesKeysAndSkipsSharedOnes(t *testing.T) {
 
 	code, _ := push(p, bobID, signedPush(t, p, bobID, shared, nil))
 	assert.Equal(t, http.StatusForbidden, code)
+}
+
+// docs/design.md §4.1: the worked example's proof verifies with alice's key from the vectors.
+func TestPushProofWorkedExample(t *testing.T) {
+	const userID, nonce = "w1o3a8qgf7y5bx9nkd8e4mujhr", "YfZ4_3wzCbppcUiSHYe5RAGEYF2bgB0z0Arpav8pyZs"
+	const proof = "rewvo6VjS4y0NdouCAcORJtwSRFxPyjJ05T9gu0mSZ4rN3UtSndRFEuaEKe1S4XEkRYMG7RcUmVWkj6+zuhOmg=="
+	msg := pushProofMessage(userID, nonce)
+	assert.Equal(t, "6d6d2d653265652f7075626b65792d707573682f76310a77316f3361387167663779356278396e6b643865346d756a68720a"+
+		"59665a345f33777a43627070635569534859653552414745594632626742307a3041727061763870795a73", hex.EncodeToString(msg))
+	pub, err := loadVectors(t).key(t, "alice").verifier()
+	require.NoError(t, err)
+	sig, err := base64.StdEncoding.DecodeString(proof)
+	require.NoError(t, err)
+	assert.True(t, verifyRawSignature(pub, msg, sig))
+	assert.False(t, verifyRawSignature(pub, pushProofMessage(userID, nonce+"x"), sig))
 }

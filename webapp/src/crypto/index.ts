@@ -3,6 +3,7 @@ export * from './types';
 export * from './errors';
 export {generateKeys, importPublicKey, publicKeyOf, publicKeyToJSON, keyIdOf, keyIdToBase64, fingerprintOf} from './keys';
 export {exportBackup, importBackup, BACKUP_BEGIN, BACKUP_END} from './backup';
+export {signPushProof, pushProofMessage, PUSH_PROOF_LABEL} from './push_proof';
 export {
     encryptV1,
     encryptV2,

@@ -198,7 +198,7 @@ test('a v1 message written by the CLI decrypts with an independent implementatio
     }
 });
 
-test('the independent decryptor agrees with the original plugin's vectors, and the CLI decrypts them', () => {
+test("the independent decryptor agrees with the original plugin's vectors, and the CLI decrypts them", () => {
     const v = loadVectors();
     const user = (n: string) => v.users.find((u) => u.name === n)!;
     for (const m of v.messages.filter((x) => x.expect === 'ok')) {
@@ -209,4 +209,17 @@ test('the independent decryptor agrees with the original plugin's vectors, and t
         const senderFile = file(`vec-${sender.name}.pub`, JSON.stringify(sender.pubkey));
         expect(run(['decrypt', '--key', keyFile, '--sender', senderFile], JSON.stringify(m.e2ee))).toEqual({code: 0, stdout: m.plaintext, stderr: ''});
     }
+});
+
+test('push-proof prints the proof for POST /pubkey/push: r || s over the label, user ID and nonce', () => {
+    const alice = loadVectors().users.find((u) => u.name === 'alice')!;
+    const keyFile = file('proof-alice.key', alice.backup);
+    const r = run(['push-proof', '--key', keyFile, '--user', 'w1o3a8qgf7y5bx9nkd8e4mujhr', '--nonce', 'n0nce']);
+    expect(r.code).toBe(0);
+    const point = Buffer.from(alice.pubkey.sign, 'base64');
+    const pub = nodeCrypto.createPublicKey({key: {kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url')}, format: 'jwk'});
+    const proof = Buffer.from(r.stdout.trim(), 'base64');
+    expect(proof).toHaveLength(64);
+    expect(nodeCrypto.verify('sha256', Buffer.from('mm-e2ee/pubkey-push/v1\nw1o3a8qgf7y5bx9nkd8e4mujhr\nn0nce'), {key: pub, dsaEncoding: 'ieee-p1363'}, proof)).toBe(true);
+    expect(run(['push-proof', '--key', keyFile, '--user', 'u']).code).toBe(2);
 });
