@@ -46,8 +46,9 @@ func TestMigrateFromOriginalPlugin(t *testing.T) {
 		"team_id": e.teamID, "name": randomName("mig-"), "display_name": "Migrated E2EE", "type": "O",
 	}, http.StatusCreated, &ch)
 
-	oldKey, movedOrig, movedOurs := freshPubkey(t), freshPubkey(t), freshPubkey(t)
-	r := moved.plugin("POST", "/pubkey/push", map[string]any{"pubkey": movedOurs})
+	oldKey, movedOrig := freshPubkey(t), freshPubkey(t)
+	movedOurs, movedSigner := freshKey(t)
+	r := moved.pushKey(movedOurs, movedSigner, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	same := freshPubkey(t)["sign"]
 	backup := "-----BEGIN PGP MESSAGE-----\n\nhF4DAAAAAAAAAAASAQdAbm90IGEgcmVhbCBtZXNzYWdlIGJ1dCB3ZWxsIGZvcm1lZA==\n=abcd\n-----END PGP MESSAGE-----\n"
