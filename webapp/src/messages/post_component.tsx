@@ -33,6 +33,18 @@ function StateLine({testId, children}: {testId: string; children: React.ReactNod
     return <div data-testid={testId} className='e2ee-state' style={stateStyle}>{children}</div>;
 }
 
+/** A clear warning when the sender's key is also another user's: either may have written it. */
+function SharedKeyWarning({sender, others}: {sender: string; others: string[]}): React.ReactElement | null {
+    if (others.length === 0) {
+        return null;
+    }
+    return (
+        <div data-testid='e2ee-shared-key' className='e2ee-state e2ee-shared-key' style={{...stateStyle, color: 'var(--error-text, #d24b4e)'}}>
+            {`Warning: the key that signed this message is also registered to ${others.map((o) => `@${o}`).join(', ')}, not only to @${sender}. Any of them may have written it.`}
+        </div>
+    );
+}
+
 function isPost(value: unknown): value is Post {
     return Boolean(value) && typeof value === 'object' && typeof (value as Post).id === 'string';
 }
@@ -77,21 +89,28 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
         const sender = (id: string) => services.usernameOf(id) ?? id;
         switch (result.status) {
         case 'ok': {
+            const shared = services.decrypt.sharedKeyUsers(result.senderId, result.senderKeyId).map(sender);
             let title = `End-to-end encrypted. Verified sender: @${sender(result.senderId)}, key fingerprint ${result.fingerprint}`;
             if (result.version === 1) {
                 title += `. ${V1_NOTE}`;
+            }
+            if (shared.length > 0) {
+                title += `. The same key is also registered to ${shared.map((o) => `@${o}`).join(', ')}`;
             }
             return (
                 <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
                     <span data-testid='e2ee-lock' data-version={result.version} className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
                         <LockIcon/>
                         {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
+                        {shared.length > 0 && <sup style={{fontSize: 9, marginLeft: 1}}>{'shared key!'}</sup>}
                     </span>
+                    <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                 </div>
             );
         }
         case 'earlier-key': {
+            const shared = services.decrypt.sharedKeyUsers(result.senderId, result.senderKeyId).map(sender);
             // Readable and verified, but with a key the sender has since replaced: say so, and how
             // far that key is trusted (accepted here before, or only the server's word).
             let title = `End-to-end encrypted. Signed with an earlier key of @${sender(result.senderId)} (fingerprint ${result.fingerprint}), ` +
@@ -106,6 +125,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                         <sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>
                         {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
                     </span>
+                    <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                 </div>
             );
