@@ -315,7 +315,10 @@ async function main(): Promise<void> {
         const alicePubText = await cli(['pubkey', join(tmp, 'alice.key')]);
         writeFileSync(join(tmp, 'alice.pub'), alicePubText);
         writeFileSync(join(tmp, 'bob.pub'), JSON.stringify({sign: bobPub.sign, encr: bobPub.encr}));
-        await alice.call('POST', `${API}/pubkey/push`, {pubkey: JSON.parse(alicePubText.split('\n')[0])});
+        // Registered with a proof of possession (docs/api.md), signed by the CLI over a fresh nonce.
+        const {nonce} = await alice.call('GET', `${API}/pubkey/nonce`);
+        const proof = (await cli(['push-proof', '--key', join(tmp, 'alice.key'), '--user', alice.id, '--nonce', nonce])).trim();
+        await alice.call('POST', `${API}/pubkey/push`, {pubkey: JSON.parse(alicePubText.split('\n')[0]), proof});
         await alice.call('POST', `${API}/channel/encryption_method?chanID=${channel.id}&method=p2p`);
 
         const started = Date.now();
