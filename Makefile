@@ -66,6 +66,8 @@ unit-test: webapp/node_modules
 
 check-style: webapp/node_modules
 	$(GO) run ./build/manifest check
+	@# The repository stands alone: no file may name a machine path or the folder beside the clone.
+	@! git grep -nE '/work/|/home/|/root/|/Users/|\.\./shared/' -- . ':!Makefile' || (echo "machine paths or files outside the repository named above"; exit 1)
 	@test -z "$$(gofmt -l server build/manifest)" || (gofmt -l server build/manifest; echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	cd webapp && $(NPM) run lint && $(NPM) run check-types

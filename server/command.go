@@ -18,14 +18,21 @@ var subcommands = []struct{ name, help, roleID string }{
 	{"status", "Show this channel's encryption and who has no key", ""},
 	{"show_backup", "Show your GPG-encrypted key backup stored on the server", ""},
 	{"init", "Create your encryption key (in the web app)", ""},
-	{"import", "Import your private key backup (in the web app)", ""},
+	{"import", "Import your private key backup, or a backup of all your keys (in the web app)", ""},
+	{"verify", "Compare safety numbers: `verify @user` for one person, `verify` alone lists this channel's members (in the web app)", ""},
 	{"migrate", "Copy keys and channel settings from the original E2EE plugin (system admins)", model.SystemAdminRoleId},
 }
 
 func e2eeCommand() *model.Command {
 	ac := model.NewAutocompleteData(commandTrigger, "[command]", "End-to-end encryption")
 	for _, s := range subcommands {
-		sub := model.NewAutocompleteData(s.name, "", s.help)
+		hint := ""
+		if s.name == "verify" {
+			hint = "[@user]"
+		} else if s.name == "init" {
+			hint = "[--force]"
+		}
+		sub := model.NewAutocompleteData(s.name, hint, s.help)
 		sub.RoleID = s.roleID
 		ac.AddCommand(sub)
 	}
@@ -34,7 +41,7 @@ func e2eeCommand() *model.Command {
 		DisplayName:      botDisplayName,
 		Description:      "End-to-end encryption",
 		AutoComplete:     true,
-		AutoCompleteDesc: "Available commands: help, start, stop, status, show_backup, init, import, migrate",
+		AutoCompleteDesc: "Available commands: help, start, stop, status, show_backup, init, import, verify, migrate",
 		AutoCompleteHint: "[command]",
 		AutocompleteData: ac,
 	}
@@ -84,7 +91,7 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 			return ephemeral("No GPG key backup is stored for you."), nil
 		}
 		return ephemeral("Your GPG-encrypted key backup (decrypt it with `gpg --decrypt`, then use `/e2ee import` in the web app):\n```\n" + backup + "\n```"), nil
-	case "init", "import":
+	case "init", "import", "verify":
 		return ephemeral("Run this from the web app: `/e2ee " + sub + "` runs in your browser (the Mattermost web or desktop app), where your keys are made and kept. Mobile apps cannot run it."), nil
 	case "migrate":
 		return ephemeral(p.migrateCommand(args.UserId)), nil

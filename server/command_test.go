@@ -25,12 +25,13 @@ func TestSlashCommand(t *testing.T) {
 	p, api, _ := encryptedSetup(t)
 	delete(api.kv, kvChanMethodPrefix+chanID)
 
-	for _, sub := range []string{"help", "start", "stop", "status", "show_backup", "init", "import"} {
+	for _, sub := range []string{"help", "start", "stop", "status", "show_backup", "init", "import", "verify"} {
 		assert.Contains(t, run(p, aliceID, "/e2ee"), "/e2ee "+sub)
 	}
 	assert.Contains(t, run(p, aliceID, "/e2ee bogus"), "Unknown command")
 	assert.Contains(t, run(p, aliceID, "/e2ee init"), "Run this from the web app")
 	assert.Contains(t, run(p, aliceID, "/e2ee import"), "browser")
+	assert.Contains(t, run(p, aliceID, "/e2ee verify @bob"), "Run this from the web app")
 
 	assert.Contains(t, run(p, bobID, "/e2ee start"), "permission")
 	assert.NotContains(t, api.kv, kvChanMethodPrefix+chanID)
@@ -82,8 +83,8 @@ func TestOnActivate(t *testing.T) {
 	for _, c := range registered.AutocompleteData.SubCommands {
 		subs = append(subs, c.Trigger)
 	}
-	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import", "migrate"}, subs)
-	assert.Equal(t, model.SystemAdminRoleId, registered.AutocompleteData.SubCommands[7].RoleID)
+	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import", "verify", "migrate"}, subs)
+	assert.Equal(t, model.SystemAdminRoleId, registered.AutocompleteData.SubCommands[8].RoleID)
 	assert.Empty(t, registered.AutocompleteData.SubCommands[0].RoleID)
 	// The original plugin's data was copied once and the run recorded.
 	assert.Equal(t, string(alice.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))

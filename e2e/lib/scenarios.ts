@@ -56,6 +56,10 @@ export function defineScenarios(host: Host): void {
     /** Runs `/e2ee init` (optionally --force), returns the backup shown once, closes the dialog. */
     async function initKey(page: Page, force = false, gpg = false): Promise<string> {
         await send(page, force ? '/e2ee init --force' : '/e2ee init');
+        if (!force) {
+            // The setup dialog: create or restore.
+            await page.getByTestId('e2ee-setup-create').click({timeout: T});
+        }
         if (gpg) {
             await page.getByTestId('e2ee-gpg-confirm').click({timeout: T});
         }
@@ -64,9 +68,18 @@ export function defineScenarios(host: Host): void {
         const backup = await box.inputValue();
         assert.ok(backup.length > 100, 'the backup dialog shows the key backup');
         await shot(page, `init-${force ? 'force-' : ''}${gpg ? 'gpg-' : ''}backup`);
-        await page.getByTestId('e2ee-backup-close').click();
+        await closeBackup(page);
         await box.waitFor({state: 'detached', timeout: T});
         return backup;
+    }
+
+    /** Closes the backup dialog: first without the acknowledgement (a warning stops it), then with. */
+    async function closeBackup(page: Page): Promise<void> {
+        await page.getByTestId('e2ee-backup-close').click();
+        await page.getByTestId('e2ee-backup-unsaved-warning').waitFor({timeout: T});
+        assert.equal(await page.getByTestId('e2ee-backup-dialog').count(), 1, 'not closed without the acknowledgement');
+        await page.getByTestId('e2ee-backup-ack').check();
+        await page.getByTestId('e2ee-backup-close').click();
     }
 
     async function importKey(page: Page, backup: string): Promise<void> {
@@ -472,7 +485,7 @@ export function defineScenarios(host: Host): void {
                 await shot(alice.page, '8-gpg-confirm');
                 await confirm.click();
                 await alice.page.getByTestId('e2ee-backup-gpg-note').waitFor({timeout: T});
-                await alice.page.getByTestId('e2ee-backup-close').click();
+                await closeBackup(alice.page);
 
                 const text = nonce('after gpg backup');
                 await send(alice.page, text);
@@ -497,6 +510,146 @@ export function defineScenarios(host: Host): void {
                 await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {gpgkeyserver: ''}}}});
                 await hkp?.close();
             }
+        });
+
+        /** `/e2ee verify @user` in `page`: the safety number shown (digits only); leaves the dialog open. */
+        async function safetyNumberWith(page: Page, username: string): Promise<string> {
+            await send(page, `/e2ee verify @${username}`);
+            const number = page.getByTestId('e2ee-safety-number');
+            await number.waitFor({timeout: T});
+            await page.getByTestId('e2ee-safety-qr').waitFor({timeout: T}); // the lazily loaded QR chunk drew it
+            const text = (await number.innerText()).trim();
+            assert.match(text, /^(\d{5} ){11}\d{5}$/, `12 groups of 5 digits: "${text}"`);
+            return text.replace(/ /g, '');
+        }
+
+        scenario('9. alice and bob verify each other; bob replaces his key: alice is blocked and alarmed until she re-verifies', async () => {
+            // Fresh pages: earlier scenarios left dialogs and notices around.
+            await reload(alice);
+            await reload(bob);
+            const a = await safetyNumberWith(alice.page, 'bob');
+            const b = await safetyNumberWith(bob.page, 'alice');
+            assert.equal(a, b, 'both sides see the same safety number');
+            await shot(alice.page, '9-safety-number');
+            for (const u of [alice, bob]) {
+                await u.page.getByTestId('e2ee-verify-mark').click();
+                await u.page.locator('[data-testid="e2ee-verify-state"][data-state="verified"]').waitFor({timeout: T});
+                await u.page.getByTestId('e2ee-verify-close').click();
+            }
+            // The badge tells a verified sender from one trusted on first use.
+            const verifiedText = nonce('verified hello');
+            await send(alice.page, verifiedText);
+            await expectDecrypted(bob.page, verifiedText);
+            await postIn(bob.page, verifiedText).locator('[data-testid="e2ee-lock"][data-trust="verified"]').waitFor({timeout: T});
+            // The lock's tooltip has a "Verify" entry that opens the dialog.
+            await postIn(bob.page, verifiedText).getByTestId('e2ee-lock').click();
+            await bob.page.getByTestId('e2ee-lock-verify').click();
+            await bob.page.getByTestId('e2ee-safety-number').waitFor({timeout: T});
+            assert.equal((await bob.page.getByTestId('e2ee-safety-number').innerText()).replace(/ /g, ''), a);
+            await bob.page.getByTestId('e2ee-verify-close').click();
+            // /e2ee verify alone lists the channel's members by state.
+            await send(alice.page, '/e2ee verify');
+            await alice.page.locator('[data-testid="e2ee-verify-row"][data-username="bob"][data-state="verified"]').waitFor({timeout: T});
+            await alice.page.locator('[data-testid="e2ee-verify-row"][data-username="carol"][data-state="no-key"]').waitFor({timeout: T});
+            await shot(alice.page, '9-verify-list');
+            await alice.page.getByTestId('e2ee-verify-list-close').click();
+
+            // bob: "Replace my key" from the list.
+            const mark = await wsMark(alice.page);
+            await send(bob.page, '/e2ee verify');
+            await bob.page.getByTestId('e2ee-replace-key').click();
+            await bob.page.getByTestId('e2ee-replace-key-warning').waitFor({timeout: T});
+            await bob.page.getByTestId('e2ee-replace-key-confirm').click();
+            const box = bob.page.getByTestId('e2ee-backup-text');
+            await box.waitFor({timeout: T});
+            backups.bob2 = await box.inputValue();
+            await closeBackup(bob.page);
+            await waitWsEvent(alice.page, 'newPubkey', {userID: users.bob.id}, mark);
+
+            // bob's new posts are hidden from alice behind the alarm.
+            const fromNewKey = nonce('bob with replaced key');
+            await send(bob.page, fromNewKey);
+            await expectDecrypted(bob.page, fromNewKey);
+            const hidden = alice.page.getByTestId('post-list').locator('[data-testid="post"][data-post-type="custom_e2ee"]').last();
+            await hidden.getByTestId('e2ee-state-verified-changed').waitFor({timeout: T});
+            assert.equal(await postByText(alice.page, fromNewKey).count(), 0, 'the text is not shown');
+            await shot(alice.page, '9-alarm');
+            // Her posts are refused, and sending again does not accept the new key.
+            const alicePosts = async () => Object.values((await admin.channelPosts(channel.id)).posts as Record<string, any>).filter((p) => p.user_id === users.alice.id).length;
+            const before = await alicePosts();
+            const blocked = nonce('alice blocked');
+            for (let i = 0; i < 2; i++) {
+                await send(alice.page, blocked);
+                const err = alice.page.getByTestId('composer-error');
+                await err.waitFor({timeout: T});
+                assert.match(await err.innerText(), /alarm.*@bob.*verified/i);
+                if (i === 0) {
+                    await alice.page.getByTestId('composer-send').click();
+                    await alice.page.getByTestId('composer-error').filter({hasText: /alarm/i}).waitFor({timeout: T});
+                }
+            }
+            assert.equal(await alicePosts(), before, 'nothing was encrypted to the new key or sent');
+
+            // alice compares the new number with bob and verifies again.
+            const a2 = await safetyNumberWith(alice.page, 'bob');
+            await alice.page.getByTestId('e2ee-verify-changed-warning').waitFor({timeout: T});
+            assert.notEqual(a2, a, 'a new key gives a new number');
+            const b2 = await safetyNumberWith(bob.page, 'alice');
+            assert.equal(a2, b2);
+            await bob.page.getByTestId('e2ee-verify-close').click();
+            await alice.page.getByTestId('e2ee-verify-mark').click();
+            await alice.page.locator('[data-testid="e2ee-verify-state"][data-state="verified"]').waitFor({timeout: T});
+            await alice.page.getByTestId('e2ee-verify-close').click();
+            await expectDecrypted(alice.page, fromNewKey);
+            const after = nonce('alice after re-verify');
+            await send(alice.page, after);
+            await expectDecrypted(bob.page, after);
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('10. bob rotates and still reads his old posts; a fresh profile restores the all-keys backup and reads old and new', async () => {
+            const oldOwn = nonce('bob before rotation');
+            await send(bob.page, oldOwn);
+            await expectDecrypted(bob.page, oldOwn);
+            const oldFromAlice = nonce('alice to bob before rotation');
+            await send(alice.page, oldFromAlice);
+            await expectDecrypted(bob.page, oldFromAlice);
+
+            // /e2ee init --force keeps the earlier keys; the backup dialog offers all keys.
+            await send(bob.page, '/e2ee init --force');
+            const box = bob.page.getByTestId('e2ee-backup-text');
+            await box.waitFor({timeout: T});
+            const single = await box.inputValue();
+            assert.match(single, /^-----BEGIN MM E2EE PRIVATE KEY-----\n/, 'the original\'s single-key armor first');
+            await bob.page.getByTestId('e2ee-backup-all-earlier').fill(`${backups.bob2}\n\n${backups.bob}`);
+            await bob.page.getByTestId('e2ee-backup-all-make').click();
+            const all = await bob.page.getByTestId('e2ee-backup-all-text').inputValue();
+            assert.match(all, /^-----BEGIN MM E2EE PRIVATE KEY SET-----\n[\s\S]+\n-----END MM E2EE PRIVATE KEY SET-----$/);
+            await shot(bob.page, '10-all-keys-backup');
+            await closeBackup(bob.page);
+
+            // Still readable here, though encrypted to the replaced key.
+            await reload(bob);
+            await expectDecrypted(bob.page, oldOwn);
+            await expectDecrypted(bob.page, oldFromAlice);
+            const newOwn = nonce('bob after rotation');
+            await send(bob.page, newOwn);
+            await expectDecrypted(bob.page, newOwn);
+
+            // A fresh profile: the setup dialog opens by itself in the encrypted channel; restore all keys.
+            const bob3 = await open('bob');
+            await bob3.page.getByTestId('e2ee-setup-dialog').waitFor({timeout: T});
+            await shot(bob3.page, '10-setup-dialog');
+            await bob3.page.getByTestId('e2ee-setup-restore').click();
+            await bob3.page.getByTestId('e2ee-import-textarea').fill(all);
+            await bob3.page.getByTestId('e2ee-import-submit').click();
+            await bob3.page.getByTestId('e2ee-import-textarea').waitFor({state: 'detached', timeout: T});
+            for (const text of [sent['hello bob'], oldOwn, oldFromAlice, newOwn]) {
+                await expectDecrypted(bob3.page, text);
+            }
+            await shot(bob3.page, '10-restored-all-keys');
+            await bob3.context.close();
+            await assertServerHasNoPlaintext([all, single]);
         });
     });
 }

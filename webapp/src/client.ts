@@ -93,6 +93,10 @@ export const restAPI = {
         }
         return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users?${query}`, 'GET', undefined, field('message'));
     },
+    /** GET /api/v4/users/username/{username} */
+    getUserByUsername(username: string): Promise<UserProfile> {
+        return fetchJSON<UserProfile>(`${siteURL}/api/v4/users/username/${encodeURIComponent(username)}`, 'GET', undefined, field('message'));
+    },
     /** PUT /api/v4/posts/{id}/patch: the edit is saved and shown as edited. */
     patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post> {
         return fetchJSON<Post>(`${siteURL}/api/v4/posts/${encodeURIComponent(patch.id)}/patch`, 'PUT', patch, field('message'));

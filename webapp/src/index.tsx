@@ -25,14 +25,16 @@ class E2EEPlugin {
         setSiteURL(configured || `${window.location.origin}${(window as {basename?: string}).basename || ''}`);
 
         let myKeys = noKeys;
+        let keyActions: {offerSetup?: () => void; replaceKey?: () => void} = {};
         try {
             const keys = registerKeyFeatures(registry, store);
             this.teardown.push(keys.dispose);
             myKeys = keys.myKeys;
+            keyActions = {offerSetup: keys.offerSetup, replaceKey: keys.replaceKey};
         } catch (err) {
             console.error('E2EE: key features failed to start:', (err as Error)?.name);
         }
-        const messages = registerMessageFeatures(registry, store, myKeys);
+        const messages = registerMessageFeatures(registry, store, myKeys, keyActions);
         this.teardown.push(messages.dispose);
     }
 

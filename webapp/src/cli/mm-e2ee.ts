@@ -8,6 +8,7 @@ import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
 import {signPushProof} from '../crypto/push_proof';
+import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
 const USAGE = `usage:
@@ -19,6 +20,8 @@ const USAGE = `usage:
                   [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
   mm-e2ee push-proof --key BACKUP_FILE --user ID --nonce NONCE
                   print the "proof" for POST /pubkey/push (nonce from GET /pubkey/nonce)
+  mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
+                                                   print the two users' safety number (12 groups of 5 digits)
 v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
 exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient`;
 
@@ -31,7 +34,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -170,6 +173,18 @@ async function run(argv: string[]): Promise<void> {
         noPositional(o, 0);
         const keys = await importBackup(readFile(one(o, 'key', true)));
         process.stdout.write(await signPushProof(keys, one(o, 'user', true), one(o, 'nonce', true)) + '\n');
+        return;
+    }
+    case 'safety-number': {
+        noPositional(o, 0);
+        const userId = one(o, 'user', true);
+        const otherId = one(o, 'other-user', true);
+        if (!userId.trim() || !otherId.trim()) {
+            throw new UsageError('--user and --other-user must not be empty');
+        }
+        const [mine, theirs] = await Promise.all([readPublicKey(one(o, 'pubkey', true)), readPublicKey(one(o, 'other-pubkey', true))]);
+        const number = await safetyNumberOf({userId, key: mine}, {userId: otherId, key: theirs});
+        process.stdout.write(formatSafetyNumber(number) + '\n');
         return;
     }
     case 'help':

@@ -6,6 +6,18 @@ import type {PrivateKeySet} from './types';
 
 export const BACKUP_BEGIN = '-----BEGIN MM E2EE PRIVATE KEY-----';
 export const BACKUP_END = '-----END MM E2EE PRIVATE KEY-----';
+/** The all-keys armor (docs/design.md §11.4): the current key and the earlier ones. */
+export const BACKUP_SET_BEGIN = '-----BEGIN MM E2EE PRIVATE KEY SET-----';
+export const BACKUP_SET_END = '-----END MM E2EE PRIVATE KEY SET-----';
+/** What both armors start with: text holding it must never be posted or sent as a command. */
+export const BACKUP_MARKER = '-----BEGIN MM E2EE PRIVATE KEY';
+/** An all-keys backup holds at most this many keys (current included). */
+export const MAX_BACKUP_KEYS = 64;
+
+/** Whether a text contains (the start of) a private key backup of either kind. */
+export function containsBackup(text: unknown): boolean {
+    return typeof text === 'string' && text.includes(BACKUP_MARKER);
+}
 const LINE = 60;
 
 /** Re-imports a private JWK as non-extractable, plus its public half. */
@@ -23,6 +35,12 @@ export function exportBackup(sign: JsonWebKey, encr: JsonWebKey): string {
     const body = toBase64(utf8(JSON.stringify({sign, encr, version: 1})));
     const lines = body.match(new RegExp(`.{1,${LINE}}`, 'g')) ?? [];
     return [BACKUP_BEGIN, ...lines, BACKUP_END].join('\n');
+}
+
+/** A key set's two private JWKs, normalized (field order of §4: kty, crv, x, y, d, key_ops, ext). */
+export interface BackupEntry {
+    sign: JsonWebKey;
+    encr: JsonWebKey;
 }
 
 function checkJwk(v: unknown, kind: 'sign' | 'encr'): JsonWebKey {
@@ -67,21 +85,19 @@ async function checkPairs(keys: PrivateKeySet): Promise<void> {
     }
 }
 
-/** Reads a clear-text backup (white space inside the armor and text around it are ignored).
- * The returned private keys are non-extractable. */
-export async function importBackup(armor: string): Promise<PrivateKeySet> {
-    if (typeof armor !== 'string') {
-        throw new BackupFormatError('backup: expected text');
-    }
-    const start = armor.indexOf(BACKUP_BEGIN);
+function armorBody(armor: string, begin: string, end: string): string | null {
+    const start = armor.indexOf(begin);
     if (start < 0) {
-        throw new BackupFormatError(`backup: no "${BACKUP_BEGIN}" line`);
+        return null;
     }
-    const end = armor.indexOf(BACKUP_END, start + BACKUP_BEGIN.length);
-    if (end < 0) {
-        throw new BackupFormatError(`backup: no "${BACKUP_END}" line`);
+    const stop = armor.indexOf(end, start + begin.length);
+    if (stop < 0) {
+        throw new BackupFormatError(`backup: no "${end}" line`);
     }
-    const body = armor.slice(start + BACKUP_BEGIN.length, end).replace(/\s+/g, '');
+    return armor.slice(start + begin.length, stop).replace(/\s+/g, '');
+}
+
+function decodeBody(body: string): Record<string, unknown> {
     let parsed: unknown;
     try {
         parsed = JSON.parse(fromUtf8(fromBase64(body, 'backup'), 'backup'));
@@ -89,17 +105,52 @@ export async function importBackup(armor: string): Promise<PrivateKeySet> {
         throw new BackupFormatError('backup: the armored text is not base64 of a JSON document', {cause: e});
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new BackupFormatError('backup: expected a JSON object {"sign", "encr", "version"}');
+        throw new BackupFormatError('backup: expected a JSON object');
     }
-    const o = parsed as Record<string, unknown>;
+    return parsed as Record<string, unknown>;
+}
+
+function entryOf(v: unknown, where: string): BackupEntry {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+        throw new BackupFormatError(`backup: ${where} is not an object {"sign", "encr"}`);
+    }
+    const o = v as Record<string, unknown>;
+    return {sign: checkJwk(o.sign, 'sign'), encr: checkJwk(o.encr, 'encr')};
+}
+
+/** The key sets of a backup, either armor (text around it and white space inside are ignored):
+ * one for the original's armor; for the all-keys armor the current key first, then the earlier ones. */
+export function parseBackupEntries(armor: string): BackupEntry[] {
+    if (typeof armor !== 'string') {
+        throw new BackupFormatError('backup: expected text');
+    }
+    const set = armorBody(armor, BACKUP_SET_BEGIN, BACKUP_SET_END);
+    if (set !== null) {
+        const o = decodeBody(set);
+        if (o.version !== 1) {
+            throw new BackupFormatError(`backup: unsupported key set version ${JSON.stringify(o.version)} (expected 1)`);
+        }
+        if (!Array.isArray(o.keys) || o.keys.length === 0 || o.keys.length > MAX_BACKUP_KEYS) {
+            throw new BackupFormatError(`backup: "keys" must be a list of 1 to ${MAX_BACKUP_KEYS} key sets`);
+        }
+        return o.keys.map((k, i) => entryOf(k, `keys[${i}]`));
+    }
+    const single = armorBody(armor, BACKUP_BEGIN, BACKUP_END);
+    if (single === null) {
+        throw new BackupFormatError(`backup: no "${BACKUP_BEGIN}" line`);
+    }
+    const o = decodeBody(single);
     if (o.version !== 1) {
         throw new BackupFormatError(`backup: unsupported version ${JSON.stringify(o.version)} (expected 1)`);
     }
-    const signJwk = checkJwk(o.sign, 'sign');
-    const encrJwk = checkJwk(o.encr, 'encr');
+    return [entryOf(o, 'the backup')];
+}
+
+/** Imports one key set non-extractable and proves each private key matches its public point. */
+export async function importBackupEntry(entry: BackupEntry): Promise<PrivateKeySet> {
     let keys: PrivateKeySet;
     try {
-        keys = {ecdh: await importPrivateJWK(encrJwk, 'encr'), ecdsa: await importPrivateJWK(signJwk, 'sign')};
+        keys = {ecdh: await importPrivateJWK(entry.encr, 'encr'), ecdsa: await importPrivateJWK(entry.sign, 'sign')};
     } catch (e) {
         throw new BackupFormatError('backup: WebCrypto refused a key (not a valid P-256 key)', {cause: e});
     }
@@ -112,4 +163,70 @@ export async function importBackup(armor: string): Promise<PrivateKeySet> {
         throw new BackupFormatError('backup: key check failed', {cause: e});
     }
     return keys;
+}
+
+/** Reads a clear-text backup of either armor and returns its current key (non-extractable). */
+export async function importBackup(armor: string): Promise<PrivateKeySet> {
+    return importBackupEntry(parseBackupEntries(armor)[0]);
+}
+
+/** Reads either armor: every key set, current first, all non-extractable. */
+export async function importBackupSet(armor: string): Promise<PrivateKeySet[]> {
+    const entries = parseBackupEntries(armor);
+    const out: PrivateKeySet[] = [];
+    for (const e of entries) {
+        out.push(await importBackupEntry(e));
+    }
+    return out;
+}
+
+function jwkPoint(jwk: JsonWebKey): Uint8Array {
+    const x = fromBase64Url(jwk.x ?? '');
+    const y = fromBase64Url(jwk.y ?? '');
+    if (!x || !y || x.length !== 32 || y.length !== 32) {
+        throw new BackupFormatError('backup: bad public point in a JWK');
+    }
+    const out = new Uint8Array(65);
+    out[0] = 4;
+    out.set(x, 1);
+    out.set(y, 33);
+    return out;
+}
+
+/** The key ID (§4) of a backup entry, from the public points in its JWKs. */
+export async function backupEntryKeyId(entry: BackupEntry): Promise<string> {
+    const encr = jwkPoint(entry.encr);
+    const sign = jwkPoint(entry.sign);
+    const both = new Uint8Array(130);
+    both.set(encr, 0);
+    both.set(sign, 65);
+    return toBase64(new Uint8Array(await subtle().digest('SHA-256', both)));
+}
+
+/** The all-keys armor of §11.4: entries in the order given (current first), JWKs normalized. */
+export function exportBackupSet(entries: BackupEntry[]): string {
+    if (entries.length === 0 || entries.length > MAX_BACKUP_KEYS) {
+        throw new BackupFormatError(`backup: a key set holds 1 to ${MAX_BACKUP_KEYS} keys`);
+    }
+    const keys = entries.map((e) => ({sign: checkJwk(e.sign, 'sign'), encr: checkJwk(e.encr, 'encr')}));
+    const body = toBase64(utf8(JSON.stringify({version: 1, keys})));
+    const lines = body.match(new RegExp(`.{1,${LINE}}`, 'g')) ?? [];
+    return [BACKUP_SET_BEGIN, ...lines, BACKUP_SET_END].join('\n');
+}
+
+/** One all-keys armor from several backups of either kind: the first backup's current key
+ * stays current; repeated keys (same key ID) are kept once, at their first place. */
+export async function combineBackups(armors: string[]): Promise<string> {
+    const seen = new Set<string>();
+    const out: BackupEntry[] = [];
+    for (const armor of armors) {
+        for (const entry of parseBackupEntries(armor)) {
+            const id = await backupEntryKeyId(entry);
+            if (!seen.has(id)) {
+                seen.add(id);
+                out.push(entry);
+            }
+        }
+    }
+    return exportBackupSet(out.slice(0, MAX_BACKUP_KEYS));
 }

@@ -2,7 +2,10 @@
 export * from './types';
 export * from './errors';
 export {generateKeys, importPublicKey, publicKeyOf, publicKeyToJSON, keyIdOf, keyIdToBase64, fingerprintOf} from './keys';
-export {exportBackup, importBackup, BACKUP_BEGIN, BACKUP_END} from './backup';
+export {
+    exportBackup, importBackup, importBackupSet, importBackupEntry, parseBackupEntries, exportBackupSet, combineBackups, backupEntryKeyId, containsBackup,
+    BACKUP_BEGIN, BACKUP_END, BACKUP_SET_BEGIN, BACKUP_SET_END, BACKUP_MARKER, MAX_BACKUP_KEYS, type BackupEntry,
+} from './backup';
 export {signPushProof, pushProofMessage, PUSH_PROOF_LABEL} from './push_proof';
 export {
     encryptV1,
@@ -18,3 +21,4 @@ export {
 export type {ParsedMessage, ParsedV1, ParsedV2, WrappedKeyEntry} from './message';
 export {encryptBackupToGPG, readGPGKeyInfo, type GPGKeyInfo} from './gpg';
 export {hkpIndex, hkpGet, hkpBaseURL, parseHKPIndex, type HKPKey, type FetchLike} from './hkp';
+export {safetyNumberOf, safetyDigits, combineSafetyDigits, formatSafetyNumber, SAFETY_ROUNDS, type SafetyParty} from './safety';

@@ -5,3 +5,5 @@ export {KeyHistory} from './key_history';
 export type {HistoryKey, KeyHistoryDeps} from './key_history';
 export {TrustStore} from './trust_store';
 export type {TrustCheck, EncryptionMethodName} from './trust_store';
+export {VerifiedStore} from './verified_store';
+export type {VerifiedRecord, VerifyState} from './verified_store';

@@ -23,7 +23,7 @@ export function registerKeyFeatures(
     registry: PluginRegistry,
     store: Store,
     options: Pick<KeyServiceOptions, 'fetchFn'> = {},
-): {myKeys: MyKeys; dispose: () => void} {
+): {myKeys: MyKeys; offerSetup: () => void; replaceKey: () => void; dispose: () => void} {
     const currentUserId = () => (store.getState() as UsersState)?.entities?.users?.currentUserId || '';
     const myKeys = new MyKeysStore(currentUserId);
     const ui = new KeysUI();
@@ -52,6 +52,12 @@ export function registerKeyFeatures(
 
     return {
         myKeys,
+        offerSetup: () => {
+            void service.offerSetup();
+        },
+        replaceKey: () => {
+            void service.init(true);
+        },
         dispose: () => {
             unsubscribe();
             ui.reset();

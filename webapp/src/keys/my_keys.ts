@@ -4,7 +4,7 @@ import {publicKeyOf} from '../crypto';
 import type {PrivateKeySet, PublicKey} from '../crypto/types';
 import type {MyKeys} from '../types/my_keys';
 
-import {loadKeys} from './storage';
+import {loadKeys, loadPreviousKeys} from './storage';
 
 type Listener = () => void;
 
@@ -24,6 +24,7 @@ export class MyKeysStore implements MyKeys {
     private userId = '';
     private keys: Promise<PrivateKeySet | null> | null = null;
     private pub: Promise<PublicKey | null> | null = null;
+    private previous: Promise<Array<{keys: PrivateKeySet; pub: PublicKey}>> | null = null;
     private listeners = new Set<Listener>();
 
     constructor(private readonly currentUserId: () => string) {}
@@ -35,6 +36,7 @@ export class MyKeysStore implements MyKeys {
             this.userId = id;
             this.keys = null;
             this.pub = null;
+            this.previous = null;
             if (hadUser) {
                 this.emit();
             }
@@ -78,6 +80,23 @@ export class MyKeysStore implements MyKeys {
         return this.pub;
     }
 
+    getPrevious(): Promise<Array<{keys: PrivateKeySet; pub: PublicKey}>> {
+        const id = this.sync();
+        if (!id) {
+            return Promise.resolve([]);
+        }
+        if (!this.previous) {
+            const p = loadPreviousKeys(id).then((list) => Promise.all(list.map(async (k) => ({keys: k.keys, pub: await publicKeyOf(k.keys)}))));
+            this.previous = p;
+            p.catch(() => {
+                if (this.previous === p) {
+                    this.previous = null;
+                }
+            });
+        }
+        return this.previous;
+    }
+
     onChange(listener: Listener): () => void {
         this.listeners.add(listener);
         return () => {
@@ -93,6 +112,7 @@ export class MyKeysStore implements MyKeys {
         }
         this.keys = Promise.resolve(keys);
         this.pub = keys && pub ? Promise.resolve(pub) : null;
+        this.previous = null;
         this.emit();
     }
 

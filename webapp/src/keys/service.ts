@@ -3,12 +3,12 @@
 import type {Store} from 'redux';
 
 import {pluginAPI} from '../client';
-import {BackupFormatError, InvalidKeyError, fingerprintOf, generateKeys, importBackup, importPublicKey, publicKeyOf, signPushProof} from '../crypto';
+import {BackupFormatError, InvalidKeyError, fingerprintOf, generateKeys, importBackupSet, importPublicKey, publicKeyOf, signPushProof} from '../crypto';
 import type {FetchLike} from '../crypto/hkp';
 import type {PrivateKeySet, PublicKey, PublicKeyJSON} from '../crypto/types';
 
 import type {MyKeysStore} from './my_keys';
-import {deleteKeys, loadKeys, requestPersistence, saveKeys} from './storage';
+import {deleteKeys, loadKeys, requestPersistence, saveKeysKeepingPrevious} from './storage';
 import type {GPGKeyChoice, ImportCheck, KeysUI} from './ui';
 
 /** The server's key for a user: imported, absent, or present but unusable. */
@@ -38,7 +38,7 @@ export function errorText(err: unknown): string {
 
 function describeImportError(err: unknown): string {
     if (err instanceof BackupFormatError) {
-        return `This is not a valid E2EE key backup: ${errorText(err)}. Paste the whole text, from "-----BEGIN MM E2EE PRIVATE KEY-----" to "-----END MM E2EE PRIVATE KEY-----".`;
+        return `This is not a valid E2EE key backup: ${errorText(err)}. Paste the whole text, from "-----BEGIN MM E2EE PRIVATE KEY-----" to "-----END MM E2EE PRIVATE KEY-----" (or the KEY SET lines of an all-keys backup).`;
     }
     if (err instanceof InvalidKeyError) {
         return `The backup holds an unusable key: ${errorText(err)}.`;
@@ -52,6 +52,7 @@ export class KeyService {
     private readonly ui: KeysUI;
     private readonly fetchFn?: FetchLike;
     private busy = false;
+    private running: Promise<void> | null = null;
     private mismatchNotified = new Set<string>(); // user IDs already told
 
     constructor(opts: KeyServiceOptions) {
@@ -67,6 +68,11 @@ export class KeyService {
 
     private me(): string {
         return this.state().entities?.users?.currentUserId || '';
+    }
+
+    private myUsername(me: string): string {
+        const profile = this.state().entities?.users?.profiles?.[me] as {username?: string} | undefined;
+        return (profile?.username || '').replace(/[^A-Za-z0-9._-]/g, '');
     }
 
     private myEmail(me: string): string {
@@ -87,32 +93,50 @@ export class KeyService {
 
     /** Runs one key operation at a time; any failure becomes an error notice. */
     private async exclusive(what: string, op: () => Promise<void>): Promise<void> {
+        // A setup dialog nobody has acted on (opened automatically) gives way to the command.
+        if (this.ui.closeIdleSetup() && this.running) {
+            await this.running;
+        }
         if (this.busy || this.ui.dialogOpen) {
             this.ui.notify('warning', 'Another E2EE key operation is in progress; finish it first.');
             return;
         }
         this.busy = true;
-        try {
-            await op();
-        } catch (err) {
-            this.ui.notify('error', `E2EE ${what} failed: ${errorText(err)}`);
-        } finally {
-            this.busy = false;
-        }
+        const run = (async () => {
+            try {
+                await op();
+            } catch (err) {
+                this.ui.notify('error', `E2EE ${what} failed: ${errorText(err)}`);
+            } finally {
+                this.busy = false;
+            }
+        })();
+        this.running = run;
+        await run;
     }
 
-    /** Stores the keys here and registers the public key; on failure restores what
-     * this browser held before, so nothing changes. Returns whether the GPG backup went out. */
-    private async commit(me: string, keys: PrivateKeySet, pub: PublicKey, opts: {push: boolean; backupGPG?: string}): Promise<boolean> {
+    /** Stores the keys here (the key held until now, and `earlier` keys from a backup, are kept
+     * as earlier keys, design §11.3) and registers the public key; on failure restores what this
+     * browser held before. Returns whether the GPG backup went out. */
+    private async commit(me: string, keys: PrivateKeySet, pub: PublicKey, opts: {push: boolean; backupGPG?: string; earlier?: PrivateKeySet[]}): Promise<boolean> {
         const previous = await loadKeys(me).catch(() => null);
-        await saveKeys(me, keys);
+        const previousPub = previous ? await publicKeyOf(previous).catch(() => null) : null;
+        const retire: Array<{keyId: string; keys: PrivateKeySet}> = [];
+        if (previous && previousPub && previousPub.idB64 !== pub.idB64) {
+            retire.push({keyId: previousPub.idB64, keys: previous});
+        }
+        for (const k of opts.earlier ?? []) {
+            retire.push({keyId: (await publicKeyOf(k)).idB64, keys: k});
+        }
+        await saveKeysKeepingPrevious(me, keys, pub.idB64, retire);
         let gpgSent = false;
         try {
             if (opts.push) {
                 gpgSent = await this.push(me, keys, pub.json, opts.backupGPG);
             }
         } catch (err) {
-            await (previous ? saveKeys(me, previous) : deleteKeys(me)).catch((e) => console.error('e2ee: could not restore the previous key', e instanceof Error ? e.name : typeof e));
+            const restore = previous && previousPub ? saveKeysKeepingPrevious(me, previous, previousPub.idB64, []) : deleteKeys(me);
+            await restore.catch((e) => console.error('e2ee: could not restore the previous key', e instanceof Error ? e.name : typeof e));
             throw err;
         }
         this.myKeys.set(me, keys, pub);
@@ -137,38 +161,58 @@ export class KeyService {
         }
     }
 
-    /** `/e2ee init [--force]` */
+    /** `/e2ee init [--force]`, the header lock and an encrypted channel without a key here: the
+     * setup dialog (create or restore); with a key here, --force (or "Replace my key") makes a new one. */
     init(force: boolean): Promise<void> {
         return this.exclusive('key creation', async () => {
             const me = this.me();
             if (!me) {
                 throw new Error('not logged in');
             }
-            const [local, server] = await Promise.all([this.myKeys.get(), this.serverKey(me)]);
-            if (!force && (local || server)) {
-                const where = local && server ? 'in this browser and on the server' : local ? 'in this browser' : 'on the server';
-                this.ui.notify('warning', `You already have an encryption key (${where}). To use your existing key in this browser, run /e2ee import and paste your key backup. To replace it with a new key, run /e2ee init --force (messages encrypted to the old key stay readable only with the old key's backup).`);
+            const local = await this.myKeys.get();
+            if (local && !force) {
+                this.ui.notify('warning', 'You already have an encryption key in this browser. To replace it with a new key (your earlier keys stay here, so what was encrypted to them stays readable), run /e2ee init --force or use "Replace my key" in /e2ee verify.');
                 return;
             }
-
-            const {keys, backup} = await generateKeys();
-            const pub = await publicKeyOf(keys);
-
-            let gpg: {message: string; fingerprint: string} | null = null;
-            let keyServer = '';
-            try {
-                keyServer = await pluginAPI.getGPGKeyServer();
-            } catch (err) {
-                this.ui.notify('warning', `Could not ask the server about GPG backups (${errorText(err)}); continuing without one.`);
+            if (!local) {
+                const server = await this.serverKey(me).catch(() => null);
+                const choice = await this.ui.openSetup({hasServerKey: server !== null, check: (text) => this.checkBackup(me, text)});
+                if (choice !== 'create') {
+                    return; // restored (the dialog committed it) or closed
+                }
             }
-            if (keyServer) {
-                gpg = await this.gpgBackup(me, keyServer, backup);
-            }
-
-            const gpgSent = await this.commit(me, keys, pub, {push: true, backupGPG: gpg?.message});
-            this.ui.notify('success', 'Your E2EE key is set up and registered.');
-            await this.ui.showBackup(backup, gpgSent && gpg ? gpg.fingerprint : null);
+            await this.create(me);
         });
+    }
+
+    /** Opens the setup dialog unless a key is here or a key operation runs (quietly: automatic). */
+    async offerSetup(): Promise<void> {
+        if (this.busy || this.ui.dialogOpen || !this.me() || await this.myKeys.get().catch(() => null)) {
+            return;
+        }
+        await this.init(false);
+    }
+
+    /** Makes, registers and shows the backup of a new key; the key held until now is kept. */
+    private async create(me: string): Promise<void> {
+        const {keys, backup} = await generateKeys();
+        const pub = await publicKeyOf(keys);
+
+        let gpg: {message: string; fingerprint: string} | null = null;
+        let keyServer = '';
+        try {
+            keyServer = await pluginAPI.getGPGKeyServer();
+        } catch (err) {
+            this.ui.notify('warning', `Could not ask the server about GPG backups (${errorText(err)}); continuing without one.`);
+        }
+        if (keyServer) {
+            gpg = await this.gpgBackup(me, keyServer, backup);
+        }
+
+        const gpgSent = await this.commit(me, keys, pub, {push: true, backupGPG: gpg?.message});
+        const earlier = (await this.myKeys.getPrevious().catch(() => [])).length;
+        this.ui.notify('success', 'Your E2EE key is set up and registered.');
+        await this.ui.showBackup(backup, gpgSent && gpg ? gpg.fingerprint : null, {earlierKeys: earlier, fileName: `mm-e2ee-backup-${this.myUsername(me) || me}.txt`});
     }
 
     /** Finds the user's GPG key on the key server, asks, and encrypts the backup to it.
@@ -243,8 +287,9 @@ export class KeyService {
         }
         let keys: PrivateKeySet;
         let pub: PublicKey;
+        let earlier: PrivateKeySet[];
         try {
-            keys = await importBackup(text);
+            [keys, ...earlier] = await importBackupSet(text);
             pub = await publicKeyOf(keys);
         } catch (err) {
             return {ok: false, error: describeImportError(err)};
@@ -269,11 +314,12 @@ export class KeyService {
             replaces,
             commit: async () => {
                 try {
-                    await this.commit(me, keys, pub, {push: !alreadyOnServer});
+                    await this.commit(me, keys, pub, {push: !alreadyOnServer, earlier});
                 } catch (err) {
                     return `Import failed, nothing was changed: ${errorText(err)}`;
                 }
-                this.ui.notify('success', replaces ? 'Key imported and registered as your new key.' : 'Key imported: this browser can now read your encrypted messages.');
+                const more = earlier.length ? ` ${earlier.length} earlier key${earlier.length > 1 ? 's' : ''} from the backup will read older messages.` : '';
+                this.ui.notify('success', (replaces ? 'Key imported and registered as your new key.' : 'Key imported: this browser can now read your encrypted messages.') + more);
                 return null;
             },
         };

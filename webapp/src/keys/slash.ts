@@ -1,6 +1,6 @@
 // `/e2ee init` and `/e2ee import` run in the browser (the private key must never reach
 // the server); every other command goes on to the server unchanged.
-import {BACKUP_BEGIN} from '../crypto/backup';
+import {containsBackup} from '../crypto/backup';
 import type {SlashCommandArgs} from '../types/registry';
 
 const IMPORT_USAGE = 'Usage: /e2ee import (then paste your backup into the dialog that opens). Nothing was sent.';
@@ -10,7 +10,7 @@ export type KeyCommand = {kind: 'init'; force: boolean} | {kind: 'import'};
 /** null: not ours; {error}: ours but malformed. */
 export function parseKeyCommand(message: string): KeyCommand | {error: string} | null {
     // Whatever the command (or a typo in it), a pasted backup must not travel as command text.
-    if (message.includes(BACKUP_BEGIN)) {
+    if (containsBackup(message)) {
         return {error: IMPORT_USAGE};
     }
     const words = message.trim().split(/\s+/);

@@ -107,6 +107,75 @@ export async function loadKeys(userId: string): Promise<PrivateKeySet | null> {
     return {ecdh: ecdh.key, ecdsa: ecdsa.key};
 }
 
+/** An earlier key of the user, kept to read what was encrypted to it (design §11.3). */
+export interface PreviousKeys {
+    keyId: string;
+    retiredAt: number;
+    keys: PrivateKeySet;
+}
+
+interface PreviousRecord {
+    name: string;
+    keyId: string;
+    retiredAt: number;
+    ecdh: CryptoKeyPair;
+    ecdsa: CryptoKeyPair;
+}
+
+/** At most this many earlier keys are kept per user (the oldest go first). */
+export const MAX_PREVIOUS_KEYS = 64;
+
+const previousPrefix = (userId: string) => `prev_${userId}_`;
+
+function previousRange(userId: string): IDBKeyRange {
+    return IDBKeyRange.bound(previousPrefix(userId), `${previousPrefix(userId)}\uffff`);
+}
+
+/** The user's earlier keys in this browser, newest first. */
+export async function loadPreviousKeys(userId: string): Promise<PreviousKeys[]> {
+    const d = await db();
+    const records = await d.getAll(STORE, previousRange(userId)) as PreviousRecord[];
+    return records
+        .filter((r) => r && typeof r.keyId === 'string' && isKeyPair(r.ecdh, 'ECDH') && isKeyPair(r.ecdsa, 'ECDSA'))
+        .map((r) => ({keyId: r.keyId, retiredAt: typeof r.retiredAt === 'number' ? r.retiredAt : 0, keys: {ecdh: r.ecdh, ecdsa: r.ecdsa}}))
+        .sort((a, b) => b.retiredAt - a.retiredAt);
+}
+
+function assertNonExtractable(keys: PrivateKeySet): void {
+    if (keys.ecdh.privateKey.extractable || keys.ecdsa.privateKey.extractable) {
+        throw new KeyStorageError('refusing to store an extractable private key');
+    }
+}
+
+/** Stores `keys` as the current key and, in the same transaction, keeps `retire` (the key held
+ * until now, and any earlier keys from a backup) as earlier keys. */
+export async function saveKeysKeepingPrevious(userId: string, keys: PrivateKeySet, keyId: string, retire: Array<{keyId: string; keys: PrivateKeySet}>, now = Date.now()): Promise<void> {
+    assertNonExtractable(keys);
+    retire.forEach((r) => assertNonExtractable(r.keys));
+    const d = await db();
+    const tx = d.transaction(STORE, 'readwrite');
+    const existing = await tx.store.getAll(previousRange(userId)) as PreviousRecord[];
+    const writes: Array<Promise<unknown>> = [
+        tx.store.put({name: ecdhName(userId), key: keys.ecdh} satisfies KeyRecord),
+        tx.store.put({name: ecdsaName(userId), key: keys.ecdsa} satisfies KeyRecord),
+    ];
+    const kept = new Map(existing.map((r) => [r.keyId, r.retiredAt]));
+    // The new current key is no longer an earlier one.
+    kept.delete(keyId);
+    writes.push(tx.store.delete(previousPrefix(userId) + keyId));
+    retire.filter((r) => r.keyId !== keyId).forEach((r, i) => {
+        const retiredAt = now - i; // keeps the given order, newest first
+        kept.set(r.keyId, retiredAt);
+        writes.push(tx.store.put({name: previousPrefix(userId) + r.keyId, keyId: r.keyId, retiredAt, ecdh: r.keys.ecdh, ecdsa: r.keys.ecdsa} satisfies PreviousRecord));
+    });
+    const oldest = [...kept.entries()].sort((a, b) => b[1] - a[1]).slice(MAX_PREVIOUS_KEYS);
+    for (const [keyId] of oldest) {
+        writes.push(tx.store.delete(previousPrefix(userId) + keyId));
+    }
+    await Promise.all([...writes, tx.done]);
+    requestPersistence();
+}
+
 /** Stores both pairs in one transaction (both or neither). Keys are stored as the
  * CryptoKey objects themselves, so non-extractable private keys stay non-extractable. */
 export async function saveKeys(userId: string, keys: PrivateKeySet): Promise<void> {

@@ -28,10 +28,21 @@ export type ImportCheck =
         commit(): Promise<string | null>;
     };
 
+/** How the setup dialog ended: the user chose to create a key, restored one, or closed it. */
+export type SetupChoice = 'create' | 'restored' | 'closed';
+
+export interface BackupExtras {
+    /** Earlier keys kept in this browser: the dialog then offers an all-keys backup. */
+    earlierKeys: number;
+    /** Name of the downloaded backup file. */
+    fileName: string;
+}
+
 export type Dialog =
     | {kind: 'gpgConfirm'; choice: GPGKeyChoice; answer(send: boolean): void}
-    | {kind: 'backup'; text: string; gpgSentTo: string | null; close(): void}
-    | {kind: 'import'; check(text: string): Promise<ImportCheck>; close(): void};
+    | {kind: 'backup'; text: string; gpgSentTo: string | null; extras: BackupExtras; close(): void}
+    | {kind: 'import'; check(text: string): Promise<ImportCheck>; close(): void}
+    | {kind: 'setup'; hasServerKey: boolean; check(text: string): Promise<ImportCheck>; touched: {value: boolean}; finish(choice: SetupChoice): void};
 
 export interface UIState {
     dialog: Dialog | null;
@@ -110,13 +121,41 @@ export class KeysUI {
         });
     }
 
+    /** The one setup dialog: create a key or restore a backup. Resolves with what happened. */
+    openSetup(opts: {hasServerKey: boolean; check(text: string): Promise<ImportCheck>}): Promise<SetupChoice> {
+        return new Promise((resolve) => {
+            const d: Dialog = {
+                kind: 'setup',
+                hasServerKey: opts.hasServerKey,
+                check: opts.check,
+                touched: {value: false},
+                finish: (choice) => {
+                    this.closeDialog(d);
+                    resolve(choice);
+                },
+            };
+            this.setState({dialog: d});
+        });
+    }
+
+    /** Closes a setup dialog the user has not acted on yet (a command takes its place). */
+    closeIdleSetup(): boolean {
+        const d = this.state.dialog;
+        if (d?.kind === 'setup' && !d.touched.value) {
+            d.finish('closed');
+            return true;
+        }
+        return false;
+    }
+
     /** Shows the clear-text backup once; resolves when the user closes it. */
-    showBackup(text: string, gpgSentTo: string | null): Promise<void> {
+    showBackup(text: string, gpgSentTo: string | null, extras: BackupExtras = {earlierKeys: 0, fileName: 'mm-e2ee-backup.txt'}): Promise<void> {
         return new Promise((resolve) => {
             const d: Dialog = {
                 kind: 'backup',
                 text,
                 gpgSentTo,
+                extras,
                 close: () => {
                     this.closeDialog(d);
                     resolve();
@@ -146,6 +185,8 @@ export class KeysUI {
         const d = this.state.dialog;
         if (d?.kind === 'gpgConfirm') {
             d.answer(false);
+        } else if (d?.kind === 'setup') {
+            d.finish('closed');
         } else if (d) {
             d.close();
         }

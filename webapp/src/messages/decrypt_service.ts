@@ -4,14 +4,14 @@ import type {Post} from '@mattermost/types/posts';
 
 import {recipientsOf} from '../crypto';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from '../crypto/types';
-import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore} from '../directory';
+import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import type {MyKeys} from '../types/my_keys';
 
 import {classifyDecryptError, type CryptoOps} from './crypto_ops';
 import {LRU} from './lru';
 
 export type DecryptResult =
-    | {status: 'ok'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number}
+    | {status: 'ok'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
     // Verified with a key the sender had before her current one: trusted in this browser, or
     // only reported by the server's key history.
     | {status: 'earlier-key'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
@@ -20,7 +20,9 @@ export type DecryptResult =
     | {status: 'integrity'}
     | {status: 'malformed'; reason: string}
     | {status: 'unknown-sender-key'; reason: 'none' | 'invalid' | 'unavailable'}
-    | {status: 'key-changed'; senderId: string; trustedKeyId: string; newKeyId: string};
+    | {status: 'key-changed'; senderId: string; trustedKeyId: string; newKeyId: string}
+    // The sender's key changed after this browser's user verified it (design §11.2): hidden.
+    | {status: 'verified-changed'; senderId: string; verifiedKeyId: string; newKeyId: string};
 
 export interface DecryptServiceDeps {
     myKeys: MyKeys;
@@ -29,6 +31,8 @@ export interface DecryptServiceDeps {
     ops: CryptoOps;
     /** The server's key history; without it, only keys this browser trusted are tried. */
     history?: KeyHistory;
+    /** Verified contacts; without it every sender is trusted on first use only. */
+    verified?: VerifiedStore;
     capacity?: number;
 }
 
@@ -54,6 +58,8 @@ interface Outcome {
 interface Mine {
     keys: PrivateKeySet;
     pub: PublicKey;
+    /** Earlier keys of mine kept in this browser (design §11.3), to read what was sent to them. */
+    previous: Array<{keys: PrivateKeySet; pub: PublicKey}>;
 }
 
 export const DEFAULT_CACHE_SIZE = 1000;
@@ -99,6 +105,7 @@ export class DecryptService {
             }),
             deps.directory.onChange(() => this.bump()),
             deps.trust.onChange(() => this.bump()),
+            deps.verified?.onChange(() => this.bump()) ?? (() => undefined),
         ];
     }
 
@@ -136,6 +143,16 @@ export class DecryptService {
         this.deps.trust.accept(userId, keyIdB64);
     }
 
+    /** The trust state of a user's current key for the badge and /e2ee verify. */
+    async trustOf(userId: string): Promise<{state: 'verified' | 'changed' | 'tofu'; key: PublicKey} | null> {
+        const entry = await this.deps.directory.get(userId).catch(() => null);
+        if (!entry || entry.status !== 'ok') {
+            return null;
+        }
+        const state = this.deps.verified ? await this.deps.verified.state(userId, entry.key.idB64) : 'tofu';
+        return {state, key: entry.key};
+    }
+
     dispose(): void {
         for (const unsubscribe of this.unsubscribers.splice(0)) {
             unsubscribe();
@@ -152,8 +169,8 @@ export class DecryptService {
 
     private loadMine(): Promise<Mine | null> {
         if (!this.mine) {
-            const load = Promise.all([this.deps.myKeys.get(), this.deps.myKeys.getPublic()])
-                .then(([keys, pub]) => (keys && pub ? {keys, pub} : null));
+            const load = Promise.all([this.deps.myKeys.get(), this.deps.myKeys.getPublic(), this.deps.myKeys.getPrevious?.().catch(() => []) ?? []])
+                .then(([keys, pub, previous]) => (keys && pub ? {keys, pub, previous} : null));
             this.mine = load;
             load.catch(() => {
                 if (this.mine === load) {
@@ -192,6 +209,11 @@ export class DecryptService {
             return {status: 'unknown-sender-key', reason: entry.status};
         }
         const senderKey = entry.key;
+        const mineSender = senderKey.idB64 === mine.pub.idB64;
+        const verifyState = this.deps.verified && !mineSender ? await this.deps.verified.state(post.user_id, senderKey.idB64) : 'tofu';
+        if (verifyState === 'changed') {
+            return this.fromVerifiedKey(msg, post, mine, senderKey);
+        }
         let check = this.deps.trust.check(post.user_id, senderKey.idB64);
         if (check === 'changed' && senderKey.idB64 === mine.pub.idB64) {
             check = 'new'; // my own new key (e.g. after /e2ee init --force): this browser holds it
@@ -207,7 +229,7 @@ export class DecryptService {
         }
 
         const version = postVersion(post);
-        const key = `${version}|${mine.pub.idB64}|${senderKey.idB64}`;
+        const key = `${version}|${mine.pub.idB64}|${senderKey.idB64}|${verifyState}`;
         const cached = this.results.get(key);
         if (cached) {
             this.latest.set(version, key);
@@ -215,7 +237,9 @@ export class DecryptService {
         }
         let pending = this.inflight.get(key);
         if (!pending) {
-            pending = this.verifyAndDecrypt(msg, post, mine, senderKey).finally(() => this.inflight.delete(key));
+            pending = this.verifyAndDecrypt(msg, post, mine, senderKey)
+                .then((o) => (o.result.status === 'ok' && verifyState === 'verified' ? {...o, result: {...o.result, verified: true}} : o))
+                .finally(() => this.inflight.delete(key));
             this.inflight.set(key, pending);
         }
         const {result, final} = await pending;
@@ -225,6 +249,21 @@ export class DecryptService {
             this.latest.set(version, key);
         }
         return result;
+    }
+
+    /** The sender's key changed after it was verified: only posts that verify with the verified
+     * key (made before the change) are shown; the rest wait for re-verification or an accept. */
+    private async fromVerifiedKey(msg: EncryptedMessageJSON, post: Post, mine: Mine, current: PublicKey): Promise<DecryptResult> {
+        const verifiedKey = await this.deps.verified!.verifiedKey(post.user_id);
+        const alarm: DecryptResult = {status: 'verified-changed', senderId: post.user_id, verifiedKeyId: verifiedKey?.idB64 ?? '', newKeyId: current.idB64};
+        if (!verifiedKey) {
+            return alarm;
+        }
+        const r = await this.decryptOnce(msg, post, mine, verifiedKey);
+        if (r.status === 'ok') {
+            return {...r, status: 'earlier-key', source: 'trusted'};
+        }
+        return r.status === 'integrity' ? alarm : r;
     }
 
     private archive(userId: string, key: PublicKey): void {
@@ -322,10 +361,33 @@ export class DecryptService {
         }
     }
 
+    private myEarlierRecipient(msg: EncryptedMessageJSON, mine: Mine): {keys: PrivateKeySet; pub: PublicKey} | undefined {
+        if (mine.previous.length === 0) {
+            return undefined;
+        }
+        let ids: Set<string>;
+        try {
+            ids = new Set(recipientsOf(msg));
+        } catch {
+            return undefined;
+        }
+        return mine.previous.find((p) => ids.has(p.pub.idB64));
+    }
+
     private async decryptOnce(msg: EncryptedMessageJSON, post: Post, mine: Mine, senderKey: PublicKey): Promise<DecryptResult> {
         const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: post.user_id};
         try {
-            const out = await this.deps.ops.decryptMessage(msg, mine.keys, mine.pub, senderKey, context);
+            let out;
+            try {
+                out = await this.deps.ops.decryptMessage(msg, mine.keys, mine.pub, senderKey, context);
+            } catch (err) {
+                // Verified, but not for my current key: an earlier key of mine may be a recipient.
+                const earlier = classifyDecryptError(err) === 'not-recipient' ? this.myEarlierRecipient(msg, mine) : undefined;
+                if (!earlier) {
+                    throw err;
+                }
+                out = await this.deps.ops.decryptMessage(msg, earlier.keys, earlier.pub, senderKey, context);
+            }
             if (typeof out?.text !== 'string') {
                 return {status: 'malformed', reason: 'the message holds no text'};
             }

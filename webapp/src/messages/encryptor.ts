@@ -4,13 +4,13 @@
 import type {UserProfile} from '@mattermost/types/users';
 
 import type {EncryptedMessageJSON, MessageContext, PublicKey} from '../crypto/types';
-import type {KeyDirectory, TrustStore} from '../directory';
+import type {KeyDirectory, TrustStore, VerifiedStore} from '../directory';
 import type {MyKeys} from '../types/my_keys';
 
 import type {CryptoOps} from './crypto_ops';
 import type {Notices} from './notices';
 
-export type RefusalKind = 'no-key' | 'forged-members' | 'key-changed' | 'files' | 'unavailable' | 'not-encrypted-edit' | 'key-backup';
+export type RefusalKind = 'no-key' | 'forged-members' | 'key-changed' | 'verified-key-changed' | 'files' | 'unavailable' | 'not-encrypted-edit' | 'key-backup';
 
 /** The send (or edit) was refused; message is for the user and says what to do. */
 export class SendRefusedError extends Error {
@@ -78,6 +78,8 @@ export interface EncryptorDeps {
     myKeys: MyKeys;
     ops: CryptoOps;
     notices: Notices;
+    /** Verified contacts: a verified member with another key blocks the send (design §11.2). */
+    verified?: VerifiedStore;
 }
 
 export const NO_KEY_MESSAGE = 'You have no encryption key in this browser, so you cannot write in this encrypted channel. ' +
@@ -111,6 +113,7 @@ export class ChannelEncryptor {
         const withoutKey: Member[] = [];
         const changed: Array<{member: Member; key: PublicKey}> = [];
         const firstSeen: Array<{member: Member; key: PublicKey}> = []; // trusted on first use, once sent
+        const verifiedChanged: Member[] = [];
         for (const member of members) {
             if (member.id === context.userId) {
                 continue;
@@ -118,6 +121,10 @@ export class ChannelEncryptor {
             const entry = keys.get(member.id);
             if (!entry || entry.status !== 'ok') {
                 withoutKey.push(member);
+                continue;
+            }
+            if (this.deps.verified && await this.deps.verified.state(member.id, entry.key.idB64) === 'changed') {
+                verifiedChanged.push(member);
                 continue;
             }
             const check = trust.check(member.id, entry.key.idB64);
@@ -130,6 +137,16 @@ export class ChannelEncryptor {
             }
             recipients.push(entry.key);
             recipientNames.set(entry.key.idB64, member.username);
+        }
+
+        if (verifiedChanged.length) {
+            // Not accepted by sending again: only re-verifying or an explicit accept ends it.
+            const who = verifiedChanged.map((m) => `@${m.username}`).join(', ');
+            const alarm = `Security alarm: the encryption key of ${who} changed after you verified it. ` +
+                'Nothing is encrypted to the new key until you compare the new safety number (/e2ee verify ' +
+                `${verifiedChanged.length === 1 ? who : '@user'}) or accept the new key there. Your message was not sent.`;
+            this.deps.notices.show(context.channelId, context.rootId, alarm);
+            throw new SendRefusedError('verified-key-changed', alarm);
         }
 
         if (changed.length) {

@@ -7,10 +7,10 @@ import type {Post} from '@mattermost/types/posts';
 
 import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
-import {KeyDirectory, KeyHistory, TrustStore} from '../directory';
+import {KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import manifest from '../manifest';
 import type {MyKeys} from '../types/my_keys';
-import type {PluginRegistry, WebSocketMessage} from '../types/registry';
+import type {PluginRegistry, SlashCommandArgs, WebSocketMessage} from '../types/registry';
 
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
@@ -23,6 +23,7 @@ import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
 import {createSendHook, createSlashCommandGuard} from './send_hook';
+import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
@@ -41,8 +42,15 @@ export interface MessageFeatureOptions {
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
     };
-    client?: ProfilesClient & {patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>};
+    client?: ProfilesClient & {
+        patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
+        getUserByUsername?(username: string): Promise<{id: string; username: string}>;
+    };
     directoryTtlMs?: number;
+    /** Opens the key setup dialog (no key in this browser): header lock, encrypted channel. */
+    offerSetup?(): void;
+    /** "Replace my key" (/e2ee init --force). */
+    replaceKey?(): void;
 }
 
 export interface MessageFeatures {
@@ -53,6 +61,8 @@ export interface MessageFeatures {
     decrypt: DecryptService;
     methods: ChannelMethods;
     edit: EditController;
+    verified: VerifiedStore;
+    verify: VerifyController;
 }
 
 export function registerMessageFeatures(registry: PluginRegistry, store: Store, myKeys: MyKeys, options: MessageFeatureOptions = {}): MessageFeatures {
@@ -67,10 +77,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const trust = new TrustStore(storage);
     const notices = storeNotices(store);
     const methods = new ChannelMethods(store, (id) => api.getChannelMethod(id));
-    const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices});
+    const verified = new VerifiedStore(storage, me, (json) => ops.importPublicKey(json));
+    const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices, verified});
     const getKeyHistory = api.getKeyHistory?.bind(api);
     const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
-    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined});
+    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined, verified});
+    const verify = new VerifyController();
     const edit = new EditController();
 
     const ids: string[] = [];
@@ -83,7 +95,33 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
     const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
+    const openVerify = (userId: string) => verify.open({kind: 'user', userId, username: usernameOf(state(), userId) ?? userId});
+    ids.push(registry.registerSlashCommandWillBePostedHook(async (message: string, args: SlashCommandArgs) => {
+        const cmd = parseVerifyCommand(message);
+        if (cmd === null) {
+            return {message, args};
+        }
+        if ('error' in cmd) {
+            return {error: {message: cmd.error}};
+        }
+        if (cmd.username === null) {
+            const channelId = args?.channel_id || currentChannelId(state());
+            verify.open({kind: 'list', channelId});
+            return {};
+        }
+        const profiles = state().entities?.users?.profiles ?? {};
+        let user = Object.values(profiles).find((p) => p?.username?.toLowerCase() === cmd.username) as {id: string; username?: string} | undefined;
+        if (!user && client.getUserByUsername) {
+            user = await client.getUserByUsername(cmd.username).catch(() => undefined);
+        }
+        if (!user) {
+            return {error: {message: `No user @${cmd.username}.`}};
+        }
+        verify.open({kind: 'user', userId: user.id, username: user.username ?? cmd.username});
+        return {};
+    }));
     ids.push(registry.registerPostTypeComponent(E2EE_POST_TYPE, makeEncryptedPost({
+        openVerify,
         decrypt,
         usernameOf: (id) => usernameOf(state(), id),
         mentionKeys: (channelId) => {
@@ -104,6 +142,16 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
     ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
+    ids.push(registry.registerRootComponent(makeVerifyRoot(verify, {
+        me,
+        myKeys,
+        directory,
+        trust,
+        verified,
+        listMembers: (id) => fetchChannelMembers(client, id),
+        usernameOf: (id) => usernameOf(state(), id),
+        replaceKey: options.replaceKey,
+    }) as React.ComponentType<Record<string, unknown>>));
     const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
@@ -148,7 +196,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const Tooltip = makeHeaderTooltip(store);
     ids.push(registry.registerChannelHeaderButtonAction(
         <Icon/>,
-        (channel) => {
+        async (channel) => {
+            // Without a key here, the lock opens the setup dialog instead (design §11.5).
+            if (options.offerSetup && !(await myKeys.get().catch(() => null))) {
+                options.offerSetup();
+                return;
+            }
             toggleEncryption({methods, setMethod: (id, m) => api.setChannelMethod(id, m), notices}, channel.id);
         },
         'Toggle encryption',
@@ -199,6 +252,25 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     });
 
     teardown.push(methods.watchCurrentChannel());
+    if (options.offerSetup) {
+        // Opening an encrypted channel without a key here offers the setup dialog, once a page load.
+        let offered = false;
+        const offerSetup = options.offerSetup;
+        const check = () => {
+            const channelId = currentChannelId(state());
+            if (offered || !channelId || methods.get(channelId) !== 'p2p') {
+                return;
+            }
+            offered = true;
+            myKeys.get().then((k) => {
+                if (!k) {
+                    offerSetup();
+                }
+            }, () => undefined);
+        };
+        teardown.push(store.subscribe(check));
+        check();
+    }
 
     return {
         directory,
@@ -207,6 +279,8 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         decrypt,
         methods,
         edit,
+        verified,
+        verify,
         dispose() {
             for (const undo of teardown.splice(0)) {
                 undo();

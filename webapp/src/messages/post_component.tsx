@@ -12,6 +12,8 @@ import {DecryptedText} from './markdown';
 export interface PostComponentServices {
     decrypt: DecryptService;
     usernameOf(userId: string): string | undefined;
+    /** Opens the verify dialog (safety number) for a user. */
+    openVerify?(userId: string): void;
     /** The current user's mention keys in a channel, for highlighting. */
     mentionKeys?(channelId: string): Array<{key: string; caseSensitive: boolean}>;
 }
@@ -42,6 +44,63 @@ function SharedKeyWarning({sender, others}: {sender: string; others: string[]}):
         <div data-testid='e2ee-shared-key' className='e2ee-state e2ee-shared-key' style={{...stateStyle, color: 'var(--error-text, #d24b4e)'}}>
             {`Warning: the key that signed this message is also registered to ${others.map((o) => `@${o}`).join(', ')}, not only to @${sender}. Any of them may have written it.`}
         </div>
+    );
+}
+
+/** The lock badge: its text is the tooltip; a click opens it with a "Verify" entry. */
+function Lock({title, version, trust, extra, senderId, senderName, openVerify}: {
+    title: string; version: number; trust: 'verified' | 'tofu' | 'earlier'; extra?: React.ReactNode;
+    senderId: string; senderName: string; openVerify?: (userId: string) => void;
+}): React.ReactElement {
+    const [open, setOpen] = useState(false);
+    return (
+        <span style={{float: 'right', marginLeft: 4, position: 'relative'}}>
+            <span
+                data-testid='e2ee-lock'
+                data-version={version}
+                data-trust={trust}
+                className='e2ee-lock'
+                title={title}
+                aria-label={title}
+                role='button'
+                tabIndex={0}
+                onClick={() => setOpen((o) => !o)}
+                onKeyDown={(e) => {
+                    if (e.key === 'Enter' || e.key === ' ') {
+                        setOpen((o) => !o);
+                    }
+                }}
+                style={{opacity: trust === 'verified' ? 0.9 : 0.6, cursor: 'pointer', color: trust === 'verified' ? '#3db887' : undefined}}
+            >
+                <LockIcon/>
+                {trust === 'verified' && <sup data-testid='e2ee-lock-verified' style={{fontSize: 9, marginLeft: 1}}>{'✓'}</sup>}
+                {extra}
+                {version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
+            </span>
+            {open && (
+                <span
+                    data-testid='e2ee-lock-tooltip'
+                    role='dialog'
+                    style={{position: 'absolute', right: 0, top: 18, zIndex: 20, width: 280, background: 'var(--center-channel-bg, #fff)', color: 'var(--center-channel-color, #3f4350)',
+                        boxShadow: '0 4px 12px rgba(0,0,0,0.16)', borderRadius: 4, padding: 8, fontSize: 12, fontStyle: 'normal'}}
+                >
+                    <span style={{display: 'block', marginBottom: 6}}>{title}</span>
+                    {openVerify && (
+                        <button
+                            type='button'
+                            className='btn btn-sm btn-tertiary'
+                            data-testid='e2ee-lock-verify'
+                            onClick={() => {
+                                setOpen(false);
+                                openVerify(senderId);
+                            }}
+                        >
+                            {trust === 'verified' ? `Safety number with @${senderName}` : `Verify @${senderName}…`}
+                        </button>
+                    )}
+                </span>
+            )}
+        </span>
     );
 }
 
@@ -90,20 +149,25 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
         switch (result.status) {
         case 'ok': {
             const shared = services.decrypt.sharedKeyUsers(result.senderId, result.senderKeyId).map(sender);
-            let title = `End-to-end encrypted. Verified sender: @${sender(result.senderId)}, key fingerprint ${result.fingerprint}`;
+            let title = `End-to-end encrypted. Signed by @${sender(result.senderId)}, key fingerprint ${result.fingerprint}. ` +
+                (result.verified ? 'Verified contact: you compared safety numbers.' : 'Key trusted on first use (not verified).');
             if (result.version === 1) {
-                title += `. ${V1_NOTE}`;
+                title += ` ${V1_NOTE}`;
             }
             if (shared.length > 0) {
-                title += `. The same key is also registered to ${shared.map((o) => `@${o}`).join(', ')}`;
+                title += ` The same key is also registered to ${shared.map((o) => `@${o}`).join(', ')}.`;
             }
             return (
                 <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
-                    <span data-testid='e2ee-lock' data-version={result.version} className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
-                        <LockIcon/>
-                        {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
-                        {shared.length > 0 && <sup style={{fontSize: 9, marginLeft: 1}}>{'shared key!'}</sup>}
-                    </span>
+                    <Lock
+                        title={title}
+                        version={result.version}
+                        trust={result.verified ? 'verified' : 'tofu'}
+                        extra={shared.length > 0 ? <sup style={{fontSize: 9, marginLeft: 1}}>{'shared key!'}</sup> : undefined}
+                        senderId={result.senderId}
+                        senderName={sender(result.senderId)}
+                        openVerify={services.openVerify}
+                    />
                     <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                 </div>
@@ -120,11 +184,18 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
             }
             return (
                 <div className='e2ee-post e2ee-earlier-key' data-testid='e2ee-state-earlier-key' data-source={result.source} data-rhs={props.isRHS ? 'true' : undefined}>
-                    <span data-testid='e2ee-lock' data-version={result.version} className='e2ee-lock' title={title} aria-label={title} style={{float: 'right', opacity: 0.6, marginLeft: 4}}>
-                        <LockIcon/>
-                        <sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>
-                        {result.version === 1 && <sup style={{fontSize: 9, marginLeft: 1}}>{'v1'}</sup>}
-                    </span>
+                    <Lock
+                        title={title}
+                        version={result.version}
+                        trust='earlier'
+                        extra={<>
+                            <sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>
+                            {shared.length > 0 && <sup style={{fontSize: 9, marginLeft: 1}}>{'shared key!'}</sup>}
+                        </>}
+                        senderId={result.senderId}
+                        senderName={sender(result.senderId)}
+                        openVerify={services.openVerify}
+                    />
                     <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                 </div>
@@ -156,6 +227,22 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                     >
                         {'Trust the new key'}
                     </button>
+                </StateLine>
+            );
+        case 'verified-changed':
+            return (
+                <StateLine testId='e2ee-state-verified-changed'>
+                    {`Security alarm: the key of @${sender(result.senderId)} changed after you verified it. This message, signed with the new key, is hidden until you compare the new safety number or accept the new key. `}
+                    {services.openVerify && (
+                        <button
+                            type='button'
+                            data-testid='e2ee-verified-changed-open'
+                            className='btn btn-sm btn-tertiary'
+                            onClick={() => services.openVerify?.(result.senderId)}
+                        >
+                            {'Check the safety number'}
+                        </button>
+                    )}
                 </StateLine>
             );
         default:

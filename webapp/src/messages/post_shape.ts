@@ -2,7 +2,7 @@
 // else that could hold text (no file IDs, hashtags, embeds or free-form props).
 import type {Post, PostMetadata} from '@mattermost/types/posts';
 
-import {BACKUP_BEGIN} from '../crypto/backup';
+import {containsBackup} from '../crypto/backup';
 import type {EncryptedMessageJSON} from '../crypto/types';
 
 import {SendRefusedError} from './encryptor';
@@ -66,7 +66,7 @@ export const KEY_BACKUP_REFUSED = 'This message contains a private key backup: i
 /** A pasted key backup is never sent, encrypted or not: the channel's members (or the server)
  * would get the private key. */
 export function refuseKeyBackup(text: unknown): void {
-    if (typeof text === 'string' && text.includes(BACKUP_BEGIN)) {
+    if (containsBackup(text)) {
         throw new SendRefusedError('key-backup', KEY_BACKUP_REFUSED);
     }
 }

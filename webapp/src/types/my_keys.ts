@@ -7,6 +7,9 @@ export interface MyKeys {
     get(): Promise<PrivateKeySet | null>;
     /** The public half of get(), imported and with its key ID. */
     getPublic(): Promise<PublicKey | null>;
+    /** Earlier keys of the current user kept in this browser (design §11.3), newest first:
+     * only to decrypt what was encrypted to them. */
+    getPrevious?(): Promise<Array<{keys: PrivateKeySet; pub: PublicKey}>>;
     /** Called after the user's keys were created, imported or replaced. Returns an unsubscribe. */
     onChange(listener: () => void): () => void;
 }

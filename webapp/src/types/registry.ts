@@ -1,5 +1,5 @@
 // The subset of the Mattermost web app's PluginRegistry this plugin uses
-// (webapp/channels/src/plugins/registry.ts; see ../shared/mattermost-host.md §3).
+// (upstream webapp/channels/src/plugins/registry.ts; what the host does with each call: docs/host-contract.md).
 import type React from 'react';
 
 import type {Channel, ChannelMembership} from '@mattermost/types/channels';

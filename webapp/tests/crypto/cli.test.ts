@@ -198,7 +198,7 @@ test('a v1 message written by the CLI decrypts with an independent implementatio
     }
 });
 
-test("the independent decryptor agrees with the original plugin's vectors, and the CLI decrypts them", () => {
+test('the independent decryptor agrees with the original plugin vectors, and the CLI decrypts them', () => {
     const v = loadVectors();
     const user = (n: string) => v.users.find((u) => u.name === n)!;
     for (const m of v.messages.filter((x) => x.expect === 'ok')) {
@@ -222,4 +222,43 @@ test('push-proof prints the proof for POST /pubkey/push: r || s over the label, 
     expect(proof).toHaveLength(64);
     expect(nodeCrypto.verify('sha256', Buffer.from('mm-e2ee/pubkey-push/v1\nw1o3a8qgf7y5bx9nkd8e4mujhr\nn0nce'), {key: pub, dsaEncoding: 'ieee-p1363'}, proof)).toBe(true);
     expect(run(['push-proof', '--key', keyFile, '--user', 'u']).code).toBe(2);
+});
+
+describe('safety-number', () => {
+    // docs/design.md §11.1: alice and bob of the vectors with these user IDs.
+    const ALICE_USER = 'w1o3a8qgf7y5bx9nkd8e4mujhr';
+    const BOB_USER = 'q6c9zd3kxb8r5nfyht1ma4pwoe';
+    const GROUPED = '20411 05027 72425 72634 73614 84012 28227 62771 08741 18705 27622 19691';
+
+    test('prints the 12 groups on one line, the same from both sides', () => {
+        const v = loadVectors();
+        const alice = v.users.find((u) => u.name === 'alice')!;
+        const bob = v.users.find((u) => u.name === 'bob')!;
+        // The JSON alone, or `pubkey` output (JSON then key ID).
+        const aliceFile = file('sn-alice.pub', JSON.stringify(alice.pubkey));
+        const bobFile = file('sn-bob.pub', `${JSON.stringify(bob.pubkey)}\n${bob.pubkey_id}\n`);
+        expect(run(['safety-number', '--user', ALICE_USER, '--pubkey', aliceFile, '--other-user', BOB_USER, '--other-pubkey', bobFile]))
+            .toEqual({code: 0, stdout: `${GROUPED}\n`, stderr: ''});
+        expect(run(['safety-number', '--user', BOB_USER, '--pubkey', bobFile, '--other-user', ALICE_USER, '--other-pubkey', aliceFile]).stdout)
+            .toBe(`${GROUPED}\n`);
+    });
+
+    test('bad input exits 2 with a message', () => {
+        const v = loadVectors();
+        const alice = file('sn2-alice.pub', JSON.stringify(v.users[0].pubkey));
+        const broken = file('sn2-broken.pub', '{"sign":"AAAA","encr":"AAAA"}');
+        const cases: string[][] = [
+            ['safety-number', '--user', 'a', '--pubkey', alice, '--other-user', 'b'],
+            ['safety-number', '--user', 'a', '--pubkey', alice, '--other-user', 'b', '--other-pubkey', broken],
+            ['safety-number', '--user', '', '--pubkey', alice, '--other-user', 'b', '--other-pubkey', alice],
+            ['safety-number', '--user', 'a', '--pubkey', path.join(tmp, 'missing.pub'), '--other-user', 'b', '--other-pubkey', alice],
+            ['safety-number', 'extra', '--user', 'a', '--pubkey', alice, '--other-user', 'b', '--other-pubkey', alice],
+        ];
+        for (const args of cases) {
+            const r = run(args);
+            expect(r.code).toBe(2);
+            expect(r.stdout).toBe('');
+            expect(r.stderr).toMatch(/^mm-e2ee: /);
+        }
+    });
 });

@@ -6,7 +6,7 @@ import type {FetchLike} from '../../src/crypto/hkp';
 import type {PrivateKeySet} from '../../src/crypto/types';
 import {MyKeysStore} from '../../src/keys/my_keys';
 import {KeyService} from '../../src/keys/service';
-import {loadKeys, saveKeys} from '../../src/keys/storage';
+import {loadKeys, loadPreviousKeys, saveKeys} from '../../src/keys/storage';
 import {KeysUI, type Dialog, type ImportCheck} from '../../src/keys/ui';
 
 import {ME, MY_EMAIL, eventually, fakeServer, fakeStore, freshBrowser, vectorUser, type FakeServer} from './helpers';
@@ -80,11 +80,22 @@ beforeEach(async () => {
 
 afterEach(() => ui.reset());
 
+/** /e2ee init; without --force, the setup dialog opens first and the user chooses "create". */
+function initCreating(force = false): Promise<void> {
+    const done = service.init(force);
+    if (!force) {
+        void eventually(() => {
+            dialog('setup');
+        }).then(() => dialog('setup').finish('create'));
+    }
+    return done;
+}
+
 describe('/e2ee init', () => {
     test('creates, stores and registers a key, then shows its backup once', async () => {
         const changed = jest.fn();
         myKeys.onChange(changed);
-        const done = service.init(false);
+        const done = initCreating();
         await eventually(() => {
             dialog('backup');
         });
@@ -108,13 +119,18 @@ describe('/e2ee init', () => {
         expect(notices('success')).toHaveLength(1);
     });
 
-    test('refuses without --force when the server has a key, and says how to import', async () => {
+    test('with a key on the server only, the setup dialog says so; closing it changes nothing', async () => {
         server.keys[ME] = vectorUser('bob').pubkey;
-        await service.init(false);
+        const done = service.init(false);
+        await eventually(() => {
+            dialog('setup');
+        });
+        expect(dialog('setup').hasServerKey).toBe(true);
+        dialog('setup').finish('closed');
+        await done;
         expect(server.pushes).toEqual([]);
         expect(await loadKeys(ME)).toBeNull();
         expect(ui.getState().dialog).toBeNull();
-        expect(notices('warning')[0]).toMatch(/on the server.*\/e2ee import.*\/e2ee init --force/);
     });
 
     test('refuses without --force when this browser has a key', async () => {
@@ -136,6 +152,12 @@ describe('/e2ee init', () => {
         const pub = await publicKeyOf((await loadKeys(ME))!);
         expect(pub.idB64).not.toBe(vectorUser('bob').pubkey_id);
         expect(server.keys[ME]).toEqual(pub.json);
+        // The replaced key stays, non-extractable, as an earlier key (design §11.3).
+        const earlier = await loadPreviousKeys(ME);
+        expect(earlier.map((k) => k.keyId)).toEqual([vectorUser('bob').pubkey_id]);
+        expect(earlier[0].keys.ecdh.privateKey.extractable).toBe(false);
+        expect((await myKeys.getPrevious()).map((k) => k.pub.idB64)).toEqual([vectorUser('bob').pubkey_id]);
+        expect(dialog('backup').extras.earlierKeys).toBe(1);
         dialog('backup').close();
         await done;
     });
@@ -151,7 +173,7 @@ describe('/e2ee init', () => {
 
     test('a failed push with no previous key leaves no key', async () => {
         server.failPush = 'nope';
-        await service.init(false);
+        await initCreating();
         expect(await loadKeys(ME)).toBeNull();
         expect(await myKeys.get()).toBeNull();
     });
@@ -164,7 +186,7 @@ describe('/e2ee init', () => {
         test('found and confirmed: the backup goes to the server encrypted to that key', async () => {
             await gpgKey({name: 'Someone Else', email: 'someone@example.org'});
             const {privateKey, fingerprint} = await gpgKey({name: 'Alice', email: MY_EMAIL});
-            const done = service.init(false);
+            const done = initCreating();
             await eventually(() => {
                 dialog('gpgConfirm');
             });
@@ -193,7 +215,7 @@ describe('/e2ee init', () => {
 
         test('declined: registered without a GPG backup, and said so', async () => {
             await gpgKey({name: 'Alice', email: MY_EMAIL});
-            const done = service.init(false);
+            const done = initCreating();
             await eventually(() => {
                 dialog('gpgConfirm');
             });
@@ -210,7 +232,7 @@ describe('/e2ee init', () => {
 
         test('no key for the address: said so, and the key is still made', async () => {
             await gpgKey({name: 'Mallory', email: 'mallory@example.org'}, `Mallory <mallory@example.org> ${MY_EMAIL}`);
-            const done = service.init(false);
+            const done = initCreating();
             await eventually(() => {
                 dialog('backup');
             });
@@ -222,7 +244,7 @@ describe('/e2ee init', () => {
 
         test('key server unreachable: said so, and the key is still made', async () => {
             hkpDown = true;
-            const done = service.init(false);
+            const done = initCreating();
             await eventually(() => {
                 dialog('backup');
             });
@@ -237,7 +259,7 @@ describe('/e2ee init', () => {
         test('server refuses the GPG backup: key registered without it, user warned', async () => {
             await gpgKey({name: 'Alice', email: MY_EMAIL});
             server.rejectGPG = true;
-            const done = service.init(false);
+            const done = initCreating();
             await eventually(() => {
                 dialog('gpgConfirm');
             });

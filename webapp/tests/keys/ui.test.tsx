@@ -74,6 +74,8 @@ test('/e2ee init shows the backup once, with a warning and a copy button', async
     Object.defineProperty(navigator, 'clipboard', {value: {writeText}, configurable: true});
 
     expect(slash('/e2ee init')).toEqual({});
+    // The one setup dialog: create or restore.
+    fireEvent.click(await screen.findByTestId('e2ee-setup-create'));
     const area = await screen.findByTestId('e2ee-backup-text') as HTMLTextAreaElement;
     const backup = area.value;
     expect(backup).toMatch(/^-----BEGIN MM E2EE PRIVATE KEY-----\n[\s\S]+\n-----END MM E2EE PRIVATE KEY-----$/);
@@ -89,6 +91,11 @@ test('/e2ee init shows the backup once, with a warning and a copy button', async
 
     fireEvent.keyDown(document, {key: 'Escape'}); // must not dismiss the only copy by accident
     expect(screen.getByTestId('e2ee-backup-text')).toBeTruthy();
+    // Not closed before the backup is acknowledged: a clear warning, and an explicit way out.
+    fireEvent.click(screen.getByTestId('e2ee-backup-close'));
+    expect(screen.getByTestId('e2ee-backup-unsaved-warning').textContent).toMatch(/not confirmed.*lost/);
+    expect(screen.getByTestId('e2ee-backup-text')).toBeTruthy();
+    fireEvent.click(screen.getByTestId('e2ee-backup-ack'));
     fireEvent.click(screen.getByTestId('e2ee-backup-close'));
     await waitFor(() => expect(screen.queryByTestId('e2ee-backup-dialog')).toBeNull());
     expect(document.body.innerHTML).not.toContain(backup.split('\n')[1]);
@@ -96,17 +103,32 @@ test('/e2ee init shows the backup once, with a warning and a copy button', async
     expect((await screen.findAllByTestId('e2ee-notice')).map((n) => n.getAttribute('data-level'))).toContain('success');
 });
 
-test('/e2ee init without --force refuses with a notice when a key exists', async () => {
+test('/e2ee init with a key on the server only: the setup dialog says to restore; restore takes a backup', async () => {
     server.keys[ME] = vectorUser('bob').pubkey;
-    await start();
+    const myKeys = await start();
     expect(slash('/e2ee init')).toEqual({});
-    const notice = await screen.findByTestId('e2ee-notice');
-    expect(notice.getAttribute('data-level')).toBe('warning');
-    expect(notice.textContent).toMatch(/\/e2ee import/);
-    expect(screen.queryByTestId('e2ee-backup-dialog')).toBeNull();
+    expect((await screen.findByTestId('e2ee-setup-has-key')).textContent).toMatch(/Restore it from its backup/);
+    fireEvent.click(screen.getByTestId('e2ee-setup-restore'));
+    fireEvent.change(await screen.findByTestId('e2ee-import-textarea'), {target: {value: vectorUser('bob').backup}});
+    fireEvent.click(screen.getByTestId('e2ee-import-submit'));
+    await waitFor(() => expect(screen.queryByTestId('e2ee-import-dialog')).toBeNull());
+    expect((await myKeys.getPublic())!.idB64).toBe(vectorUser('bob').pubkey_id);
+    expect(server.pushes).toEqual([]); // the server already had this key
+    expect(screen.queryByTestId('e2ee-setup-dialog')).toBeNull();
+});
+
+test('/e2ee init with a key here refuses with a notice', async () => {
+    server.keys[ME] = vectorUser('bob').pubkey;
+    const myKeys = await start();
+    slash('/e2ee import');
+    fireEvent.change(await screen.findByTestId('e2ee-import-textarea'), {target: {value: vectorUser('bob').backup}});
+    fireEvent.click(screen.getByTestId('e2ee-import-submit'));
+    await waitFor(() => expect(screen.queryByTestId('e2ee-import-dialog')).toBeNull());
+    expect(await myKeys.get()).not.toBeNull();
+    expect(slash('/e2ee init')).toEqual({});
+    await waitFor(() => expect(screen.getAllByTestId('e2ee-notice').some((n) => /already have an encryption key/.test(n.textContent ?? ''))).toBe(true));
+    expect(screen.queryByTestId('e2ee-setup-dialog')).toBeNull();
     expect(server.pushes).toEqual([]);
-    fireEvent.click(screen.getByTestId('e2ee-notice-dismiss'));
-    expect(screen.queryByTestId('e2ee-notice')).toBeNull();
 });
 
 test('other subcommands go to the server unchanged', async () => {

@@ -4,6 +4,8 @@ import React from 'react';
 
 import type {ImportCheck} from '../ui';
 
+import {readFileText} from './backup_dialog';
+
 import {Modal} from './modal';
 import {colours, type Theme} from './theme';
 
@@ -11,11 +13,14 @@ interface Props {
     theme: Theme;
     check: (text: string) => Promise<ImportCheck>;
     onClose: () => void;
+    /** After a successful import; onClose when absent. */
+    onImported?: () => void;
+    title?: string;
 }
 
 type Ready = Extract<ImportCheck, {ok: true}>;
 
-export function ImportDialog({theme, check, onClose}: Props) {
+export function ImportDialog({theme, check, onClose, onImported, title}: Props) {
     const c = colours(theme);
     const [text, setText] = React.useState('');
     const [busy, setBusy] = React.useState(false);
@@ -37,7 +42,7 @@ export function ImportDialog({theme, check, onClose}: Props) {
             setError(err);
             setPending(null);
         } else {
-            onClose();
+            (onImported ?? onClose)();
         }
     };
 
@@ -66,7 +71,7 @@ export function ImportDialog({theme, check, onClose}: Props) {
     const primary = {background: c.button, color: c.buttonText};
     return (
         <Modal
-            title='Import your E2EE key'
+            title={title ?? 'Import your E2EE key'}
             testId='e2ee-import-dialog'
             theme={theme}
             onDismiss={busy ? undefined : onClose}
@@ -112,8 +117,23 @@ export function ImportDialog({theme, check, onClose}: Props) {
                 <code>{'-----BEGIN MM E2EE PRIVATE KEY-----'}</code>
                 {' to '}
                 <code>{'-----END MM E2EE PRIVATE KEY-----'}</code>
-                {'. It stays in this browser; only your public key is sent to the server.'}
+                {' (an all-keys backup, "KEY SET", works too), or choose its file. It stays in this browser; only your public key is sent to the server.'}
             </p>
+            <input
+                type='file'
+                accept='.txt,text/plain'
+                data-testid='e2ee-import-file'
+                aria-label='Choose your backup file'
+                disabled={busy || pending !== null}
+                onChange={async (e) => {
+                    const f = e.target.files?.[0];
+                    if (f) {
+                        setText(await readFileText(f));
+                        setError('');
+                    }
+                }}
+                style={{marginBottom: 8}}
+            />
             <textarea
                 className='form-control'
                 data-testid='e2ee-import-textarea'

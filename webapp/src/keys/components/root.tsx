@@ -7,6 +7,7 @@ import type {KeysUI, UIState} from '../ui';
 import {BackupDialog} from './backup_dialog';
 import {GPGConfirmDialog} from './gpg_dialog';
 import {ImportDialog} from './import_dialog';
+import {SetupDialog} from './setup_dialog';
 import {Notices} from './notices';
 import type {Theme} from './theme';
 
@@ -58,8 +59,18 @@ export function makeKeysRoot(ui: KeysUI): React.ComponentType<Props> {
                     <BackupDialog
                         text={d.text}
                         gpgSentTo={d.gpgSentTo}
+                        extras={d.extras}
                         theme={theme}
                         onClose={d.close}
+                    />
+                )}
+                {d?.kind === 'setup' && (
+                    <SetupDialog
+                        hasServerKey={d.hasServerKey}
+                        check={d.check}
+                        touched={d.touched}
+                        theme={theme}
+                        onFinish={d.finish}
                     />
                 )}
                 {d?.kind === 'import' && (
