@@ -21,7 +21,7 @@ const (
 	// kvKeyOwnerPrefix + hex(key ID): the user who first registered the key, kept forever so
 	// that no other user can register it later, even after its owner replaced it.
 	kvKeyOwnerPrefix = "pubkey_owner:"
-	kvKeyOwnersDone  = "pubkey_owner_index:v1" // set once every stored key is in the index
+	kvKeyOwnersDone  = "pubkey_owner_index:v1" // when indexKeyOwners last completed (ms)
 
 	pushProofLabel = "mm-e2ee/pubkey-push/v1"
 	nonceTTLMillis = 5 * 60 * 1000
@@ -162,17 +162,12 @@ type keyClaim struct {
 	since  int64
 }
 
-// indexKeyOwners puts every key stored before the index existed (current keys and histories)
-// into it, once: earliest registration first, so of two users with the same key the first
-// keeps it; the others are logged for the admin. Safe to run on several servers at once.
+// indexKeyOwners puts every stored key (current keys and histories) into the owner index:
+// earliest registration first, so of two users with the same key the first keeps it; the
+// others are logged for the admin. It runs at every activation, in the background, so keys
+// stored by a version without the index (before an upgrade, or during a downgrade) are covered
+// too; keys already indexed cost one compare-and-set each. Safe on several servers at once.
 func (p *Plugin) indexKeyOwners() error {
-	done, appErr := p.API.KVGet(kvKeyOwnersDone)
-	if appErr != nil {
-		return fmt.Errorf("reading the key index record: %w", appErr)
-	}
-	if done != nil {
-		return nil
-	}
 	st := p.store()
 	users := map[string]bool{}
 	for page := 0; ; page++ {
@@ -220,7 +215,7 @@ func (p *Plugin) indexKeyOwners() error {
 			return err
 		}
 	}
-	if appErr := p.API.KVSet(kvKeyOwnersDone, []byte(fmt.Sprint(model.GetMillis()))); appErr != nil {
+	if appErr := p.API.KVSet(kvKeyOwnersDone, fmt.Append(nil, model.GetMillis())); appErr != nil {
 		return fmt.Errorf("recording the key index: %w", appErr)
 	}
 	return nil

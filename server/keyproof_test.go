@@ -194,11 +194,15 @@ func TestIndexKeyOwnersOfStoredKeys(t *testing.T) {
 	code, _ = push(p, "daviddaviddaviddaviddavidd", signedPush(t, p, "daviddaviddaviddaviddavidd", alice, nil))
 	assert.Equal(t, http.StatusForbidden, code, "alice's key, stored before the index")
 
-	// Runs once.
-	delete(api.kv, mustOwnerKey(t, alice.pub))
+	// Every activation runs it again: a key stored meanwhile by a version without the index
+	// (a downgrade) is indexed then, and owners already recorded stay.
+	dave := "daviddaviddaviddaviddavidd"
+	daveKey := newTestUser(t)
+	api.kv[kvPubkeyPrefix+dave] = daveKey.pub.marshal()
+	api.kv[kvPubkeyPrefix+carolID] = alice.pub.marshal() // carol took alice's key meanwhile
 	require.NoError(t, p.indexKeyOwners())
-	_, ok := api.kv[mustOwnerKey(t, alice.pub)]
-	assert.False(t, ok)
+	assert.Equal(t, dave, string(api.kv[mustOwnerKey(t, daveKey.pub)]))
+	assert.Equal(t, aliceID, string(api.kv[mustOwnerKey(t, alice.pub)]))
 }
 
 func containsLog(api *fakeAPI, prefix string) bool {
