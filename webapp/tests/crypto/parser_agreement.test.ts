@@ -264,7 +264,7 @@ function goVerdicts(items: Item[]): Array<{accept: boolean; reason?: string}> {
     const input = path.join(dir, 'corpus.json');
     const output = path.join(dir, 'verdicts.json');
     fs.writeFileSync(input, JSON.stringify(items));
-    const r = spawnSync('go', ['test', '-count=1', '-run', '^$', './server/'], {
+    const r = spawnSync(process.env.GO || 'go', ['test', '-count=1', '-run', '^$', './server/'], {
         cwd: REPO_ROOT,
         env: {...process.env, E2EE_PARSE_CHECK_IN: input, E2EE_PARSE_CHECK_OUT: output},
         encoding: 'utf8',
