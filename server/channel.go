@@ -59,6 +59,12 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 	if err != nil || !changed {
 		return err
 	}
+	if method == methodNone {
+		p.noteTurnedOff(userID, channelID)
+	}
+	if method == methodP2P {
+		p.markChannelEncrypted(channelID, model.GetMillis())
+	}
 	p.API.PublishWebSocketEvent("channelStateChanged", map[string]any{
 		"chanID": channelID,
 		"method": methodName(method),

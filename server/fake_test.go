@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"net/http"
-	"sort"
 	"sync"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -103,22 +102,6 @@ func (f *fakeAPI) KVCompareAndSet(key string, oldValue, newValue []byte) (bool, 
 
 func (f *fakeAPI) KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError) {
 	return f.KVCompareAndSet(key, oldValue, nil)
-}
-
-// KVList pages through the keys in a stable (sorted) order, as the server's SQL does.
-func (f *fakeAPI) KVList(page, perPage int) ([]string, *model.AppError) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.kvFail {
-		return nil, errKV
-	}
-	keys := make([]string, 0, len(f.kv))
-	for k := range f.kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	start := min(page*perPage, len(keys))
-	return keys[start:min(start+perPage, len(keys))], nil
 }
 
 func (f *fakeAPI) KVSetWithOptions(key string, value []byte, o model.PluginKVSetOptions) (bool, *model.AppError) {

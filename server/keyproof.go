@@ -26,7 +26,6 @@ const (
 	pushProofLabel = "mm-e2ee/pubkey-push/v1"
 	nonceTTLMillis = 5 * 60 * 1000
 	nonceBytes     = 32
-	kvListPage     = 1000
 )
 
 // storedNonce is the KV value of an outstanding nonce. expiresAt is checked here as well as

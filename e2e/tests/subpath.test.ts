@@ -60,7 +60,7 @@ async function checkChunks(carol: UserPage): Promise<void> {
     assert.match(scripts, new RegExp(`^${proxy.url}/static/plugins/${PLUGIN_ID}/${PLUGIN_ID}_[0-9a-f]+_bundle\\.js$`));
 
     await send(carol.page, '/e2ee init --force');
-    // No key in this fresh profile: the setup dialog asks first (create or restore).
+    // No key in this browser: the setup dialog comes first.
     await carol.page.getByTestId('e2ee-setup-create').click({timeout: 30000});
     await carol.page.getByTestId('e2ee-gpg-decline').click({timeout: 30000}); // found and shown, then declined
     await carol.page.getByTestId('e2ee-backup-text').waitFor({timeout: 30000});

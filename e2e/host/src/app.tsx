@@ -11,6 +11,7 @@ import {getChannelByNameAndTeamName, getMyChannelMember, selectChannel} from 'ma
 import {getMyTeams, selectTeam} from 'mattermost-redux/actions/teams';
 import {getProfilesByIds} from 'mattermost-redux/actions/users';
 import {UserTypes} from 'mattermost-redux/action_types';
+import {getMyPreferences} from 'mattermost-redux/actions/preferences';
 
 import {runMessageWillBePostedHooks, runSlashCommandWillBePostedHooks} from './hooks';
 import {initializePlugins} from './plugins';
@@ -79,10 +80,38 @@ function Login({onDone}: {onDone: () => void}) {
     );
 }
 
+// As the web app's draft code: drafts go to the server only when the server allows synced
+// drafts (client config AllowSyncedDrafts) and the user's preference advanced_settings/sync_drafts
+// is not "false"; the check is made at each save, so a changed preference applies at once.
+export const DRAFT_SAVE_DELAY_MS = 500;
+
+function draftSyncEnabled(state: AnyState): boolean {
+    const pref = state.entities.preferences?.myPreferences?.['advanced_settings--sync_drafts'];
+    return state.entities.general.config.AllowSyncedDrafts === 'true' && pref?.value !== 'false';
+}
+
+function useDraftSync(store: Store, channelId: string, rootId: string, text: string) {
+    useEffect(() => {
+        const timer = setTimeout(() => {
+            const state: AnyState = store.getState();
+            if (!draftSyncEnabled(state)) {
+                return;
+            }
+            const save = text.trim() ?
+                Client4.upsertDraft({user_id: state.entities.users.currentUserId, channel_id: channelId, root_id: rootId, message: text,
+                    props: {}, file_ids: [], create_at: 0, update_at: 0, delete_at: 0} as any, '') :
+                Client4.deleteDraft(channelId, rootId, '');
+            save.catch((e: Error) => console.warn('draft sync failed', e.message)); // eslint-disable-line no-console
+        }, DRAFT_SAVE_DELAY_MS);
+        return () => clearTimeout(timer);
+    }, [store, channelId, rootId, text]);
+}
+
 function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: string; rootId: string; prefix: string}) {
     const [text, setText] = useState('');
     const [error, setError] = useState('');
     const [busy, setBusy] = useState(false);
+    useDraftSync(store, channelId, rootId, text);
     const submit = async () => {
         const message = text;
         if (!message.trim() || busy) {
@@ -177,6 +206,9 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
     const menuActions: Registered[] = useSelector((s: AnyState) => s.plugins.components.PostDropdownMenu || NONE);
     const author = useSelector((s: AnyState) => s.entities.users.profiles[post.user_id]);
     const me = useSelector((s: AnyState) => s.entities.users.currentUserId);
+    // As Mattermost's canEditPost: one's own posts, and others' (not system messages) with
+    // edit_others_posts, which system admins have.
+    const editsOthers = useSelector((s: AnyState) => String(s.entities.users.profiles[s.entities.users.currentUserId]?.roles || '').split(' ').includes('system_admin'));
     const [menuOpen, setMenuOpen] = useState(false);
     const editing = useSelector((s: AnyState) => s.views.posts.editingPost.show && s.views.posts.editingPost.postId === post.id &&
         Boolean(s.views.posts.editingPost.isRHS) === isRHS);
@@ -209,7 +241,7 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
             </div>
             {menuOpen && (
                 <div className='post-menu' data-testid='post-menu'>
-                    {post.user_id === me && (
+                    {(post.user_id === me || (editsOthers && !String(post.type || '').startsWith('system_'))) && (
                         <button data-testid='post-menu-host-edit' onClick={() => {
                             setMenuOpen(false);
                             setEditing(true);
@@ -341,6 +373,7 @@ export function App({store}: {store: Store}) {
             const me = await Client4.getMe();
             store.dispatch({type: UserTypes.RECEIVED_ME, data: me});
             await store.dispatch(getClientConfig() as any);
+            await store.dispatch(getMyPreferences() as any); // loaded before plugins, as the web app does
             const route = parseRoute();
             const teams = (await store.dispatch(getMyTeams() as any)).data as any[];
             const team = teams.find((t) => t.name === route.team) || teams[0];
