@@ -7,6 +7,7 @@ import {fromUtf8} from '../crypto/encoding';
 import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
+import {signPushProof} from '../crypto/push_proof';
 import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
@@ -19,6 +20,8 @@ const USAGE = `usage:
                   [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
                   [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
+  mm-e2ee push-proof --key BACKUP_FILE --user ID --nonce NONCE
+                  print the "proof" for POST /pubkey/push (nonce from GET /pubkey/nonce)
   mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
                                                    print the two users' safety number (12 groups of 5 digits)
   mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
@@ -35,7 +38,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'pubkey', 'other-user', 'other-pubkey']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -173,6 +176,12 @@ async function run(argv: string[]): Promise<void> {
         const input = fromUtf8(await readStdin(), 'stdin');
         const res = await decryptMessage(input.trim(), keys, await publicKeyOf(keys), sender, ctx);
         process.stdout.write(res.text);
+        return;
+    }
+    case 'push-proof': {
+        noPositional(o, 0);
+        const keys = await importBackup(readFile(one(o, 'key', true)));
+        process.stdout.write(await signPushProof(keys, one(o, 'user', true), one(o, 'nonce', true)) + '\n');
         return;
     }
     case 'safety-number': {
