@@ -35,8 +35,9 @@ func policySetup(t *testing.T, direct, private string, require bool) (*Plugin, *
 // registerKey stores a new key for userID through the one path every key push takes.
 func registerKey(t *testing.T, p *Plugin, userID string) {
 	t.Helper()
-	k := newTestUser(t).pub
-	require.NoError(t, p.pushPubkey(userID, &k, nil))
+	u := newTestUser(t)
+	proof := proofOf(t, u, userID, getNonce(t, p, userID))
+	require.NoError(t, p.pushPubkey(userID, &u.pub, nil, &proof))
 }
 
 func createChannel(p *Plugin, api *fakeAPI, id string, typ model.ChannelType, members ...string) {
@@ -381,16 +382,18 @@ func TestStatsCountersUnderConcurrency(t *testing.T) {
 	}
 	api.perms[ids[0]+":"+model.PermissionManagePublicChannelProperties.Id] = true
 	api.perms[ids[1]+":"+model.PermissionManagePublicChannelProperties.Id] = true
-	keys := make([]PublicKey, users)
+	keys := make([]*testUser, users)
+	proofs := make([]string, users)
 	for i := range keys {
-		keys[i] = newTestUser(t).pub
+		keys[i] = newTestUser(t)
+		proofs[i] = proofOf(t, keys[i], ids[i], getNonce(t, p, ids[i]))
 	}
 	var wg sync.WaitGroup
 	for i := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, p.pushPubkey(ids[i], &keys[i], nil))
+			assert.NoError(t, p.pushPubkey(ids[i], &keys[i].pub, nil, &proofs[i]))
 		}()
 	}
 	for i := range chans {

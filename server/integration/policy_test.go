@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// pushKey registers a fresh key for c: the one place this file pushes keys.
-func (c *client) pushKey(t *testing.T) {
+// registerFreshKey registers a new key for c, with its proof: the one place this file pushes keys.
+func (c *client) registerFreshKey(t *testing.T) {
 	t.Helper()
-	r := c.plugin("POST", "/pubkey/push", map[string]any{"pubkey": freshPubkey(t)})
+	pub, signer := freshKey(t)
+	r := c.pushKey(pub, signer, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 }
 
@@ -83,8 +84,8 @@ func TestEncryptionPolicy(t *testing.T) {
 	ann := e.newUser(t, w.admin, "polann")
 	ben := e.newUser(t, w.admin, "polben")
 	cas := e.newUser(t, w.admin, "polcas")
-	ann.pushKey(t)
-	ben.pushKey(t)
+	ann.registerFreshKey(t)
+	ben.registerFreshKey(t)
 
 	// Both have keys: the DM starts encrypted (ChannelHasBeenCreated runs just after creation).
 	dm := ann.createDM(t, ben)
@@ -98,7 +99,7 @@ func TestEncryptionPolicy(t *testing.T) {
 	time.Sleep(time.Second) // the creation hook is asynchronous: give it the time to (not) act
 	assert.Equal(t, "none", ann.methodOf(t, dmCas))
 	// ...until she registers one.
-	cas.pushKey(t)
+	cas.registerFreshKey(t)
 	assert.Equal(t, "p2p", ann.methodOf(t, dmCas), "the DM turns encrypted when its last member without a key registers one")
 	posts = cas.channelPosts(dmCas)
 	require.NotEmpty(t, posts)
@@ -182,7 +183,7 @@ func TestAdminStatsEndpoint(t *testing.T) {
 	u := w.e.newUser(t, w.admin, "statsu")
 	after := get()
 	assert.Equal(t, before.ActiveUsers+1, after.ActiveUsers, "a new active user")
-	u.pushKey(t)
+	u.registerFreshKey(t)
 	after = get()
 	assert.Equal(t, before.ActiveUsersWithKey+1, after.ActiveUsersWithKey)
 	assert.Equal(t, before.KeysLast30Days+1, after.KeysLast30Days)
