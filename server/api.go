@@ -40,6 +40,7 @@ type route struct {
 func (p *Plugin) newRouter() http.Handler {
 	routes := map[string][]route{
 		"/pubkey/push":               {{http.MethodPost, p.handlePushPubkey}},
+		"/pubkey/nonce":              {{http.MethodGet, p.handleNonce}},
 		"/pubkey/get":                {{http.MethodPost, p.handleGetPubkeys}},
 		"/pubkey/history":            {{http.MethodPost, p.handleKeyHistory}},
 		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
@@ -50,6 +51,8 @@ func (p *Plugin) newRouter() http.Handler {
 		"/channel/epoch/status":      {{http.MethodGet, p.handleEpochStatus}},
 		"/channel/epoch/joiners":     {{http.MethodPost, p.handleAddJoiners}},
 		"/channel/history_sharing":   {{http.MethodPost, p.handleHistorySharing}},
+		"/admin/stats":               {{http.MethodGet, p.handleAdminStats}},
+		"/admin/stats/recount":       {{http.MethodPost, p.handleAdminRecount}},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
@@ -124,6 +127,7 @@ func decodeBody(r *http.Request, out any) error {
 type pushRequest struct {
 	Pubkey    *PublicKey `json:"pubkey"`
 	BackupGPG *string    `json:"backupGPG"`
+	Proof     *string    `json:"proof"` // signature over a nonce from GET /pubkey/nonce (keyproof.go)
 }
 
 func (p *Plugin) handlePushPubkey(userID string, r *http.Request) (any, error) {
@@ -131,7 +135,7 @@ func (p *Plugin) handlePushPubkey(userID string, r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if err := p.pushPubkey(userID, req.Pubkey, req.BackupGPG); err != nil {
+	if err := p.pushPubkey(userID, req.Pubkey, req.BackupGPG, req.Proof); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil

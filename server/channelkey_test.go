@@ -201,7 +201,7 @@ func TestChannelKeyGraceCountAndKeyChange(t *testing.T) {
 	assert.Contains(t, reason, "uses epoch 1")
 
 	// carol replaces her key: every channel-key channel of hers goes stale.
-	code, _ = call(p, carolID, "POST", "/api/v1/pubkey/push", pushBody(t, newTestUser(t).pub, nil))
+	code, _ = call(p, carolID, "POST", "/api/v1/pubkey/push", signedPush(t, p, carolID, newTestUser(t), nil))
 	require.Equal(t, http.StatusOK, code)
 	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 2, rec2.Commitment)))
 	assert.Contains(t, reason, "key_changed")

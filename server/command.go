@@ -87,7 +87,7 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 		}
 		return ephemeral("End-to-end encryption is now " + onOff(method) + modeText(method) + " in this channel."), nil
 	case "status":
-		return ephemeral(p.statusText(args.UserId, args.ChannelId)), nil
+		return ephemeral(p.statusText(args.UserId, args.ChannelId) + "\n\n" + p.bundleStatusText()), nil
 	case "history":
 		if len(fields) != 3 || (fields[2] != "on" && fields[2] != "off") {
 			return ephemeral("Usage: `/e2ee history on|off`"), nil
@@ -214,6 +214,9 @@ func (p *Plugin) migrateCommand(userID string) string {
 	if err != nil {
 		p.API.LogWarn("E2EE: migration from "+originalName+" failed", "error", err.Error())
 		return "Migration from " + originalName + " failed (the database could not be read or the result not recorded); see the server log."
+	}
+	if summary.Pubkeys.Copied+summary.Channels.Copied > 0 {
+		p.ensureStats(true)
 	}
 	text := "Migration from " + originalName + ": " + summary.String() + ". Data already set here was kept."
 	if summary.Failed > 0 {

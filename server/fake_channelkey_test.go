@@ -10,22 +10,6 @@ func (f *fakeAPI) GetTeamsForUser(string) ([]*model.Team, *model.AppError) {
 	return []*model.Team{{Id: "teamteamteamteamteamteamte"}}, nil
 }
 
-func (f *fakeAPI) GetChannelsForTeamForUser(_, userID string, _ bool) ([]*model.Channel, *model.AppError) {
-	var out []*model.Channel
-	for id, members := range f.members {
-		for _, m := range members {
-			if m == userID {
-				out = append(out, f.channels[id])
-			}
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeAPI) GetChannelStats(channelID string) (*model.ChannelStats, *model.AppError) {
-	return &model.ChannelStats{ChannelId: channelID, MemberCount: int64(len(f.members[channelID]))}, nil
-}
-
 // removeMember drops a member and runs the hook as the server would after the commit.
 func (f *fakeAPI) removeMember(p *Plugin, channelID, userID string) {
 	f.mu.Lock()

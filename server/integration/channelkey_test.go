@@ -42,7 +42,8 @@ func newCKUser(t *testing.T, w *world, dir, prefix string) *ckUser {
 	require.NoError(t, os.WriteFile(pubFile, []byte(pubJSON), 0o600))
 	var pub map[string]string
 	require.NoError(t, json.Unmarshal([]byte(pubJSON), &pub))
-	r := c.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub})
+	proof := strings.TrimSpace(cli(t, "", "push-proof", "--key", keyFile, "--user", c.userID, "--nonce", c.nonce()))
+	r := c.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub, "proof": proof})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	return &ckUser{client: c, keyFile: keyFile, pubFile: pubFile}
 }
@@ -58,7 +59,7 @@ func keyOnlyMember(t *testing.T, w *world, dir string) (*client, string) {
 	rawSign, err := sign.PublicKey.Bytes()
 	require.NoError(t, err)
 	pub := map[string]string{"sign": base64.StdEncoding.EncodeToString(rawSign), "encr": base64.StdEncoding.EncodeToString(encr.PublicKey().Bytes())}
-	r := c.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub})
+	r := c.pushKey(pub, sign, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	// An unlicensed server counts active users against a cap of 250: deactivate them afterwards.
 	t.Cleanup(func() { w.admin.do("DELETE", "/api/v4/users/"+c.userID, nil) })

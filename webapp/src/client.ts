@@ -1,7 +1,7 @@
 // Thin client for this plugin's server API (docs/api.md) and the two Mattermost REST calls
 // the plugin makes. Requests carry the host's session cookie and, for writes, the CSRF token,
-// as Mattermost's own web client does. (Not mattermost-redux's Client4: its class alone would be
-// a third of the bundle's size budget, for three calls.)
+// as Mattermost's own web client does. (Not mattermost-redux's Client4 or its actions: they would
+// make main.js 1.45 MB, for four calls; docs/design.md §2.2.)
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
@@ -47,6 +47,21 @@ export interface PreferenceJSON {
 export interface KeyHistoryEntryJSON {
     pubkey: PublicKeyJSON;
     since: number;
+}
+
+/** GET /admin/stats (docs/api.md): the admin view's figures. */
+export interface AdminStats {
+    active_users: number;
+    active_users_with_key: number;
+    key_share: number;
+    approximate: boolean;
+    encrypted_channels: Record<string, number>;
+    encrypted_direct: number;
+    keys_last_30_days: number;
+    synced_drafts: boolean;
+    policy: {auto_encrypt_direct: string; auto_encrypt_private_channels: string; require_encryption: boolean};
+    config_error: string;
+    counted_since: number;
 }
 
 export class PluginAPIError extends Error {
@@ -120,6 +135,10 @@ export const restAPI = {
         }
         return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users?${query}`, 'GET', undefined, field('message'));
     },
+    /** POST /api/v4/users/ids (what Client4.getProfilesByIds calls). */
+    getProfilesByIds(userIds: string[]): Promise<UserProfile[]> {
+        return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users/ids`, 'POST', userIds, field('message'));
+    },
     /** POST /api/v4/users/usernames: the users with these names (unknown names are left out). */
     getUsersByUsernames(usernames: string[]): Promise<UserProfile[]> {
         return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users/usernames`, 'POST', usernames, field('message'));
@@ -154,8 +173,19 @@ export const restAPI = {
 };
 
 export const pluginAPI = {
-    pushPublicKey(pubkey: PublicKeyJSON, backupGPG?: string): Promise<unknown> {
-        return request('POST', '/pubkey/push', backupGPG ? {pubkey, backupGPG} : {pubkey});
+    /** A single-use nonce (5 minutes) for the next push's proof of possession. */
+    async getPushNonce(): Promise<string> {
+        const res = await request<{nonce: string}>('GET', '/pubkey/nonce');
+        if (!res || typeof res.nonce !== 'string' || !res.nonce) {
+            throw new PluginAPIError('the server answered no nonce', 500);
+        }
+        return res.nonce;
+    },
+    /** Registers pubkey; `sign(nonce)` proves possession of its private sign key (docs/api.md).
+     * Each call fetches a fresh nonce: one is used up by every push, accepted or not. */
+    async pushPublicKey(pubkey: PublicKeyJSON, sign: (nonce: string) => Promise<string>, backupGPG?: string): Promise<unknown> {
+        const proof = await sign(await pluginAPI.getPushNonce());
+        return request('POST', '/pubkey/push', backupGPG ? {pubkey, backupGPG, proof} : {pubkey, proof});
     },
     async getPublicKeys(userIds: string[]): Promise<Record<string, PublicKeyJSON | null>> {
         const out: Record<string, PublicKeyJSON | null> = {};
@@ -203,6 +233,10 @@ export const pluginAPI = {
     },
     addJoiners(channelId: string, set: unknown): Promise<unknown> {
         return request('POST', `/channel/epoch/joiners?chanID=${encodeURIComponent(channelId)}`, set);
+    },
+    /** System admins only. recount: rebuild the counters from the server's data first. */
+    getAdminStats(recount = false): Promise<AdminStats> {
+        return recount ? request<AdminStats>('POST', '/admin/stats/recount') : request<AdminStats>('GET', '/admin/stats');
     },
     async getGPGKeyServer(): Promise<string> {
         const res = await request<{url: string}>('GET', '/gpg/key_server');

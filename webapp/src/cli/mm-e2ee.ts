@@ -8,8 +8,11 @@ import {fromUtf8} from '../crypto/encoding';
 import {CryptoError, EpochKeyError, IntegrityError, MalformedError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
+import {signPushProof} from '../crypto/push_proof';
 import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import type {MessageContext, PublicKey} from '../crypto/types';
+
+import {verifyServer} from './verify_server';
 
 const USAGE = `usage:
   mm-e2ee keygen                                   print a new clear-text key backup
@@ -23,13 +26,17 @@ const USAGE = `usage:
                                                                         stdin props.e2ee JSON -> text
   mm-e2ee epoch new --key BACKUP_FILE --channel ID --epoch N --to [USERID=]PUBKEY_FILE [--to ...] [--user ID]
                                                                         print a channel-key epoch record
+  mm-e2ee push-proof --key BACKUP_FILE --user ID --nonce NONCE
+                  print the "proof" for POST /pubkey/push (nonce from GET /pubkey/nonce)
   mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
                                                    print the two users' safety number (12 groups of 5 digits)
+  mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
 v2 (the default format) and channel need --channel, --root ("" for a top-level post) and --user (the sender's user ID).
 A channel-key (v3) message needs the epoch record it names; --creator is the record's creator key
 (default: the sender's key for decrypt, your own for encrypt). A --to without USERID= gets the user ID
 "k" + the first 25 hex digits of its key ID.
-exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient`;
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient
+(verify-server: 5 when the served code differs from the release or is missing)`;
 
 const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
 
@@ -40,7 +47,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'epoch', 'epoch-record', 'creator', 'pubkey', 'other-user', 'other-pubkey']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'epoch', 'epoch-record', 'creator', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -145,6 +152,11 @@ function cliIO(o: Opts): CliIO {
 
 async function run(argv: string[]): Promise<void> {
     const [cmd, ...rest] = argv;
+    if (cmd === 'verify-server') {
+        // Its own options and exit codes (verify_server.ts).
+        process.exitCode = await verifyServer(rest, {out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s)});
+        return;
+    }
     const o = parseArgs(rest);
     switch (cmd) {
     case 'epoch': {
@@ -206,6 +218,12 @@ async function run(argv: string[]): Promise<void> {
         process.stdout.write(res.text);
         return;
     }
+    case 'push-proof': {
+        noPositional(o, 0);
+        const keys = await importBackup(readFile(one(o, 'key', true)));
+        process.stdout.write(await signPushProof(keys, one(o, 'user', true), one(o, 'nonce', true)) + '\n');
+        return;
+    }
     case 'safety-number': {
         noPositional(o, 0);
         const userId = one(o, 'user', true);
@@ -256,7 +274,7 @@ function exitCodeOf(e: unknown): number {
 
 run(process.argv.slice(2)).then(
     () => {
-        process.exitCode = EXIT.ok;
+        process.exitCode ??= EXIT.ok;
     },
     (e: unknown) => {
         process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);

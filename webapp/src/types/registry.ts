@@ -62,6 +62,7 @@ export interface PluginRegistry {
     registerDesktopNotificationHook(hook: (post: Post, msgProps: Record<string, unknown>, channel: Channel, teamId: string, args: DesktopNotificationArgs) =>
         Promise<{error?: string; args?: DesktopNotificationArgs}>): string;
     registerFilesWillUploadHook?(hook: (files: File[], upload: (files: File[]) => void) => {message?: string; files?: File[] | null}): string;
+    registerAdminConsoleCustomSetting?(key: string, component: React.ComponentType<{id: string}>, options?: {showTitle?: boolean}): void;
     unregisterComponent(id: string): void;
     unregisterPostTypeComponent?(id: string): void;
 }
