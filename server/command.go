@@ -151,10 +151,7 @@ func (p *Plugin) startMode(channelID string, args []string) (int, error) {
 	if appErr != nil {
 		return 0, fmt.Errorf("counting channel members: %w", appErr)
 	}
-	if stats.MemberCount >= int64(p.getConfiguration().channelKeyThreshold()) {
-		return methodChannel, nil
-	}
-	return methodP2P, nil
+	return p.modeForNewEncryption(nil, int(stats.MemberCount)), nil
 }
 
 // userMessage shows typed errors as they are and hides internal ones.
