@@ -64,3 +64,17 @@ export class KeyHistory {
         return imported.filter((e): e is HistoryKey => e !== null);
     }
 }
+
+/** A post may reach the server a little after its sender changed keys (sent while the change
+ * was under way): an earlier key is still accepted this long after it was replaced. */
+export const EARLIER_KEY_GRACE_MS = 5 * 60_000;
+
+/** Whether the history lets this key have signed something made at `createdAt`: from its
+ * registration until the next key's, give or take the grace. */
+export function keyInUseAt(history: HistoryKey[], keyId: string, createdAt: number | undefined): boolean {
+    if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
+        return false;
+    }
+    return history.some((h) => h.key.idB64 === keyId && createdAt >= h.since - EARLIER_KEY_GRACE_MS &&
+        (h.until === null || createdAt <= h.until + EARLIER_KEY_GRACE_MS));
+}

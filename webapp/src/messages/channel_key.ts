@@ -14,6 +14,7 @@ import {
     parseJoinerWraps,
     parsePart,
     parseV3,
+    verifyEpochHeader,
     type EpochKey,
     type EpochRecipient,
     type MessageV3JSON,
@@ -21,8 +22,11 @@ import {
     type WrapSource,
 } from '../crypto';
 import {toHex, fromBase64} from '../crypto/encoding';
+import {joinerSignedData} from '../crypto/epoch';
+import {verifySignature} from '../crypto/subtle';
 import type {MessageContext, MessagePayload, PrivateKeySet, PublicKey} from '../crypto/types';
-import type {KeyDirectory, TrustStore} from '../directory';
+import type {KeyDirectory, KeyHistory, TrustStore} from '../directory';
+import {keyInUseAt} from '../directory/key_history';
 import type {MyKeys} from '../types/my_keys';
 
 import {NO_KEY_MESSAGE, SendRefusedError, type Member} from './encryptor';
@@ -58,10 +62,17 @@ export interface ChannelKeyDeps {
     directory: KeyDirectory;
     trust: TrustStore;
     listMembers(channelId: string): Promise<Member[]>;
+    /** The server's key history: records signed before their creator (or adder) replaced her
+     * key are verified with the key she had then. Without it, only current keys are tried. */
+    history?: KeyHistory;
     notify?(channelId: string, rootId: string, text: string): void;
 }
 
 const statusOf = (err: unknown) => (err && typeof err === 'object' && 'status' in err ? (err as {status: unknown}).status : undefined);
+
+/** Which key vouched for an epoch's key: the signer's current one, or an earlier one that this
+ * browser trusted, or that only the server's history reports (shown as such, as for v2). */
+export type EpochKeySource = 'current' | 'trusted' | 'server';
 
 /** Why a reader has no key for a post: shown instead of an error. */
 export class ChannelKeyWaitError extends EpochKeyError {}
@@ -69,6 +80,8 @@ export class ChannelKeyWaitError extends EpochKeyError {}
 export class ChannelKeyService {
     // Opened epoch keys, per channel and epoch: non-extractable CryptoKeys only.
     private readonly keys = new Map<string, Promise<EpochKey>>();
+    // How each opened key was vouched for (absent: by current keys).
+    private readonly sources = new Map<string, {source: EpochKeySource; signerId: string}>();
 
     constructor(private readonly deps: ChannelKeyDeps) {}
 
@@ -174,20 +187,62 @@ export class ChannelKeyService {
         if (header.channelId !== channelId || header.epoch !== epoch) {
             throw new EpochKeyError('the server sent the record of another channel or epoch');
         }
-        const creator = await this.senderKey(header.creatorId);
+        const creator = await this.signerKey(header.creatorId, header.createdAt, (k) => verifyEpochHeader(header, k));
         let src: WrapSource;
+        let vouch = creator;
         if (res.part >= 0 && res.wraps) {
             src = {kind: 'part', index: res.part, wraps: parsePart(res.wraps)};
         } else if (res.joiner) {
             const set = parseJoinerWraps(res.joiner);
-            src = {kind: 'joiner', set, adderPublic: await this.senderKey(set.adderId)};
+            const adder = await this.signerKey(set.adderId, set.createdAt, (k) => verifySignature(k, set.signature, joinerSignedData(set, header.commitment)));
+            src = {kind: 'joiner', set, adderPublic: adder.key};
+            if (adder.source !== 'current' && creator.source !== 'server') {
+                vouch = adder;
+            }
         } else if (epoch < res.head) {
             // An older epoch without a copy for us: we joined after it (history sharing off).
             throw new NotRecipientError('not a member of this channel when this was sent');
         } else {
             throw new ChannelKeyWaitError('no copy of this epoch\'s channel key for you yet');
         }
-        return openEpochKey(header, src, me.keys, me.pub, creator);
+        const key = await openEpochKey(header, src, me.keys, me.pub, creator.key);
+        if (vouch.source !== 'current') {
+            this.sources.set(`${channelId}:${epoch}`, {source: vouch.source, signerId: vouch.userId});
+        }
+        return key;
+    }
+
+    /** How the key of an opened epoch was vouched for: undefined when by current keys. */
+    keySource(channelId: string, epoch: number): {source: EpochKeySource; signerId: string} | undefined {
+        return this.sources.get(`${channelId}:${epoch}`);
+    }
+
+    /** The key that signed a record or joiner set made at `createdAt`: the user's current key,
+     * else one the server's history shows in use then (design §13: records outlive key changes).
+     * When none verifies, the current key, so that opening fails as an integrity error. */
+    private async signerKey(userId: string, createdAt: number, verifies: (k: PublicKey) => Promise<boolean>):
+        Promise<{key: PublicKey; source: EpochKeySource; userId: string}> {
+        const entry = await this.deps.directory.get(userId);
+        const current = entry.status === 'ok' ? entry.key : undefined;
+        if (current && await verifies(current)) {
+            return {key: current, source: 'current', userId};
+        }
+        let history;
+        try {
+            history = this.deps.history ? await this.deps.history.get(userId) : [];
+        } catch {
+            throw new ChannelKeyWaitError('the key history of the record\'s signer could not be fetched right now');
+        }
+        const known = this.deps.trust.knownKeys(userId);
+        for (const h of history) {
+            if (h.key.idB64 !== current?.idB64 && keyInUseAt(history, h.key.idB64, createdAt) && await verifies(h.key)) {
+                return {key: h.key, source: known.has(h.key.idB64) ? 'trusted' : 'server', userId};
+            }
+        }
+        if (!current) {
+            throw new EpochKeyError('the key of the epoch\'s creator is not available');
+        }
+        return {key: current, source: 'current', userId};
     }
 
     private async senderKey(userId: string): Promise<PublicKey> {

@@ -5,6 +5,7 @@ import type {Post} from '@mattermost/types/posts';
 import {recipientsOf} from '../crypto';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from '../crypto/types';
 import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
+import {EARLIER_KEY_GRACE_MS, keyInUseAt} from '../directory/key_history';
 import type {MyKeys} from '../types/my_keys';
 
 import type {ChannelKeyService} from './channel_key';
@@ -15,7 +16,8 @@ export type DecryptResult =
     | {status: 'ok'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
     // Verified with a key the sender had before her current one: trusted in this browser, or
     // only reported by the server's key history.
-    | {status: 'earlier-key'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
+    // v3: epochSignerId names whose earlier key signed the epoch's record (or joiner copy).
+    | {status: 'earlier-key'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'; epochSignerId?: string}
     | {status: 'no-key'}
     // Channel-key mode: our copy of the epoch's key is not there (yet), or we were not a member then.
     | {status: 'waiting-key'; reason: string}
@@ -42,19 +44,8 @@ export interface DecryptServiceDeps {
     capacity?: number;
 }
 
-/** A post may reach the server a little after its sender changed keys (sent while the change
- * was under way): an earlier key is still accepted this long after it was replaced. */
-export const EARLIER_KEY_GRACE_MS = 5 * 60_000;
-
-/** Whether the server's history lets this key have signed a post the server created at
- * `createdAt` (both server times): from its registration until the next key's, give or take. */
-function inUseAt(history: HistoryKey[], keyId: string, createdAt: number | undefined): boolean {
-    if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
-        return false;
-    }
-    return history.some((h) => h.key.idB64 === keyId && createdAt >= h.since - EARLIER_KEY_GRACE_MS &&
-        (h.until === null || createdAt <= h.until + EARLIER_KEY_GRACE_MS));
-}
+export {EARLIER_KEY_GRACE_MS};
+const inUseAt = keyInUseAt;
 
 interface Outcome {
     result: DecryptResult;
@@ -370,11 +361,14 @@ export class DecryptService {
         const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: post.user_id};
         try {
             const payload = await this.deps.channelKeys.decrypt(msg, senderKey, context);
-            return {
-                result: {status: 'ok', text: payload.text, version: 3, senderId: post.user_id, senderKeyId: senderKey.idB64,
-                    fingerprint: await this.fingerprint(senderKey), createdAt: (msg as {createdAt?: number}).createdAt},
-                final: true,
-            };
+            const ok = {text: payload.text, version: 3 as const, senderId: post.user_id, senderKeyId: senderKey.idB64,
+                fingerprint: await this.fingerprint(senderKey), createdAt: (msg as {createdAt?: number}).createdAt};
+            // The epoch's key was vouched for by an earlier key of its signer: marked as v2 posts are.
+            const vouch = this.deps.channelKeys.keySource(post.channel_id, (msg as unknown as {epoch: number}).epoch);
+            if (vouch && vouch.source !== 'current') {
+                return {result: {...ok, status: 'earlier-key', source: vouch.source, epochSignerId: vouch.signerId}, final: true};
+            }
+            return {result: {...ok, status: 'ok'}, final: true};
         } catch (err) {
             const code = err && typeof err === 'object' && 'code' in err ? (err as {code: unknown}).code : '';
             if (code === 'epoch_key') {

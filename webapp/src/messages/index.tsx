@@ -101,7 +101,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
     const channelKeyAPI = api.epochStatus && api.readEpoch && api.uploadPart && api.commitEpoch && api.addJoiners ? api as ChannelKeyAPI : null;
     const channelKeys = channelKeyAPI ? new ChannelKeyService({
-        api: channelKeyAPI, myKeys, directory, trust, listMembers: (id) => fetchChannelMembers(client, id),
+        api: channelKeyAPI, myKeys, directory, trust, listMembers: (id) => fetchChannelMembers(client, id), history: history ?? undefined,
         notify: (channelId, rootId, text) => notices.show(channelId, rootId, text),
     }) : undefined;
     const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined, channelKeys, verified});

@@ -180,8 +180,10 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
             const shared = services.decrypt.sharedKeyUsers(result.senderId, result.senderKeyId).map(sender);
             // Readable and verified, but with a key the sender has since replaced: say so, and how
             // far that key is trusted (accepted here before, or only the server's word).
-            let title = `End-to-end encrypted. Signed with an earlier key of @${sender(result.senderId)} (fingerprint ${result.fingerprint}), ` +
-                (result.source === 'trusted' ? 'trusted in this browser' : 'as reported by the server, not confirmed in this browser');
+            const how = result.source === 'trusted' ? 'trusted in this browser' : 'as reported by the server, not confirmed in this browser';
+            let title = result.epochSignerId ?
+                `End-to-end encrypted. The channel key of this post was signed with an earlier key of @${sender(result.epochSignerId)}, ${how}` :
+                `End-to-end encrypted. Signed with an earlier key of @${sender(result.senderId)} (fingerprint ${result.fingerprint}), ${how}`;
             if (result.version === 1) {
                 title += `. ${V1_NOTE}`;
             }

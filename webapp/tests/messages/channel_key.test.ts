@@ -1,7 +1,7 @@
 // The browser's channel-key service with real crypto and a fake server API: rotation when stale,
 // adopting the winner's epoch after a lost race (409), waiting and not-a-member states, joiner wraps.
 import {createEpochRecord, headerOf, publicKeyToJSON, type EpochRecordJSON} from '../../src/crypto';
-import {KeyDirectory, TrustStore} from '../../src/directory';
+import {KeyDirectory, KeyHistory, TrustStore} from '../../src/directory';
 import {ChannelKeyService, type ChannelKeyAPI, type EpochStatusJSON} from '../../src/messages/channel_key';
 import {newUsers, type User} from '../crypto/helpers';
 import {MemoryStorage} from './helpers';
@@ -67,15 +67,16 @@ class FakeServer implements ChannelKeyAPI {
     }
 }
 
-function service(server: FakeServer, who: number, as = ids[who]) {
+function service(server: FakeServer, who: number, as = ids[who], extra: {history?: KeyHistory; current?: User[]; trust?: TrustStore} = {}) {
+    const current = extra.current ?? users;
     const directory = new KeyDirectory({
-        fetchKeys: async (list) => Object.fromEntries(list.map((id) => [id, id === ids[0] ? publicKeyToJSON(users[0].pub) : id === ids[1] ? publicKeyToJSON(users[1].pub) : id === ids[2] ? publicKeyToJSON(users[2].pub) : null])),
+        fetchKeys: async (list) => Object.fromEntries(list.map((id) => [id, ids.includes(id) ? publicKeyToJSON(current[ids.indexOf(id)].pub) : null])),
         importKey: async (json) => (await import('../../src/crypto')).importPublicKey(json),
     });
     const api: ChannelKeyAPI = {...server, epochStatus: (c, e) => server.epochStatus(c, e), readEpoch: (c, e) => server.readEpoch(c, e, as),
         uploadPart: (...a) => server.uploadPart(...a), commitEpoch: (...a) => server.commitEpoch(...a), addJoiners: (...a) => server.addJoiners(...a)};
     return new ChannelKeyService({
-        api, directory, trust: new TrustStore(new MemoryStorage()),
+        api, directory, trust: extra.trust ?? new TrustStore(new MemoryStorage()), history: extra.history,
         myKeys: {get: async () => users[who].keys, getPublic: async () => users[who].pub, onChange: () => () => undefined},
         listMembers: async () => server.members.map((id) => ({id, username: id.slice(0, 5)})),
     });
@@ -126,4 +127,38 @@ test('a newcomer without a copy yet who posts starts the next epoch instead of f
     expect(m.epoch).toBe(2);
     expect(server.records.get(2)!.parts.flat().map((w) => w[0]).sort()).toEqual([...ids].sort());
     expect((await service(server, 0).decrypt(m, users[2].pub, ctx(2))).text).toBe('hello from dave');
+});
+
+test('a record signed before its creator replaced her key still opens, with the key the history shows for its time', async () => {
+    const server = new FakeServer();
+    const before = Date.now();
+    const m1 = await service(server, 0).encrypt('before alice changed keys', ctx(0));
+    // Alice replaces her key afterwards: the directory now serves the new one.
+    const [aliceNew] = await newUsers(1);
+    const current = [aliceNew, users[1], users[2]];
+    const changedAt = Date.now() + 10 * 60_000;
+    const history = (retiredAt: number) => new KeyHistory({
+        fetchHistory: async (list) => Object.fromEntries(list.map((id) => [id, id === ids[0] ?
+            [{since: before - 60 * 60_000, pubkey: publicKeyToJSON(users[0].pub)}, {since: retiredAt, pubkey: publicKeyToJSON(aliceNew.pub)}] : []])),
+        importKey: async (json) => (await import('../../src/crypto')).importPublicKey(json),
+    });
+
+    // Without the history the record is an integrity error (the current key did not sign it).
+    await expect(service(server, 1, ids[1], {current}).decrypt(m1, users[0].pub, ctx(0))).rejects.toMatchObject({code: 'integrity'});
+
+    // With it: readable, and marked as vouched for only by the server's history.
+    const bob = service(server, 1, ids[1], {current, history: history(changedAt)});
+    expect((await bob.decrypt(m1, users[0].pub, ctx(0))).text).toBe('before alice changed keys');
+    expect(bob.keySource(CH, m1.epoch)).toEqual({source: 'server', signerId: ids[0]});
+
+    // A browser that had trusted alice's old key marks it as trusted.
+    const trust = new TrustStore(new MemoryStorage());
+    trust.accept(ids[0], users[0].pub.idB64, users[0].pub.json);
+    const carol = service(server, 1, ids[1], {current, history: history(changedAt), trust});
+    await carol.decrypt(m1, users[0].pub, ctx(0));
+    expect(carol.keySource(CH, m1.epoch)?.source).toBe('trusted');
+
+    // A key the history shows retired long before the record was made does not count.
+    const late = service(server, 1, ids[1], {current, history: history(before - 30 * 60_000)});
+    await expect(late.decrypt(m1, users[0].pub, ctx(0))).rejects.toMatchObject({code: 'integrity'});
 });
