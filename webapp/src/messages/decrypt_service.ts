@@ -86,6 +86,8 @@ export class DecryptService {
     private readonly archived = new Set<string>(); // userId|keyId already in the trust archive
     private mine: Promise<Mine | null> | null = null;
     private revision = 0;
+    // Posts shown as waiting for a channel key, by post version: what they wait for.
+    private readonly waiting = new Map<string, {channelId: string; epoch: number}>();
     private readonly listeners = new Set<() => void>();
     private readonly unsubscribers: Array<() => void>;
 
@@ -128,6 +130,17 @@ export class DecryptService {
             return await this.run(post);
         } catch (err) {
             return {status: 'malformed', reason: err instanceof Error ? err.message : 'unreadable message'};
+        }
+    }
+
+    /** New copies of a channel key may be on the server (joiner wraps added, or a reconnect):
+     * posts waiting for one are asked again. Waiting results are never cached, so a redraw is
+     * enough; nothing happens when no post waits. */
+    channelKeyArrived(channelId?: string, epoch?: number): void {
+        const waiting = [...this.waiting.values()].some((w) => channelId === undefined || (w.channelId === channelId && (epoch === undefined || w.epoch === epoch)));
+        if (waiting) {
+            this.waiting.clear();
+            this.bump();
         }
     }
 
@@ -372,6 +385,7 @@ export class DecryptService {
         } catch (err) {
             const code = err && typeof err === 'object' && 'code' in err ? (err as {code: unknown}).code : '';
             if (code === 'epoch_key') {
+                this.markWaiting(post, msg);
                 return {result: {status: 'waiting-key', reason: err instanceof Error ? err.message : 'no copy yet'}, final: false};
             }
             if (code === 'not_recipient') {
@@ -382,11 +396,21 @@ export class DecryptService {
                 return {result: {status: 'not-member'}, final: false};
             }
             if (typeof status === 'number') {
+                this.markWaiting(post, msg);
                 return {result: {status: 'waiting-key', reason: 'the channel key could not be fetched right now'}, final: false};
             }
             const kind = classifyDecryptError(err);
             return {result: kind === 'malformed' ? {status: 'malformed', reason: err instanceof Error ? err.message : 'unreadable'} : {status: kind}, final: true};
         }
+    }
+
+    private markWaiting(post: Post, msg: EncryptedMessageJSON): void {
+        const version = postVersion(post);
+        this.waiting.delete(version);
+        if (this.waiting.size >= DEFAULT_CACHE_SIZE) {
+            this.waiting.delete(this.waiting.keys().next().value as string); // the oldest
+        }
+        this.waiting.set(version, {channelId: post.channel_id, epoch: (msg as unknown as {epoch: number}).epoch});
     }
 
     private async importChecked(json: unknown, idB64: string): Promise<PublicKey | null> {

@@ -34,6 +34,8 @@ import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEnc
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
+/** A member added copies of an epoch's key for joiners (server: POST /channel/epoch/joiners). */
+export const WS_EPOCH_JOINERS = `custom_${manifest.id}_epochJoiners`;
 /** The core event: plugin handlers run after the host's own. */
 export const WS_POSTED = 'posted';
 
@@ -287,10 +289,17 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             directory.invalidate(userID);
         }
     });
+    registry.registerWebSocketEventHandler(WS_EPOCH_JOINERS, (msg: WebSocketMessage) => {
+        const {chanID, epoch} = (msg?.data ?? {}) as {chanID?: unknown; epoch?: unknown};
+        if (typeof chanID === 'string' && chanID && typeof epoch === 'number') {
+            decrypt.channelKeyArrived(chanID, epoch); // posts still waiting for that key ask again
+        }
+    });
     registry.registerReconnectHandler(() => {
         // Events may have been missed while disconnected.
         history?.invalidate();
         directory.invalidate();
+        decrypt.channelKeyArrived();
         const current = currentChannelId(state());
         methods.clear(current);
         if (current) {
@@ -362,6 +371,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             }
             registry.unregisterWebSocketEventHandler?.(WS_CHANNEL_STATE);
             registry.unregisterWebSocketEventHandler?.(WS_NEW_PUBKEY);
+            registry.unregisterWebSocketEventHandler?.(WS_EPOCH_JOINERS);
             registry.unregisterWebSocketEventHandler?.(WS_POSTED);
             registry.unregisterReconnectHandler?.();
             decrypt.dispose();

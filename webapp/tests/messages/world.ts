@@ -8,6 +8,7 @@ import type {Channel} from '@mattermost/types/channels';
 
 import type {EncryptedMessageJSON, PublicKeyJSON} from '../../src/crypto/types';
 import {registerMessageFeatures} from '../../src/messages';
+import type {ChannelKeyAPI} from '../../src/messages/channel_key';
 import type {TurnedOff} from '../../src/messages/state';
 import type {DesktopNotificationArgs, PluginRegistry} from '../../src/types/registry';
 import type {Store} from 'redux';
@@ -28,6 +29,8 @@ export interface WorldOptions {
     storage?: MemoryStorage;
     /** The server's key history (POST /pubkey/history); absent: the route is not offered. */
     keyHistory?: Record<string, KeyHistoryEntryJSON[]>;
+    /** The channel-key routes (epoch status, records, joiners); absent: not offered. */
+    channelKeyAPI?: ChannelKeyAPI;
 }
 
 export async function makeWorld(opts: WorldOptions = {}) {
@@ -61,6 +64,7 @@ export async function makeWorld(opts: WorldOptions = {}) {
             const method = await api.getChannelMethod(id); // through any override a test set
             return turnedOff[id] ? {method, turned_off: turnedOff[id]} : {method};
         },
+        ...(opts.channelKeyAPI ?? {}),
         ...(opts.keyHistory ? {getKeyHistory: async (ids: string[]) => {
             historyRequests.push([...ids]);
             return Object.fromEntries(ids.map((id) => [id, opts.keyHistory![id] ?? []]));

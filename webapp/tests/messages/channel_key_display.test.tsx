@@ -1,0 +1,58 @@
+// A post waiting for its channel key redraws when the server announces new copies (the
+// epochJoiners WebSocket event), without a reload.
+import React from 'react';
+import {act, render, screen, waitFor} from '@testing-library/react';
+
+import type {Post} from '@mattermost/types/posts';
+
+import {createEpochRecord, createJoinerWraps, encryptV3, headerOf, parseEpochHeader, parsePart, type EpochRecordJSON} from '../../src/crypto';
+import type {ChannelKeyAPI} from '../../src/messages/channel_key';
+import type {PostTypeComponentProps} from '../../src/types/registry';
+
+import {basePost} from './helpers';
+import {CHANNEL, makeWorld} from './world';
+
+test('a post waiting for the channel key shows its text once a member adds our copy (epochJoiners event)', async () => {
+    const served: {record?: EpochRecordJSON; joiner?: unknown} = {}; // what the fake server holds
+    let reads = 0;
+    const api: ChannelKeyAPI = {
+        epochStatus: async () => ({epoch: 1, stale: '', missing: [], historySharing: false}),
+        readEpoch: async (_ch, epoch) => {
+            reads++;
+            return {epoch, head: 1, header: headerOf(served.record!), part: -1, joiner: served.joiner};
+        },
+        uploadPart: async () => ({}),
+        commitEpoch: async () => ({epoch: 1}),
+        addJoiners: async () => ({}),
+    };
+    const w = await makeWorld({method: 'channel', channelKeyAPI: api});
+    // Bob's epoch 1 was made before alice (this browser) had a key in the channel.
+    const made = await createEpochRecord({channelId: CHANNEL, epoch: 1, creatorId: w.bob.id, creator: w.bob.keys,
+        recipients: [{userId: w.bob.id, key: w.bob.pub}, {userId: w.carol.id, key: w.carol.pub}]});
+    const record = made.record;
+    served.record = record;
+    const e2ee = await encryptV3({text: 'hello alice'}, w.bob.keys, made.key, {channelId: CHANNEL, rootId: '', userId: w.bob.id});
+    const post = basePost({user_id: w.bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+
+    const [, Component] = w.registry.registered.postType[0] as [string, React.ComponentType<PostTypeComponentProps>];
+    render(<Component post={post}/>);
+    await waitFor(() => expect(screen.getByTestId('e2ee-state-waiting-key')).toBeTruthy());
+    const readsWhileWaiting = reads;
+
+    // An event for another channel changes nothing.
+    act(() => {
+        w.registry.ws['custom_org.mme2ee.e2ee_epochJoiners']({event: 'e', data: {chanID: 'otherchannelaaaaaaaaaaaaaa', epoch: 1}, broadcast: {}, seq: 1});
+    });
+    await act(() => new Promise((r) => setTimeout(r, 50)));
+    expect(reads).toBe(readsWhileWaiting);
+
+    // Carol's browser adds alice's copy; the server announces it.
+    const header = parseEpochHeader(headerOf(record));
+    served.joiner = await createJoinerWraps({header, source: {kind: 'part', index: 0, wraps: parsePart(record.parts[0])}, adder: w.carol.keys,
+        adderPublic: w.carol.pub, adderId: w.carol.id, creatorPublic: w.bob.pub, joiners: [{userId: w.alice.id, key: w.alice.pub}]});
+    act(() => {
+        w.registry.ws['custom_org.mme2ee.e2ee_epochJoiners']({event: 'e', data: {chanID: CHANNEL, epoch: 1}, broadcast: {}, seq: 2});
+    });
+    await waitFor(() => expect(screen.getByTestId('e2ee-text').textContent).toBe('hello alice'));
+    expect(reads).toBe(readsWhileWaiting + 1);
+});
