@@ -287,7 +287,8 @@ export class DecryptService {
     /** With the sender's current key, then, if that fails verification, with an earlier one. */
     private async verifyAndDecrypt(msg: EncryptedMessageJSON, post: Post, mine: Mine, senderKey: PublicKey): Promise<Outcome> {
         if (msg.version === 3) {
-            return this.decryptChannelKey(msg, post, senderKey);
+            const first = await this.decryptChannelKey(msg, post, senderKey);
+            return first.result.status === 'integrity' ? this.channelKeyEarlierSender(msg, post, senderKey, first) : first;
         }
         const result = await this.decryptOnce(msg, post, mine, senderKey);
         if (result.status !== 'integrity') {
@@ -363,6 +364,36 @@ export class DecryptService {
             }
         }
         return integrity;
+    }
+
+    /** v3 has no recipient list to narrow the candidates: the sender's keys that the server's
+     * history shows in use when the post was made are tried, marked as for v2. */
+    private async channelKeyEarlierSender(msg: EncryptedMessageJSON, post: Post, current: PublicKey, failed: Outcome): Promise<Outcome> {
+        if (!this.deps.history) {
+            return failed;
+        }
+        let history: HistoryKey[];
+        try {
+            history = await this.deps.history.get(post.user_id);
+        } catch {
+            return {...failed, final: false};
+        }
+        const known = this.deps.trust.knownKeys(post.user_id);
+        for (const h of history) {
+            const id = h.key.idB64;
+            if (id === current.idB64 || !inUseAt(history, id, post.create_at)) {
+                continue;
+            }
+            const o = await this.decryptChannelKey(msg, post, h.key);
+            if (o.result.status === 'ok' || o.result.status === 'earlier-key') {
+                // The weaker mark wins: a key only the server reports, for the post or its epoch.
+                const source = known.has(id) && !(o.result.status === 'earlier-key' && o.result.source === 'server') ? 'trusted' : 'server';
+                const r = o.result;
+                return {result: {text: r.text, version: 3, senderId: r.senderId, senderKeyId: id, fingerprint: await this.fingerprint(h.key),
+                    createdAt: r.createdAt, status: 'earlier-key', source}, final: o.final};
+            }
+        }
+        return failed;
     }
 
     /** v3: one epoch key per epoch (opened once, cached by the service); waiting states are not
