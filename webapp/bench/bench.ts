@@ -5,6 +5,7 @@ import {generateKeys, importPublicKey, publicKeyOf} from '../src/crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../src/crypto/p2p';
 import {toBase64} from '../src/crypto/encoding';
 import type {EncryptedMessageJSON, MessageContext, PublicKey} from '../src/crypto/types';
+import {benchFiles} from './bench_files';
 
 // BENCH_SIZES=1000 (comma-separated) limits the cases, for profiling.
 const SIZES = (process.env.BENCH_SIZES ?? '1,10,100,1000').split(',').map(Number);
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
             process.stdout.write(JSON.stringify(line) + '\n');
         }
     }
+    await benchFiles();
 }
 
 main().catch((e: unknown) => {

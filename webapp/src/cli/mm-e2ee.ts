@@ -8,6 +8,7 @@ import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
 import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
+import {FILE_COMMANDS, FILE_USAGE, FileUsageError, runFileCommand} from './files';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
 const USAGE = `usage:
@@ -19,8 +20,9 @@ const USAGE = `usage:
                   [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
   mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
                                                    print the two users' safety number (12 groups of 5 digits)
+${FILE_USAGE}
 v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
-exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient`;
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key), 4 not a recipient`;
 
 const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
 
@@ -123,6 +125,9 @@ function noPositional(o: Opts, n: number): void {
 
 async function run(argv: string[]): Promise<void> {
     const [cmd, ...rest] = argv;
+    if (cmd && FILE_COMMANDS.has(cmd)) {
+        return runFileCommand(cmd, rest);
+    }
     const o = parseArgs(rest);
     switch (cmd) {
     case 'keygen': {
@@ -191,7 +196,7 @@ async function run(argv: string[]): Promise<void> {
 }
 
 function exitCodeOf(e: unknown): number {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof FileUsageError) {
         return EXIT.usage;
     }
     if (e instanceof IntegrityError) {
@@ -212,7 +217,7 @@ run(process.argv.slice(2)).then(
     },
     (e: unknown) => {
         process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);
-        if (e instanceof UsageError) {
+        if (e instanceof UsageError || e instanceof FileUsageError) {
             process.stderr.write(USAGE + '\n');
         }
         process.exitCode = exitCodeOf(e);

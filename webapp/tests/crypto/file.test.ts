@@ -13,12 +13,12 @@ const bytesOf = async (b: Blob) => Buffer.from(await b.arrayBuffer());
 
 async function sealed(size: number) {
     const plain = nodeCrypto.randomBytes(size);
-    const enc = await encryptFile(new Blob([plain]));
+    const enc = await encryptFile(new Blob([plain as BlobPart]));
     return {plain, enc, ct: await bytesOf(enc.ciphertext)};
 }
 
 async function expectFails(ct: Buffer, key: Uint8Array, hash?: Uint8Array): Promise<FileVerificationError> {
-    const err = await decryptFile(new Blob([ct]), key, hash).then(() => null, (e: unknown) => e);
+    const err = await decryptFile(new Blob([ct as BlobPart]), key, hash).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(FileVerificationError);
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as FileVerificationError).code).toBe('integrity');
@@ -97,8 +97,8 @@ describe('F1 refuses changed ciphertext', () => {
         await expectFails(mixed, s.enc.key);
         // Same key, other nonce prefix: the header differs (AAD and nonce), so chunks do not move.
         const plain = nodeCrypto.randomBytes(2 * CS);
-        const a = await bytesOf((await encryptFile(new Blob([plain]), {key: s.enc.key})).ciphertext);
-        const b = await bytesOf((await encryptFile(new Blob([plain]), {key: s.enc.key})).ciphertext);
+        const a = await bytesOf((await encryptFile(new Blob([plain as BlobPart]), {key: s.enc.key})).ciphertext);
+        const b = await bytesOf((await encryptFile(new Blob([plain as BlobPart]), {key: s.enc.key})).ciphertext);
         const swapped = Buffer.concat([a.subarray(0, F1_HEADER_BYTES + SEG), b.subarray(F1_HEADER_BYTES + SEG)]);
         await expectFails(swapped, s.enc.key);
         await expectFails(Buffer.concat([b.subarray(0, F1_HEADER_BYTES), a.subarray(F1_HEADER_BYTES)]), s.enc.key);
@@ -110,14 +110,14 @@ describe('F1 refuses changed ciphertext', () => {
 
     test('a ciphertext that decrypts but is not the one the message names (hash)', async () => {
         // Same key and plaintext, new encryption: authentic under the key, but another file.
-        const again = await bytesOf((await encryptFile(new Blob([s.plain]), {key: s.enc.key})).ciphertext);
-        expect((await bytesOf(await decryptFile(new Blob([again]), s.enc.key))).equals(s.plain)).toBe(true);
+        const again = await bytesOf((await encryptFile(new Blob([s.plain as BlobPart]), {key: s.enc.key})).ciphertext);
+        expect((await bytesOf(await decryptFile(new Blob([again as BlobPart]), s.enc.key))).equals(s.plain)).toBe(true);
         const err = await expectFails(again, s.enc.key, s.enc.hash);
         expect(err.message).toMatch(/hash/);
     });
 
     test('a key of the wrong length is malformed input, not a verification failure', async () => {
-        await expect(decryptFile(new Blob([s.ct]), new Uint8Array(16))).rejects.toBeInstanceOf(MalformedError);
+        await expect(decryptFile(new Blob([s.ct as BlobPart]), new Uint8Array(16))).rejects.toBeInstanceOf(MalformedError);
     });
 
     test('header checks', () => {
