@@ -104,6 +104,15 @@ describe('F1 refuses changed ciphertext', () => {
         await expectFails(Buffer.concat([b.subarray(0, F1_HEADER_BYTES), a.subarray(F1_HEADER_BYTES)]), s.enc.key);
     });
 
+    test('across hash groups (17 chunks): truncation to the first group, a group boundary bit flip', async () => {
+        const g = await sealed((16 * CS) + 5);
+        expect((await bytesOf(await decryptFile(g.enc.ciphertext, g.enc.key, g.enc.hash))).equals(g.plain)).toBe(true);
+        await expectFails(g.ct.subarray(0, F1_HEADER_BYTES + (16 * SEG)), g.enc.key);
+        const t = Buffer.from(g.ct);
+        t[F1_HEADER_BYTES + (16 * SEG)] ^= 1;
+        await expectFails(t, g.enc.key);
+    });
+
     test('a wrong key', async () => {
         await expectFails(s.ct, nodeCrypto.randomBytes(32));
     });
