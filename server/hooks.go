@@ -31,7 +31,7 @@ func (e *PostRejectedError) Error() string { return e.Reason }
 const encryptedChannelNotice = "This channel is end-to-end encrypted: only messages encrypted by the E2EE plugin in the Mattermost web or desktop app can be posted here."
 
 // checkEncryptedPost verifies that post is an acceptable encrypted post: the placeholder
-// text, no files, no props that could carry plaintext, and a valid signature by the author.
+// text, only encrypted files of its author in this channel (files.go), no props that could carry plaintext, and a valid signature by the author.
 func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 	if post.Type != encryptedPostType {
 		return &PostRejectedError{Reason: "the message is not encrypted"}
@@ -39,8 +39,8 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 	if post.Message != encryptedPlaceholder {
 		return &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
 	}
-	if len(post.FileIds) > 0 || (post.Metadata != nil && len(post.Metadata.Files) > 0) {
-		return &PostRejectedError{Reason: "encrypted posts cannot carry files"}
+	if err := p.checkEncryptedPostFiles(post); err != nil {
+		return err
 	}
 	props := post.GetProps()
 	e2ee, ok := props["e2ee"]
@@ -177,11 +177,14 @@ func (p *Plugin) reject(post *model.Post, err error) string {
 	return reason
 }
 
-// FileWillBeUploaded refuses uploads into encrypted channels: files are not encrypted yet, and
-// an encrypted post cannot carry them.
-func (p *Plugin) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, _ io.Reader, _ io.Writer) (*model.FileInfo, string) {
+// FileWillBeUploaded accepts only encrypted files (format F1, files.go) in encrypted channels; it
+// reads only their header and never changes the content.
+func (p *Plugin) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, file io.Reader, _ io.Writer) (*model.FileInfo, string) {
 	if info == nil || info.ChannelId == "" || !p.channelEncrypted(info.ChannelId) {
 		return nil, ""
 	}
-	return nil, "This channel is end-to-end encrypted and files cannot be encrypted yet: uploads are disabled here."
+	if err := p.checkF1Upload(info, file); err != nil {
+		return nil, "This channel is end-to-end encrypted: " + err.Error() + "."
+	}
+	return nil, ""
 }
