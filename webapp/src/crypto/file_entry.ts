@@ -69,8 +69,18 @@ function id(v: unknown, field: string): string {
     return v;
 }
 
+function hasControl(s: string): boolean {
+    for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0x20 || c === 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 function str(v: unknown, field: string, max: number): string {
-    if (typeof v !== 'string' || v.length === 0 || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) {
+    if (typeof v !== 'string' || v.length === 0 || v.length > max || hasControl(v)) {
         throw new MalformedError(`${field}: expected 1 to ${max} characters without control characters`);
     }
     return v;

@@ -11,10 +11,10 @@ import {classifyDecryptError, type CryptoOps} from './crypto_ops';
 import {LRU} from './lru';
 
 export type DecryptResult =
-    | {status: 'ok'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
+    | {status: 'ok'; text: string; files?: unknown; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
     // Verified with a key the sender had before her current one: trusted in this browser, or
     // only reported by the server's key history.
-    | {status: 'earlier-key'; text: string; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
+    | {status: 'earlier-key'; text: string; files?: unknown; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
     | {status: 'no-key'}
     | {status: 'not-recipient'}
     | {status: 'integrity'}
@@ -389,6 +389,7 @@ export class DecryptService {
             return {
                 status: 'ok',
                 text: out.text,
+                files: out.payload?.files, // design §15.4, checked where shown
                 version: out.version,
                 senderId: post.user_id,
                 senderKeyId: senderKey.idB64,

@@ -23,6 +23,8 @@ import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
 import {createSendHook, createSlashCommandGuard} from './send_hook';
+import {PendingFiles, createFilesWillUploadHook, isEncryptedFileName} from './files';
+import {fetchFileName, makeEncryptedFilePreview} from './files_view';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
@@ -90,7 +92,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     registry.registerReducer(reducer);
     // The guards first: if anything below fails, plaintext still cannot leave through these.
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me})));
+    const pendingFiles = new PendingFiles();
+    const fileNameOf = async (fileId: string): Promise<string | undefined> => {
+        const known = (state() as {entities?: {files?: {files?: Record<string, {name?: string} | undefined>}}}).entities?.files?.files?.[fileId]?.name;
+        return typeof known === 'string' ? known : fetchFileName(fileId);
+    };
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me, files: {pending: pendingFiles, nameOf: fileNameOf}})));
     ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
@@ -208,23 +215,24 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         <Tooltip/>,
     ));
 
-    // Files are uploaded before the post hook runs, and are not encrypted: refuse them up front
-    // (the hook is synchronous, so an unknown state refuses and asks the server for next time).
+    // Files in encrypted channels are encrypted here before the host uploads them (design §15).
+    // The hook is not told where the files go: the centre channel, or the thread open on the right.
     if (registry.registerFilesWillUploadHook) {
-        ids.push(registry.registerFilesWillUploadHook((files) => {
-            // The hook is not told where the files go: the center channel, or the thread open in
-            // the right-hand side (possibly another channel). Both must be unencrypted.
-            const channelIds = [currentChannelId(state()), rhsChannelId(state())].filter((id, i, all) => id && all.indexOf(id) === i);
-            const known = channelIds.map((id) => methods.get(id));
-            if (known.includes('p2p')) {
-                return {message: 'Files cannot be sent in an encrypted channel: they would not be encrypted.', files: null};
-            }
-            if (known.includes(undefined)) {
-                channelIds.forEach((id, i) => known[i] === undefined && methods.refresh(id).catch(() => undefined));
-                return {message: 'Checking whether this channel is encrypted: try the upload again in a moment.', files: null};
-            }
-            return {files};
-        }));
+        ids.push(registry.registerFilesWillUploadHook(createFilesWillUploadHook({
+            pending: pendingFiles,
+            candidateChannels: () => [currentChannelId(state()), rhsChannelId(state())],
+            methodOf: (id) => methods.get(id),
+            refresh: (id) => {
+                methods.refresh(id).catch(() => undefined);
+            },
+            report: (channelIds, message) => channelIds.forEach((id) => notices.show(id, '', message)),
+        })));
+    }
+    if (registry.registerFilePreviewComponent) {
+        ids.push(registry.registerFilePreviewComponent(
+            (fileInfo, post) => isEncryptedPost(post) && isEncryptedFileName(fileInfo?.name),
+            makeEncryptedFilePreview(decrypt),
+        ));
     }
 
     registry.registerWebSocketEventHandler(WS_CHANNEL_STATE, (msg: WebSocketMessage) => {

@@ -7,6 +7,7 @@ import type {Post} from '@mattermost/types/posts';
 import type {PostTypeComponentProps} from '../types/registry';
 
 import {postVersion, type DecryptResult, type DecryptService} from './decrypt_service';
+import {EncryptedFiles} from './files_view';
 import {DecryptedText} from './markdown';
 
 export interface PostComponentServices {
@@ -145,6 +146,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                 <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
                     <Lock title={title} version={result.version} trust={result.verified ? 'verified' : 'tofu'} senderId={result.senderId} senderName={sender(result.senderId)} openVerify={services.openVerify}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
+                    {result.files !== undefined && <EncryptedFiles files={result.files}/>}
                 </div>
             );
         }
@@ -168,6 +170,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                         openVerify={services.openVerify}
                     />
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
+                    {result.files !== undefined && <EncryptedFiles files={result.files}/>}
                 </div>
             );
         }

@@ -9,12 +9,16 @@ import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
 import {PLACEHOLDER, encryptedPost, isEncryptedPost, refuseKeyBackup} from './post_shape';
 import type {ChannelMethods} from './state';
+import {entriesForPost, type PendingFiles} from './files';
+import {fileEntryToJSON, serverFileIdsOf} from '../crypto/file_entry';
 
 export interface SendHookDeps {
     methods: ChannelMethods;
     encryptor: ChannelEncryptor;
     trust: TrustStore;
     currentUserId(): string;
+    /** Encrypted attachments (design §15): without it, posts with files are refused. */
+    files?: {pending: PendingFiles; nameOf(fileId: string): Promise<string | undefined>};
 }
 
 export const PLAINTEXT_CONFIRM_MESSAGE = 'This channel is no longer encrypted, but you last sent encrypted messages here. ' +
@@ -43,8 +47,9 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         const already = isEncryptedPost(post) && post.message === PLACEHOLDER ? encryptedPayloadOf(post) : null;
         if (already) {
             // Already encrypted (e.g. a retry of a failed post): re-shaped so that no other field
-            // (props, files, metadata) can carry text along.
-            return {post: encryptedPost(post, already)};
+            // (props, metadata) can carry text along; its files are the encrypted ones it was
+            // built with (the server checks each again).
+            return {post: encryptedPost(post, already, Array.isArray(post.file_ids) ? post.file_ids : [])};
         }
         const channelId = post.channel_id;
         try {
@@ -60,13 +65,23 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
                 return undefined;
             }
             confirmedPlaintext.delete(channelId);
+            let extra: Record<string, unknown> = {};
+            let fileIds: string[] = [];
+            if (deps.files && deps.files.pending.inProgress()) {
+                await entriesForPost([], deps.files.pending, deps.files.nameOf); // refuses: uploads still running
+            }
             if (post.file_ids && post.file_ids.length) {
-                throw new SendRefusedError('files', 'Files cannot be sent in an encrypted channel: they would not be encrypted. Remove the attachments and send again.');
+                if (!deps.files) {
+                    throw new SendRefusedError('files', 'Files cannot be sent in an encrypted channel: they would not be encrypted. Remove the attachments and send again.');
+                }
+                const entries = await entriesForPost(post.file_ids, deps.files.pending, deps.files.nameOf);
+                extra = {files: entries.map(fileEntryToJSON)};
+                fileIds = serverFileIdsOf(entries);
             }
             const userId = deps.currentUserId();
-            const message = await deps.encryptor.encrypt(post.message ?? '', {channelId, rootId: post.root_id || '', userId});
+            const message = await deps.encryptor.encrypt(post.message ?? '', {channelId, rootId: post.root_id || '', userId}, extra);
             deps.trust.setLastSentMethod(channelId, 'p2p');
-            return {post: encryptedPost(post, message)};
+            return {post: encryptedPost(post, message, fileIds)};
         } catch (err) {
             if (err instanceof SendRefusedError) {
                 return {error: {message: err.message}};

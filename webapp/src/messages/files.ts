@@ -1,0 +1,175 @@
+// Attachments in encrypted channels (docs/design.md §15): the FilesWillUpload hook encrypts each
+// file in the browser and hands the host only `<random>.bin` ciphertext to upload; the send hook
+// turns the post's file IDs back into the entries (key, name, type…) of the encrypted payload.
+import {toHex} from '../crypto/encoding';
+import {encryptFile, type EncryptedFile} from '../crypto/file';
+import {MAX_POST_FILE_IDS, type FileEntry} from '../crypto/file_entry';
+import {randomBytes} from '../crypto/subtle';
+
+import {SendRefusedError} from './encryptor';
+
+export type UploadHookResult = {message?: string; files?: File[] | null};
+
+/** What we know of a file we encrypted, until a post carries it. Keyed by its upload name. */
+export type PendingEntry = Omit<FileEntry, 'id'>;
+
+export const ENCRYPTED_FILE_TYPE = 'application/octet-stream';
+
+export function encryptedFileName(): string {
+    return `${toHex(randomBytes(16))}.bin`;
+}
+
+export function isEncryptedFileName(name: unknown): boolean {
+    return typeof name === 'string' && /^[0-9a-f]{32}\.bin$/.test(name);
+}
+
+/** Files this browser encrypted and is uploading or has uploaded, and encryptions in progress. */
+export class PendingFiles {
+    private readonly byName = new Map<string, PendingEntry>();
+    private busy = 0;
+    private failed: string[] = [];
+
+    add(uploadName: string, entry: PendingEntry): void {
+        this.byName.set(uploadName, entry);
+    }
+
+    get(uploadName: string): PendingEntry | undefined {
+        return this.byName.get(uploadName);
+    }
+
+    begin(): void {
+        this.busy++;
+    }
+
+    end(failedNames: string[] = []): void {
+        this.busy = Math.max(0, this.busy - 1);
+        this.failed.push(...failedNames);
+    }
+
+    inProgress(): boolean {
+        return this.busy > 0;
+    }
+
+    /** Names of files whose encryption failed since the last call (reported once). */
+    takeFailed(): string[] {
+        const out = this.failed;
+        this.failed = [];
+        return out;
+    }
+}
+
+export interface UploadHookDeps {
+    pending: PendingFiles;
+    /** Where the files may go: the centre channel and the channel of the thread on the right. */
+    candidateChannels(): string[];
+    methodOf(channelId: string): 'none' | 'p2p' | undefined;
+    refresh(channelId: string): void;
+    /** Tells the user, in the channel, that a file could not be encrypted. */
+    report(channelIds: string[], message: string): void;
+    encrypt?: (file: Blob) => Promise<EncryptedFile>;
+}
+
+const MIXED = 'A thread of another channel is open on the right, and only one of the two channels is encrypted: ' +
+    'close the thread, or open it in its own channel, to attach files.';
+
+/** The FilesWillUpload hook. The host calls it synchronously and ignores a Promise, so for an
+ * encrypted channel it returns no files at once, encrypts, then calls `upload` with ciphertext. */
+export function createFilesWillUploadHook(deps: UploadHookDeps) {
+    const encrypt = deps.encrypt ?? ((f: Blob) => encryptFile(f));
+    return (files: File[], upload?: (files: File[]) => void): UploadHookResult => {
+        const channelIds = deps.candidateChannels().filter((id, i, all) => id && all.indexOf(id) === i);
+        if (!channelIds.length) {
+            return {message: 'Checking whether this channel is encrypted: try the upload again in a moment.', files: null};
+        }
+        const methods = channelIds.map((id) => deps.methodOf(id));
+        if (methods.includes(undefined)) {
+            channelIds.forEach((id, i) => methods[i] === undefined && deps.refresh(id));
+            return {message: 'Checking whether this channel is encrypted: try the upload again in a moment.', files: null};
+        }
+        if (methods.every((m) => m === 'none')) {
+            return {files};
+        }
+        if (!methods.every((m) => m === 'p2p')) {
+            return {message: MIXED, files: null};
+        }
+        if (typeof upload !== 'function') {
+            return {message: 'Files cannot be encrypted in this version of Mattermost: they were not uploaded.', files: null};
+        }
+        if (files.length > MAX_POST_FILE_IDS) {
+            return {message: `At most ${MAX_POST_FILE_IDS} files can be attached to an encrypted message.`, files: null};
+        }
+        deps.pending.begin();
+        const failed: string[] = [];
+        Promise.all(files.map(async (file) => {
+            try {
+                const enc = await encrypt(file);
+                const uploadName = encryptedFileName();
+                const dims = await imageSize(file);
+                deps.pending.add(uploadName, {
+                    key: enc.key, hash: enc.hash, name: file.name || 'file', type: mimeOf(file), size: enc.size, ...dims,
+                });
+                return new File([enc.ciphertext], uploadName, {type: ENCRYPTED_FILE_TYPE});
+            } catch (err) {
+                console.error('e2ee: a file could not be encrypted', err instanceof Error ? err.name : '');
+                failed.push(file.name);
+                return null;
+            }
+        })).then((out) => {
+            const ready = out.filter((f): f is File => f !== null);
+            if (failed.length) {
+                deps.report(channelIds, `These files could not be encrypted and were not attached: ${failed.join(', ')}.`);
+            }
+            if (ready.length) {
+                upload(ready);
+            }
+        }).finally(() => deps.pending.end(failed));
+        return {files: []};
+    };
+}
+
+function mimeOf(file: File): string {
+    const t = (file.type || '').toLowerCase();
+    return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(t) ? t : 'application/octet-stream';
+}
+
+/** Pixel size of an image the browser can decode; nothing for other files. */
+async function imageSize(file: File): Promise<{width?: number; height?: number}> {
+    if (!/^image\/(png|jpeg|gif|webp)$/.test(file.type) || typeof createImageBitmap !== 'function') {
+        return {};
+    }
+    try {
+        const bmp = await createImageBitmap(file);
+        const out = {width: bmp.width, height: bmp.height};
+        bmp.close();
+        return out.width > 0 && out.height > 0 ? out : {};
+    } catch {
+        return {};
+    }
+}
+
+/** The file entries of a post about to be sent: every file ID must be one this browser encrypted.
+ * `nameOf` gives the upload name of a file ID (from the host's state, or the server). */
+export async function entriesForPost(fileIds: string[], pending: PendingFiles, nameOf: (id: string) => Promise<string | undefined>): Promise<FileEntry[]> {
+    if (pending.inProgress()) {
+        throw new SendRefusedError('files', 'Files are still being encrypted and uploaded. Your message was not sent: send it again when they are attached.');
+    }
+    if (fileIds.length > MAX_POST_FILE_IDS) {
+        throw new SendRefusedError('files', `At most ${MAX_POST_FILE_IDS} files can be attached to an encrypted message. Your message was not sent.`);
+    }
+    const entries: FileEntry[] = [];
+    for (const id of fileIds) {
+        let name: string | undefined;
+        try {
+            name = await nameOf(id);
+        } catch {
+            name = undefined;
+        }
+        const entry = name ? pending.get(name) : undefined;
+        if (!entry) {
+            throw new SendRefusedError('files', 'An attached file was not encrypted in this browser, so it cannot be sent in this encrypted channel. ' +
+                'Remove it and attach it again. Your message was not sent.');
+        }
+        entries.push({id, ...entry});
+    }
+    return entries;
+}
