@@ -67,6 +67,7 @@ export class Registry {
         this.registerSlashCommandWillBePostedHook = reArg(['hook'], (hook) => add('SlashCommandWillBePosted', {hook}));
         this.registerDesktopNotificationHook = reArg(['hook'], (hook) => add('DesktopNotificationHooks', {hook}));
         this.registerFilesWillUploadHook = reArg(['hook'], (hook) => add('FilesWillUploadHook', {hook}));
+        this.registerFilePreviewComponent = reArg(['override', 'component'], (override, component) => add('FilePreview', {override, component}));
         this.registerTranslations = reArg(['getTranslationsForLocale'], () => undefined);
         this.unregisterComponent = reArg(['componentId'], (id) => {
             this.store.dispatch({type: REMOVED_PLUGIN_COMPONENT, id});

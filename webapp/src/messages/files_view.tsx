@@ -16,8 +16,9 @@ const AUTO_PREVIEW_BYTES = 20 * 1024 * 1024;
 
 /** GET /api/v4/files/{id}: the ciphertext, with the host's session cookie. */
 export async function fetchFileCiphertext(fileId: string): Promise<Blob> {
+    // no-store: always what the server holds now (verified on each read), and no copy kept.
     const res = await fetch(`${getSiteURL()}/api/v4/files/${encodeURIComponent(fileId)}`, {
-        credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'},
+        credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'}, cache: 'no-store',
     });
     if (!res.ok) {
         throw new Error(`download failed with status ${res.status}`);
