@@ -284,7 +284,8 @@ export function defineScenarios(host: Host): void {
             await expectDecrypted(bob.page, text);
             const post = postIn(bob.page, text);
             await post.getByTestId('e2ee-file').nth(1).waitFor({timeout: T});
-            assert.deepEqual(await post.getByTestId('e2ee-file-name').allInnerTexts(), ['photo.png', 'report.pdf']);
+            assert.deepEqual((await post.getByTestId('e2ee-file-name').allInnerTexts()).sort(), ['photo.png', 'report.pdf']);
+            const fileRow = (scope: Locator, name: string) => scope.getByTestId('e2ee-file').filter({hasText: name});
             // The image is previewed from a blob: URL; the PDF is download-only.
             const img = post.getByTestId('e2ee-file-preview');
             await img.waitFor({timeout: T});
@@ -292,12 +293,12 @@ export function defineScenarios(host: Host): void {
             assert.match(await img.getAttribute('src') ?? '', /^blob:/);
             await bob.page.waitForFunction((el) => (el as HTMLImageElement).naturalWidth === 64, await img.elementHandle(), {timeout: T});
             await shot(bob.page, '1c-files');
-            for (const [i, original] of [png, pdf].entries()) {
+            for (const [name, original] of [['photo.png', png], ['report.pdf', pdf]] as const) {
                 const [download] = await Promise.all([
                     bob.page.waitForEvent('download', {timeout: T}),
-                    post.getByTestId('e2ee-file-download').nth(i).click(),
+                    fileRow(post, name).getByTestId('e2ee-file-download').click(),
                 ]);
-                assert.equal(download.suggestedFilename(), i === 0 ? 'photo.png' : 'report.pdf');
+                assert.equal(download.suggestedFilename(), name);
                 const got = readFileSync(await download.path());
                 assert.ok(got.equals(original), `downloaded ${download.suggestedFilename()} is byte-identical`);
             }
@@ -330,9 +331,9 @@ export function defineScenarios(host: Host): void {
             }
             await reload(bob);
             const again = postIn(bob.page, text);
-            await again.getByTestId('e2ee-file-error').first().waitFor({timeout: T});
+            await fileRow(again, 'photo.png').getByTestId('e2ee-file-error').waitFor({timeout: T});
             assert.equal(await again.getByTestId('e2ee-file-preview').count(), 0, 'no preview of a tampered image');
-            await again.getByTestId('e2ee-file-download').nth(1).click();
+            await fileRow(again, 'report.pdf').getByTestId('e2ee-file-download').click();
             await bob.page.waitForFunction(() => document.querySelectorAll('[data-testid="e2ee-file-error"]').length >= 2, undefined, {timeout: T});
             assert.match(await again.getByTestId('e2ee-file-error').first().innerText(), /file failed verification/);
             await shot(bob.page, '1c-tampered');
