@@ -323,6 +323,17 @@ export function defineScenarios(host: Host): void {
                     }
                 }
             }
+            // An edit through the plugin keeps the files.
+            const mine = postIn(alice.page, text);
+            await mine.getByTestId('post-menu-button').click();
+            await mine.getByTestId('post-menu-action').filter({hasText: 'Edit encrypted message'}).click();
+            const editedText = nonce('files for bob, edited');
+            await alice.page.getByTestId('e2ee-edit-textarea').fill(editedText, {timeout: T});
+            await alice.page.getByTestId('e2ee-edit-save').click();
+            await expectDecrypted(bob.page, editedText);
+            const editedPost = postIn(bob.page, editedText);
+            await editedPost.getByTestId('e2ee-file').nth(1).waitFor({timeout: T});
+            assert.deepEqual((await editedPost.getByTestId('e2ee-file-name').allInnerTexts()).sort(), ['photo.png', 'report.pdf']);
             // A ciphertext changed on the server: "file failed verification", for the preview and the download.
             for (const f of ours) {
                 const bytes = readFileSync(f);
@@ -330,7 +341,7 @@ export function defineScenarios(host: Host): void {
                 writeFileSync(f, bytes);
             }
             await reload(bob);
-            const again = postIn(bob.page, text);
+            const again = postIn(bob.page, editedText);
             await fileRow(again, 'photo.png').getByTestId('e2ee-file-error').waitFor({timeout: T});
             assert.equal(await again.getByTestId('e2ee-file-preview').count(), 0, 'no preview of a tampered image');
             await fileRow(again, 'report.pdf').getByTestId('e2ee-file-download').click();

@@ -145,6 +145,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         onSaved: (updated: Post) => {
             store.dispatch({type: 'RECEIVED_POST', data: updated, features: {crtEnabled: false}});
         },
+        filesOf: async (post: Post) => {
+            const r = await decrypt.decrypt(post);
+            return r.status === 'ok' ? r.files : undefined;
+        },
     };
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
