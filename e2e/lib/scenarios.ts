@@ -267,7 +267,7 @@ export function defineScenarios(host: Host): void {
         });
 
         scenario('1c. an image and a PDF are encrypted in the browser: bob previews and downloads them byte for byte; tampering is caught', async () => {
-            const png = makePNG(64, 48);
+            const png = makePNG(640, 400); // > 256 KiB: gets an encrypted thumbnail
             const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n% encrypted attachment test\n'), randomBytes(150000), Buffer.from('\n%%EOF\n')]);
             await alice.page.getByTestId('file-input').setInputFiles([
                 {name: 'photo.png', mimeType: 'image/png', buffer: png},
@@ -275,7 +275,8 @@ export function defineScenarios(host: Host): void {
             ]);
             // The hook hands the host only ciphertext named <random>.bin; the draft shows them once uploaded.
             const chips = alice.page.getByTestId('composer-file');
-            await alice.page.waitForFunction(() => document.querySelectorAll('[data-testid="composer-file"]').length === 2, undefined, {timeout: T});
+            // Three uploads: the image, its thumbnail (made in a canvas, encrypted the same way), the PDF.
+            await alice.page.waitForFunction(() => document.querySelectorAll('[data-testid="composer-file"]').length === 3, undefined, {timeout: T});
             for (const name of await chips.allInnerTexts()) {
                 assert.match(name, /^[0-9a-f]{32}\.bin/, 'the host uploads only .bin names');
             }
@@ -286,12 +287,13 @@ export function defineScenarios(host: Host): void {
             await post.getByTestId('e2ee-file').nth(1).waitFor({timeout: T});
             assert.deepEqual((await post.getByTestId('e2ee-file-name').allInnerTexts()).sort(), ['photo.png', 'report.pdf']);
             const fileRow = (scope: Locator, name: string) => scope.getByTestId('e2ee-file').filter({hasText: name});
-            // The image is previewed from a blob: URL; the PDF is download-only.
+            // The image is previewed from its decrypted thumbnail (a blob: URL); the PDF is download-only.
             const img = post.getByTestId('e2ee-file-preview');
             await img.waitFor({timeout: T});
             assert.equal(await post.getByTestId('e2ee-file-preview').count(), 1, 'only the image has a preview');
             assert.match(await img.getAttribute('src') ?? '', /^blob:/);
-            await bob.page.waitForFunction((el) => (el as HTMLImageElement).naturalWidth === 64, await img.elementHandle(), {timeout: T});
+            assert.equal(await img.getAttribute('data-thumbnail'), 'true');
+            await bob.page.waitForFunction((el) => (el as HTMLImageElement).naturalWidth === 320, await img.elementHandle(), {timeout: T});
             await shot(bob.page, '1c-files');
             for (const [name, original] of [['photo.png', png], ['report.pdf', pdf]] as const) {
                 const [download] = await Promise.all([
@@ -305,13 +307,13 @@ export function defineScenarios(host: Host): void {
             // The server's file store: only .bin ciphertext for this post, no thumbnail or preview, and
             // no 32-byte run of either plaintext anywhere in the channel's files.
             const stored = (await admin.channelPosts(channel.id)).posts as Record<string, any>;
-            const withFiles = Object.values(stored).find((p) => p.user_id === users.alice.id && Array.isArray(p.file_ids) && p.file_ids.length === 2);
-            assert.ok(withFiles, 'the post carries two file IDs');
+            const withFiles = Object.values(stored).find((p) => p.user_id === users.alice.id && Array.isArray(p.file_ids) && p.file_ids.length === 3);
+            assert.ok(withFiles, 'the post carries three file IDs (image, thumbnail, PDF)');
             const dataDir = env.MM_DATA_DIR;
             assert.ok(dataDir, 'MM_DATA_DIR is known');
             const files = listFiles(dataDir).filter((f) => f.includes(`/channels/${channel.id}/`));
             const ours = files.filter((f) => withFiles.file_ids.some((id: string) => f.includes(`/${id}/`)));
-            assert.equal(ours.length, 2, `only the two ciphertexts are stored for the post: ${ours.join(', ')}`);
+            assert.equal(ours.length, 3, `only the three ciphertexts are stored for the post: ${ours.join(', ')}`);
             for (const f of ours) {
                 assert.match(f, /\/[0-9a-f]{32}\.bin$/);
             }

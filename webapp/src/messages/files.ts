@@ -3,15 +3,21 @@
 // turns the post's file IDs back into the entries (key, name, type…) of the encrypted payload.
 import {toHex} from '../crypto/encoding';
 import {encryptFile, type EncryptedFile} from '../crypto/file';
-import {MAX_POST_FILE_IDS, type FileEntry} from '../crypto/file_entry';
+import {MAX_POST_FILE_IDS, type FileEntry, type FileThumbEntry} from '../crypto/file_entry';
 import {randomBytes} from '../crypto/subtle';
 
 import {SendRefusedError} from './encryptor';
 
 export type UploadHookResult = {message?: string; files?: File[] | null};
 
-/** What we know of a file we encrypted, until a post carries it. Keyed by its upload name. */
-export type PendingEntry = Omit<FileEntry, 'id'>;
+/** What we know of a file we encrypted, until a post carries it. Keyed by its upload name; an
+ * image's thumbnail is its own upload, named in `thumbName`. */
+export type PendingEntry = Omit<FileEntry, 'id' | 'thumb'> & {thumbName?: string};
+export type PendingThumb = Omit<FileThumbEntry, 'id'>;
+
+// Images larger than this get an encrypted thumbnail (smaller ones are previewed themselves).
+export const THUMB_MIN_BYTES = 256 * 1024;
+export const THUMB_MAX_SIDE = 320;
 
 export const ENCRYPTED_FILE_TYPE = 'application/octet-stream';
 
@@ -26,6 +32,7 @@ export function isEncryptedFileName(name: unknown): boolean {
 /** Files this browser encrypted and is uploading or has uploaded, and encryptions in progress. */
 export class PendingFiles {
     private readonly byName = new Map<string, PendingEntry>();
+    private readonly thumbs = new Map<string, PendingThumb>();
     private busy = 0;
     private failed: string[] = [];
 
@@ -35,6 +42,14 @@ export class PendingFiles {
 
     get(uploadName: string): PendingEntry | undefined {
         return this.byName.get(uploadName);
+    }
+
+    addThumb(uploadName: string, thumb: PendingThumb): void {
+        this.thumbs.set(uploadName, thumb);
+    }
+
+    getThumb(uploadName: string): PendingThumb | undefined {
+        return this.thumbs.get(uploadName);
     }
 
     begin(): void {
@@ -67,6 +82,8 @@ export interface UploadHookDeps {
     /** Tells the user, in the channel, that a file could not be encrypted. */
     report(channelIds: string[], message: string): void;
     encrypt?: (file: Blob) => Promise<EncryptedFile>;
+    /** Makes an image's thumbnail (a canvas in the browser); null when it cannot. */
+    thumbnail?: (file: File) => Promise<{blob: Blob; width: number; height: number} | null>;
 }
 
 const MIXED = 'A thread of another channel is open on the right, and only one of the two channels is encrypted: ' +
@@ -76,6 +93,7 @@ const MIXED = 'A thread of another channel is open on the right, and only one of
  * encrypted channel it returns no files at once, encrypts, then calls `upload` with ciphertext. */
 export function createFilesWillUploadHook(deps: UploadHookDeps) {
     const encrypt = deps.encrypt ?? ((f: Blob) => encryptFile(f));
+    const thumbnail = deps.thumbnail ?? makeThumbnail;
     return (files: File[], upload?: (files: File[]) => void): UploadHookResult => {
         const channelIds = deps.candidateChannels().filter((id, i, all) => id && all.indexOf(id) === i);
         if (!channelIds.length) {
@@ -100,22 +118,31 @@ export function createFilesWillUploadHook(deps: UploadHookDeps) {
         }
         deps.pending.begin();
         const failed: string[] = [];
-        Promise.all(files.map(async (file) => {
+        Promise.all(files.map(async (file): Promise<File[]> => {
             try {
                 const enc = await encrypt(file);
                 const uploadName = encryptedFileName();
                 const dims = await imageSize(file);
+                const out = [new File([enc.ciphertext], uploadName, {type: ENCRYPTED_FILE_TYPE})];
+                let thumbName: string | undefined;
+                const thumb = dims.width && file.size > THUMB_MIN_BYTES ? await thumbnail(file).catch(() => null) : null;
+                if (thumb) {
+                    const t = await encrypt(thumb.blob);
+                    thumbName = encryptedFileName();
+                    deps.pending.addThumb(thumbName, {key: t.key, hash: t.hash, type: thumb.blob.type, width: thumb.width, height: thumb.height});
+                    out.push(new File([t.ciphertext], thumbName, {type: ENCRYPTED_FILE_TYPE}));
+                }
                 deps.pending.add(uploadName, {
-                    key: enc.key, hash: enc.hash, name: file.name || 'file', type: mimeOf(file), size: enc.size, ...dims,
+                    key: enc.key, hash: enc.hash, name: file.name || 'file', type: mimeOf(file), size: enc.size, ...dims, thumbName,
                 });
-                return new File([enc.ciphertext], uploadName, {type: ENCRYPTED_FILE_TYPE});
+                return out;
             } catch (err) {
                 console.error('e2ee: a file could not be encrypted', err instanceof Error ? err.name : '');
                 failed.push(file.name);
-                return null;
+                return [];
             }
         })).then((out) => {
-            const ready = out.filter((f): f is File => f !== null);
+            const ready = out.flat();
             if (failed.length) {
                 deps.report(channelIds, `These files could not be encrypted and were not attached: ${failed.join(', ')}.`);
             }
@@ -130,6 +157,31 @@ export function createFilesWillUploadHook(deps: UploadHookDeps) {
 function mimeOf(file: File): string {
     const t = (file.type || '').toLowerCase();
     return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(t) ? t : 'application/octet-stream';
+}
+
+/** A JPEG of at most 320 px on its longer side, drawn in a canvas from the decoded image. */
+export async function makeThumbnail(file: File): Promise<{blob: Blob; width: number; height: number} | null> {
+    if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') {
+        return null;
+    }
+    const bmp = await createImageBitmap(file);
+    try {
+        const scale = Math.min(1, THUMB_MAX_SIDE / Math.max(bmp.width, bmp.height));
+        const width = Math.max(1, Math.round(bmp.width * scale));
+        const height = Math.max(1, Math.round(bmp.height * scale));
+        const canvas = new OffscreenCanvas(width, height);
+        const ctx = canvas.getContext('2d');
+        if (!ctx) {
+            return null;
+        }
+        ctx.fillStyle = '#fff'; // JPEG has no transparency
+        ctx.fillRect(0, 0, width, height);
+        ctx.drawImage(bmp, 0, 0, width, height);
+        const blob = await canvas.convertToBlob({type: 'image/jpeg', quality: 0.8});
+        return blob.type === 'image/jpeg' ? {blob, width, height} : null;
+    } finally {
+        bmp.close();
+    }
 }
 
 /** Pixel size of an image the browser can decode; nothing for other files. */
@@ -156,7 +208,7 @@ export async function entriesForPost(fileIds: string[], pending: PendingFiles, n
     if (fileIds.length > MAX_POST_FILE_IDS) {
         throw new SendRefusedError('files', `At most ${MAX_POST_FILE_IDS} files can be attached to an encrypted message. Your message was not sent.`);
     }
-    const entries: FileEntry[] = [];
+    const names = new Map<string, string>(); // file ID -> upload name
     for (const id of fileIds) {
         let name: string | undefined;
         try {
@@ -164,12 +216,25 @@ export async function entriesForPost(fileIds: string[], pending: PendingFiles, n
         } catch {
             name = undefined;
         }
-        const entry = name ? pending.get(name) : undefined;
-        if (!entry) {
+        if (!name || (!pending.get(name) && !pending.getThumb(name))) {
             throw new SendRefusedError('files', 'An attached file was not encrypted in this browser, so it cannot be sent in this encrypted channel. ' +
                 'Remove it and attach it again. Your message was not sent.');
         }
-        entries.push({id, ...entry});
+        names.set(id, name);
+    }
+    const idOfName = new Map([...names].map(([id, name]) => [name, id]));
+    const entries: FileEntry[] = [];
+    for (const id of fileIds) {
+        const {thumbName, ...entry} = pending.get(names.get(id) as string) ?? {};
+        if (!('key' in entry)) {
+            continue; // a thumbnail: attached below to its image (alone, it is dropped)
+        }
+        const full: FileEntry = {id, ...(entry as Omit<FileEntry, 'id'>)};
+        const thumbId = thumbName ? idOfName.get(thumbName) : undefined;
+        if (thumbName && thumbId) {
+            full.thumb = {id: thumbId, ...(pending.getThumb(thumbName) as PendingThumb)};
+        }
+        entries.push(full);
     }
     return entries;
 }

@@ -74,12 +74,15 @@ function FileRow({entry, fetchFile}: {entry: FileEntry; fetchFile: (id: string) 
     const [busy, setBusy] = useState(false);
 
     useEffect(() => {
-        if (!previewable || entry.size > AUTO_PREVIEW_BYTES) {
+        // The encrypted thumbnail when there is one, else the image itself if not too large.
+        const thumb = entry.thumb;
+        if (!previewable || (!thumb && entry.size > AUTO_PREVIEW_BYTES)) {
             return undefined;
         }
         let live = true;
         let url: string | null = null;
-        openEncryptedFile(entry, fetchFile, entry.type).then((blob) => {
+        const source = thumb ? {...entry, id: thumb.id, key: thumb.key, hash: thumb.hash} : entry;
+        openEncryptedFile(source, fetchFile, thumb ? thumb.type : entry.type).then((blob) => {
             if (live) {
                 url = URL.createObjectURL(blob);
                 setPreview(url);
@@ -112,6 +115,7 @@ function FileRow({entry, fetchFile}: {entry: FileEntry; fetchFile: (id: string) 
             {preview && (
                 <img
                     data-testid='e2ee-file-preview'
+                    data-thumbnail={entry.thumb ? 'true' : undefined}
                     src={preview}
                     alt={entry.name}
                     style={{display: 'block', maxWidth: 320, maxHeight: 240, borderRadius: 4, marginBottom: 2}}

@@ -76,3 +76,48 @@ describe('encrypted attachments', () => {
         expect(result.post).toBeUndefined();
     });
 });
+
+describe('image thumbnails', () => {
+    test('a large image gets an encrypted thumbnail upload; the entry names it, file_ids carry both', async () => {
+        const {PendingFiles, createFilesWillUploadHook, entriesForPost, THUMB_MIN_BYTES} = await import('../../src/messages/files');
+        const pending = new PendingFiles();
+        const thumbBytes = new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3]);
+        const hook = createFilesWillUploadHook({
+            pending,
+            candidateChannels: () => ['c1'],
+            methodOf: () => 'p2p',
+            refresh: () => undefined,
+            report: () => undefined,
+            thumbnail: async () => ({blob: new Blob([thumbBytes], {type: 'image/jpeg'}), width: 320, height: 200}),
+        });
+        const image = new File([new Uint8Array(THUMB_MIN_BYTES + 1)], 'big.png', {type: 'image/png'});
+        const small = new File([new Uint8Array(10)], 'small.png', {type: 'image/png'});
+        const uploaded = await new Promise<File[]>((resolve) => hook([image, small], resolve));
+        // Node has no image decoder: no pixel size, so no thumbnail is made here ...
+        expect(uploaded).toHaveLength(2);
+        // ... with one (as a browser has), the large image brings its thumbnail along.
+        const withSize = createFilesWillUploadHook({
+            pending, candidateChannels: () => ['c1'], methodOf: () => 'p2p', refresh: () => undefined, report: () => undefined,
+            thumbnail: async () => ({blob: new Blob([thumbBytes], {type: 'image/jpeg'}), width: 320, height: 200}),
+        });
+        const OriginalBitmap = (globalThis as {createImageBitmap?: unknown}).createImageBitmap;
+        (globalThis as {createImageBitmap?: unknown}).createImageBitmap = async () => ({width: 1600, height: 1000, close: () => undefined});
+        try {
+            const up = await new Promise<File[]>((resolve) => withSize([image], resolve));
+            expect(up).toHaveLength(2);
+            await new Promise((r) => setTimeout(r, 0)); // the hook's bookkeeping ends after upload is called
+            const ids = ['imageid0000000000000000000', 'thumbid0000000000000000000'];
+            const byId = new Map(ids.map((id, i) => [id, up[i].name]));
+            const entries = await entriesForPost(ids, pending, async (id) => byId.get(id));
+            expect(entries).toHaveLength(1);
+            expect(entries[0]).toMatchObject({id: ids[0], name: 'big.png', width: 1600, height: 1000});
+            expect(entries[0].thumb).toMatchObject({id: ids[1], type: 'image/jpeg', width: 320, height: 200});
+            const plain = await decryptFile(up[1], entries[0].thumb!.key, entries[0].thumb!.hash);
+            expect(Buffer.from(await plain.arrayBuffer()).equals(Buffer.from(thumbBytes))).toBe(true);
+            // The thumbnail alone (its image removed from the draft) is dropped.
+            expect(await entriesForPost([ids[1]], pending, async (id) => byId.get(id))).toEqual([]);
+        } finally {
+            (globalThis as {createImageBitmap?: unknown}).createImageBitmap = OriginalBitmap;
+        }
+    });
+});
