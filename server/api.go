@@ -210,6 +210,8 @@ func channelParam(r *http.Request) (string, error) {
 
 type methodResponse struct {
 	Method string `json:"method"`
+	// TurnedOff: who last turned an unencrypted channel's encryption off, when known.
+	TurnedOff *TurnedOff `json:"turned_off,omitempty"`
 }
 
 func (p *Plugin) handleGetMethod(userID string, r *http.Request) (any, error) {
@@ -224,7 +226,11 @@ func (p *Plugin) handleGetMethod(userID string, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return methodResponse{Method: methodName(m)}, nil
+	off, err := p.turnedOffFor(channelID, m)
+	if err != nil {
+		return nil, err
+	}
+	return methodResponse{Method: methodName(m), TurnedOff: off}, nil
 }
 
 func (p *Plugin) handleSetMethod(userID string, r *http.Request) (any, error) {
@@ -243,9 +249,10 @@ func (p *Plugin) handleSetMethod(userID string, r *http.Request) (any, error) {
 }
 
 type statusResponse struct {
-	Method            string   `json:"method"`
-	MembersWithoutKey []string `json:"members_without_key"`
-	CanChange         bool     `json:"can_change"`
+	Method            string     `json:"method"`
+	MembersWithoutKey []string   `json:"members_without_key"`
+	CanChange         bool       `json:"can_change"`
+	TurnedOff         *TurnedOff `json:"turned_off,omitempty"`
 }
 
 func (p *Plugin) handleChannelStatus(userID string, r *http.Request) (any, error) {
@@ -269,7 +276,11 @@ func (p *Plugin) handleChannelStatus(userID string, r *http.Request) (any, error
 	for _, u := range without {
 		ids = append(ids, u.Id)
 	}
-	return statusResponse{Method: methodName(m), MembersWithoutKey: ids, CanChange: p.canChangeMethod(userID, ch)}, nil
+	off, err := p.turnedOffFor(channelID, m)
+	if err != nil {
+		return nil, err
+	}
+	return statusResponse{Method: methodName(m), MembersWithoutKey: ids, CanChange: p.canChangeMethod(userID, ch), TurnedOff: off}, nil
 }
 
 type keyServerResponse struct {

@@ -59,6 +59,9 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 	if err != nil || !changed {
 		return err
 	}
+	if method == methodNone {
+		p.noteTurnedOff(userID, channelID)
+	}
 	p.API.PublishWebSocketEvent("channelStateChanged", map[string]any{
 		"chanID": channelID,
 		"method": methodName(method),

@@ -64,10 +64,11 @@ func (p *Plugin) warnAboutDrafts() {
 		return
 	}
 	s := cfg.ServiceSettings
-	if s.AllowSyncedDrafts == nil || *s.AllowSyncedDrafts {
+	// GetConfig crosses the plugin RPC (gob), which drops false booleans: nil means off.
+	if s.AllowSyncedDrafts != nil && *s.AllowSyncedDrafts {
 		p.API.LogWarn("E2EE: ServiceSettings.AllowSyncedDrafts is on: drafts typed in encrypted channels are stored on the server in plaintext. Turn it off (System Console > Site Configuration > Posts > Enable server syncing of message drafts) to prevent this.")
 	}
-	if s.ScheduledPosts == nil || *s.ScheduledPosts {
+	if s.ScheduledPosts != nil && *s.ScheduledPosts {
 		p.API.LogWarn("E2EE: ServiceSettings.ScheduledPosts is on: a message scheduled by a client that does not encrypt is stored in plaintext until it is sent (and then refused in an encrypted channel).")
 	}
 }

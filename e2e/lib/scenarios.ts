@@ -169,6 +169,29 @@ export function defineScenarios(host: Host): void {
         }
     }
 
+    /** Every request body a page sends from now on (to prove that some text never left the browser). */
+    function recordRequests(page: Page): {bodies: string[]; stop(): void} {
+        const bodies: string[] = [];
+        const listener = (r: {url(): string; postData(): string | null}) => bodies.push(`${r.url()} ${r.postData() ?? ''}`);
+        page.on('request', listener);
+        return {bodies, stop: () => page.off('request', listener)};
+    }
+
+    async function serverAllowsSyncedDrafts(): Promise<boolean> {
+        return (await admin.api('GET', '/config')).ServiceSettings.AllowSyncedDrafts;
+    }
+
+    /** The drafts the database holds for a user (channel, root, message). */
+    function dbDrafts(userId: string): string {
+        return admin.psql(`select channelid, rootid, message from drafts where userid = '${userId}' and deleteat = 0`);
+    }
+
+    /** Types without sending, then waits until the host would have saved the draft (it debounces). */
+    async function typeDraft(page: Page, text: string): Promise<void> {
+        await page.getByTestId('composer-input').pressSequentially(text, {delay: 5});
+        await page.waitForTimeout(1500);
+    }
+
     before(async () => {
         await admin.requirePluginActive(PLUGIN_ID);
         for (const name of ['alice', 'bob', 'carol']) {
@@ -180,6 +203,10 @@ export function defineScenarios(host: Host): void {
         admin.psql(`delete from pluginkeyvaluestore where pluginid = '${PLUGIN_ID}' and ` +
             `(pkey like 'pubkey:%' or pkey like 'pubkey\\_history:%' or pkey like 'backup\\_gpg:%')`);
         await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: DEFAULT_SETTINGS}}});
+        // Mattermost's default for the users' draft syncing (an earlier run's plugin turned it off).
+        for (const u of Object.values(users)) {
+            await admin.api('PUT', `/users/${u.id}/preferences`, [{user_id: u.id, category: 'advanced_settings', name: 'sync_drafts', value: 'true'}]);
+        }
         channel = await admin.createChannel(team, 'e2e', ['alice', 'bob', 'carol']);
         channelPath = `${team}/channels/${channel.name}`;
         proxy = await startHostProxy({upstream: admin.url, hostDir: host.dir});
@@ -747,6 +774,156 @@ export function defineScenarios(host: Host): void {
             await shot(bob3.page, '10-restored-all-keys');
             await bob3.context.close();
             await assertServerHasNoPlaintext([all, single]);
+        });
+
+        scenario('11. slash commands in an encrypted channel: text never leaves without a confirmation', async () => {
+            assert.equal(await channelMethod(), 'p2p');
+            const requests = recordRequests(alice.page);
+            const headerBefore = (await admin.api('GET', `/channels/${channel.id}`)).header;
+            try {
+                // /code posts its text here: refused outright.
+                const code = `code secret ${randomBytes(6).toString('hex')}`;
+                await send(alice.page, `/code ${code}`);
+                const err = alice.page.getByTestId('composer-error');
+                await err.waitFor({timeout: T});
+                assert.match(await err.innerText(), /encrypted.*Nothing was sent/);
+
+                // Other commands with text ask first; declined, nothing is sent.
+                for (const cmd of ['/header', '/away', '/somepluginscommand']) {
+                    const secret = `${cmd.slice(1)} secret ${randomBytes(6).toString('hex')}`;
+                    await send(alice.page, `${cmd} ${secret}`);
+                    const dialog = alice.page.getByTestId('e2ee-confirm-dialog');
+                    await dialog.waitFor({timeout: T});
+                    assert.ok((await dialog.innerText()).includes(cmd), 'the question names the command');
+                    if (cmd === '/header') {
+                        await shot(alice.page, '11-slash-confirm');
+                    }
+                    await alice.page.getByTestId('e2ee-confirm-cancel').click();
+                    await dialog.waitFor({state: 'detached', timeout: T});
+                    await alice.page.getByTestId('composer-error').filter({hasText: 'was not sent'}).waitFor({timeout: T});
+                    assert.ok(!requests.bodies.some((b) => b.includes(secret)), `"${secret}" never left the browser`);
+                }
+                assert.ok(!requests.bodies.some((b) => b.includes(code)), 'the /code text never left the browser');
+                assert.equal((await admin.api('GET', `/channels/${channel.id}`)).header, headerBefore, 'the header is unchanged');
+
+                // No text: passes without a question (and does what it does).
+                await send(alice.page, '/online');
+                await alice.page.locator('[data-testid="composer-send"]:not([disabled])').waitFor({timeout: T});
+                assert.equal(await alice.page.getByTestId('e2ee-confirm-dialog').count(), 0);
+
+                // Confirmed: sent as typed.
+                const header = `header ${randomBytes(4).toString('hex')}`;
+                await send(alice.page, `/header ${header}`);
+                await alice.page.getByTestId('e2ee-confirm-ok').click({timeout: T});
+                for (let i = 0; i < 50 && (await admin.api('GET', `/channels/${channel.id}`)).header !== header; i++) {
+                    await alice.page.waitForTimeout(100);
+                }
+                assert.equal((await admin.api('GET', `/channels/${channel.id}`)).header, header, 'the confirmed command ran');
+            } finally {
+                requests.stop();
+            }
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('12. encryption turned off by bob: alice is asked before each plaintext post, naming bob', async () => {
+            const requests = recordRequests(alice.page);
+            try {
+                await send(bob.page, '/e2ee stop');
+                await alice.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="off"]').waitFor({timeout: T});
+                const status = await (await fetch(`${admin.url}/plugins/${PLUGIN_ID}/api/v1/channel/status?chanID=${channel.id}`, {
+                    headers: {Authorization: `Bearer ${env.MM_ADMIN_TOKEN}`},
+                })).json();
+                assert.equal(status.turned_off?.user_id, users.bob.id, 'the server recorded who turned it off');
+
+                const declined = `declined plaintext ${randomBytes(6).toString('hex')}`;
+                await send(alice.page, declined);
+                const dialog = alice.page.getByTestId('e2ee-confirm-dialog');
+                await dialog.waitFor({timeout: T});
+                assert.match(await dialog.innerText(), /@bob turned off end-to-end encryption/);
+                await shot(alice.page, '12-turned-off-warning');
+                await alice.page.getByTestId('e2ee-confirm-cancel').click();
+                await alice.page.getByTestId('composer-error').filter({hasText: 'not sent'}).waitFor({timeout: T});
+                assert.ok(!requests.bodies.some((b) => b.includes(declined)), 'the declined text never left the browser');
+
+                // Each plaintext post asks, not only the first.
+                for (const label of ['plaintext one', 'plaintext two']) {
+                    const text = `${label} ${randomBytes(4).toString('hex')}`;
+                    await send(alice.page, text);
+                    await alice.page.getByTestId('e2ee-confirm-ok').click({timeout: T});
+                    await postIn(bob.page, text).waitFor({timeout: T});
+                }
+                // carol's browser never sent anything encrypted here: asked as well.
+                const fromCarol = `carol plaintext ${randomBytes(4).toString('hex')}`;
+                await send(carol.page, fromCarol);
+                assert.match(await carol.page.getByTestId('e2ee-confirm-dialog').innerText({timeout: T}), /@bob/);
+                await carol.page.getByTestId('e2ee-confirm-cancel').click();
+            } finally {
+                requests.stop();
+            }
+            await send(alice.page, '/e2ee start');
+            await alice.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
+            assert.equal(await channelMethod(), 'p2p');
+        });
+
+        scenario('13. drafts: text typed in an encrypted channel never reaches the server as a draft', async () => {
+            const team1 = await admin.team(team);
+            // Mattermost's default: the server keeps drafts (the plugin cannot change that, docs/admin-guide.md).
+            assert.equal(await serverAllowsSyncedDrafts(), true);
+            const setSyncDrafts = (userId: string, value: string) => admin.api('PUT', `/users/${userId}/preferences`,
+                [{user_id: userId, category: 'advanced_settings', name: 'sync_drafts', value}]);
+
+            // Control: the host syncs the drafts of a user the plugin leaves alone (carol: no key, in a plain channel).
+            await carol.context.close();
+            await setSyncDrafts(users.carol.id, 'true');
+            const carolPlain = await openAs(browser, proxy.url, 'carol', password, `${team}/channels/town-square`);
+            pages.push(carolPlain);
+            const carolDraft = `carol draft ${randomBytes(6).toString('hex')}`;
+            await typeDraft(carolPlain.page, carolDraft);
+            assert.ok(dbDrafts(users.carol.id).includes(carolDraft), 'the host syncs drafts while typing');
+            await carolPlain.context.close();
+
+            // alice has a key: what she types in the encrypted channel is not synced.
+            const first = `draft first ${randomBytes(6).toString('hex')}`;
+            await typeDraft(alice.page, first);
+            assert.ok(!dbDrafts(users.alice.id).includes(first), 'not in the drafts table');
+            await alice.page.getByTestId('composer-input').fill('');
+            await alice.page.waitForTimeout(1000);
+
+            // She turns draft syncing back on, with a draft of hers on the server here.
+            const old = `old server draft ${randomBytes(6).toString('hex')}`;
+            const seeded = await alice.page.evaluate(async ({url, channelId, userId, message}) => {
+                const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
+                const r = await fetch(`${url}/api/v4/drafts`, {
+                    method: 'POST', credentials: 'include',
+                    headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest', 'X-CSRF-Token': csrf},
+                    body: JSON.stringify({user_id: userId, channel_id: channelId, root_id: '', message}),
+                });
+                return r.status;
+            }, {url: proxy.url, channelId: channel.id, userId: users.alice.id, message: old});
+            assert.equal(seeded, 201);
+            assert.ok(dbDrafts(users.alice.id).includes(old));
+            await setSyncDrafts(users.alice.id, 'true');
+
+            // Her browser turns it off again, tells her why, and deletes that draft.
+            await postByText(alice.page, 'Allow message drafts to sync with the server').last().waitFor({timeout: T});
+            await shot(alice.page, '13-drafts-notice');
+            for (let i = 0; i < 50 && (dbDrafts(users.alice.id).includes(old) ||
+                (await admin.api('GET', `/users/${users.alice.id}/preferences/advanced_settings/name/sync_drafts`)).value !== 'false'); i++) {
+                await alice.page.waitForTimeout(100);
+            }
+            assert.ok(!dbDrafts(users.alice.id).includes(old), 'her old draft in the encrypted channel was deleted');
+            assert.equal((await admin.api('GET', `/users/${users.alice.id}/preferences/advanced_settings/name/sync_drafts`)).value, 'false');
+
+            const typed = `draft typed ${randomBytes(6).toString('hex')}`;
+            await typeDraft(alice.page, typed);
+            assert.ok(!dbDrafts(users.alice.id).includes(typed), 'not in the drafts table');
+            const listed = JSON.stringify(await alice.page.evaluate(async ({url, teamId}) => {
+                const r = await fetch(`${url}/api/v4/users/me/teams/${teamId}/drafts`, {credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'}});
+                return {status: r.status, body: await r.text()};
+            }, {url: proxy.url, teamId: team1.id}));
+            assert.match(listed, /"status":200/);
+            assert.ok(!listed.includes(typed) && !listed.includes(old), 'not in GET /users/me/teams/{team_id}/drafts');
+            await alice.page.getByTestId('composer-input').fill('');
         });
     });
 }

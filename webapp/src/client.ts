@@ -10,10 +10,32 @@ import manifest from './manifest';
 
 export type EncryptionMethod = 'none' | 'p2p';
 
+/** Who last turned a channel's encryption off (only for a channel that is not encrypted). */
+export interface TurnedOffJSON {
+    user_id: string;
+    username?: string;
+    at: number;
+}
+
 export interface ChannelStatus {
     method: EncryptionMethod;
     members_without_key: string[];
     can_change: boolean;
+    turned_off?: TurnedOffJSON;
+}
+
+/** One draft as the server stores it (GET /api/v4/users/{id}/teams/{team_id}/drafts). */
+export interface DraftJSON {
+    channel_id: string;
+    root_id: string;
+    message: string;
+}
+
+export interface PreferenceJSON {
+    user_id: string;
+    category: string;
+    name: string;
+    value: string;
 }
 
 /** One registered key of a user and when it was registered (ms; 0: before history was kept). */
@@ -50,7 +72,7 @@ function csrfToken(): string {
     return match ? decodeURIComponent(match[1]) : '';
 }
 
-async function fetchJSON<T>(url: string, method: 'GET' | 'POST' | 'PUT', body: unknown, errorOf: (data: unknown) => unknown): Promise<T> {
+async function fetchJSON<T>(url: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', body: unknown, errorOf: (data: unknown) => unknown): Promise<T> {
     const headers: Record<string, string> = {'X-Requested-With': 'XMLHttpRequest'};
     if (body !== undefined) {
         headers['Content-Type'] = 'application/json';
@@ -93,6 +115,29 @@ export const restAPI = {
         }
         return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users?${query}`, 'GET', undefined, field('message'));
     },
+    /** POST /api/v4/users/usernames: the users with these names (unknown names are left out). */
+    getUsersByUsernames(usernames: string[]): Promise<UserProfile[]> {
+        return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users/usernames`, 'POST', usernames, field('message'));
+    },
+    /** POST /api/v4/channels/direct or /group: the conversation of these users (made if missing, as /msg does). */
+    async directChannelId(userIds: string[]): Promise<string> {
+        const route = userIds.length === 2 ? 'direct' : 'group';
+        const channel = await fetchJSON<{id: string}>(`${siteURL}/api/v4/channels/${route}`, 'POST', userIds, field('message'));
+        return channel.id;
+    },
+    /** PUT /api/v4/users/{id}/preferences. */
+    savePreferences(userId: string, preferences: PreferenceJSON[]): Promise<unknown> {
+        return fetchJSON(`${siteURL}/api/v4/users/${encodeURIComponent(userId)}/preferences`, 'PUT', preferences, field('message'));
+    },
+    /** GET /api/v4/users/me/teams/{team_id}/drafts (501 while the server keeps no drafts). */
+    getDrafts(teamId: string): Promise<DraftJSON[]> {
+        return fetchJSON<DraftJSON[]>(`${siteURL}/api/v4/users/me/teams/${encodeURIComponent(teamId)}/drafts`, 'GET', undefined, field('message'));
+    },
+    /** DELETE /api/v4/users/me/channels/{channel_id}/drafts[/{root_id}]. */
+    deleteDraft(channelId: string, rootId: string): Promise<unknown> {
+        const thread = rootId ? `/${encodeURIComponent(rootId)}` : '';
+        return fetchJSON(`${siteURL}/api/v4/users/me/channels/${encodeURIComponent(channelId)}/drafts${thread}`, 'DELETE', undefined, field('message'));
+    },
     /** GET /api/v4/users/username/{username} */
     getUserByUsername(username: string): Promise<UserProfile> {
         return fetchJSON<UserProfile>(`${siteURL}/api/v4/users/username/${encodeURIComponent(username)}`, 'GET', undefined, field('message'));
@@ -127,6 +172,10 @@ export const pluginAPI = {
     async getChannelMethod(channelId: string): Promise<EncryptionMethod> {
         const res = await request<{method: EncryptionMethod}>('GET', `/channel/encryption_method?chanID=${encodeURIComponent(channelId)}`);
         return res.method;
+    },
+    /** The method, and for an unencrypted channel who turned encryption off (if recorded). */
+    getChannelMode(channelId: string): Promise<{method: EncryptionMethod; turned_off?: TurnedOffJSON}> {
+        return request('GET', `/channel/encryption_method?chanID=${encodeURIComponent(channelId)}`);
     },
     async setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod> {
         const res = await request<{method: EncryptionMethod}>('POST', `/channel/encryption_method?chanID=${encodeURIComponent(channelId)}&method=${method}`);

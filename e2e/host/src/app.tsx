@@ -11,6 +11,7 @@ import {getChannelByNameAndTeamName, getMyChannelMember, selectChannel} from 'ma
 import {getMyTeams, selectTeam} from 'mattermost-redux/actions/teams';
 import {getProfilesByIds} from 'mattermost-redux/actions/users';
 import {FileTypes, UserTypes} from 'mattermost-redux/action_types';
+import {getMyPreferences} from 'mattermost-redux/actions/preferences';
 
 import {runMessageWillBePostedHooks, runSlashCommandWillBePostedHooks} from './hooks';
 import {initializePlugins} from './plugins';
@@ -120,11 +121,39 @@ function useFileUpload(store: Store, channelId: string, rootId: string) {
     return {fileInfos, uploading, uploadError, choose, clear, remove};
 }
 
+// As the web app's draft code: drafts go to the server only when the server allows synced
+// drafts (client config AllowSyncedDrafts) and the user's preference advanced_settings/sync_drafts
+// is not "false"; the check is made at each save, so a changed preference applies at once.
+export const DRAFT_SAVE_DELAY_MS = 500;
+
+function draftSyncEnabled(state: AnyState): boolean {
+    const pref = state.entities.preferences?.myPreferences?.['advanced_settings--sync_drafts'];
+    return state.entities.general.config.AllowSyncedDrafts === 'true' && pref?.value !== 'false';
+}
+
+function useDraftSync(store: Store, channelId: string, rootId: string, text: string) {
+    useEffect(() => {
+        const timer = setTimeout(() => {
+            const state: AnyState = store.getState();
+            if (!draftSyncEnabled(state)) {
+                return;
+            }
+            const save = text.trim() ?
+                Client4.upsertDraft({user_id: state.entities.users.currentUserId, channel_id: channelId, root_id: rootId, message: text,
+                    props: {}, file_ids: [], create_at: 0, update_at: 0, delete_at: 0} as any, '') :
+                Client4.deleteDraft(channelId, rootId, '');
+            save.catch((e: Error) => console.warn('draft sync failed', e.message)); // eslint-disable-line no-console
+        }, DRAFT_SAVE_DELAY_MS);
+        return () => clearTimeout(timer);
+    }, [store, channelId, rootId, text]);
+}
+
 function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: string; rootId: string; prefix: string}) {
     const [text, setText] = useState('');
     const [error, setError] = useState('');
     const [busy, setBusy] = useState(false);
     const files = useFileUpload(store, channelId, rootId);
+    useDraftSync(store, channelId, rootId, text);
     const submit = async () => {
         const message = text;
         // As create_post: nothing is sent while uploads are in progress; files alone may be sent.
@@ -431,6 +460,7 @@ export function App({store}: {store: Store}) {
             const me = await Client4.getMe();
             store.dispatch({type: UserTypes.RECEIVED_ME, data: me});
             await store.dispatch(getClientConfig() as any);
+            await store.dispatch(getMyPreferences() as any); // loaded before plugins, as the web app does
             const route = parseRoute();
             const teams = (await store.dispatch(getMyTeams() as any)).data as any[];
             const team = teams.find((t) => t.name === route.team) || teams[0];

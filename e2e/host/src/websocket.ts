@@ -36,6 +36,12 @@ export function connectWebSocket(store: Store): WebSocketClient {
         case 'post_deleted':
             store.dispatch(postDeleted(JSON.parse(msg.data.post)) as any);
             break;
+        case 'preferences_changed':
+            store.dispatch({type: 'RECEIVED_PREFERENCES', data: JSON.parse(msg.data.preferences)});
+            break;
+        case 'config_changed':
+            store.dispatch({type: 'CLIENT_CONFIG_RECEIVED', data: msg.data.config});
+            break;
         case 'plugin_disabled':
             removePlugin(store, msg.data.manifest);
             break;

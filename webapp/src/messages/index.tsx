@@ -22,11 +22,14 @@ import {createPostedNotifier} from './notify_posted';
 import {storeNotices} from './notices';
 import {makeEncryptedPost} from './post_component';
 import {E2EE_POST_TYPE, isEncryptedPost} from './post_shape';
-import {createSendHook, createSlashCommandGuard} from './send_hook';
+import {ConfirmController, makeConfirmRoot, type Question} from './confirm';
+import {guardDrafts, type DraftGuardDeps} from './drafts';
+import {createSendHook} from './send_hook';
+import {createSlashCommandGuard} from './slash_guard';
 import {PendingFiles, createFilesWillUploadHook, isEncryptedFileName} from './files';
 import {fetchFileName, makeEncryptedFilePreview} from './files_view';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
-import {ChannelMethods, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
+import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
@@ -42,12 +45,14 @@ export interface MessageFeatureOptions {
         /** POST /pubkey/history; without it only keys this browser trusted verify older posts. */
         getKeyHistory?(userIds: string[]): Promise<Record<string, KeyHistoryEntryJSON[]>>;
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
+        /** The method with who turned encryption off; without it no turn-off warning is shown. */
+        getChannelMode?(channelId: string): Promise<ChannelMode>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
     };
     client?: ProfilesClient & {
         patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
         getUserByUsername?(username: string): Promise<{id: string; username: string}>;
-    };
+    } & Partial<DraftGuardDeps['rest'] & DirectChannelClient>;
     directoryTtlMs?: number;
     /** Opens the key setup dialog (no key in this browser): header lock, encrypted channel. */
     offerSetup?(): void;
@@ -65,6 +70,13 @@ export interface MessageFeatures {
     edit: EditController;
     verified: VerifiedStore;
     verify: VerifyController;
+    confirm: ConfirmController;
+    drafts: {run(): Promise<void>} | null;
+}
+
+interface DirectChannelClient {
+    getUsersByUsernames(usernames: string[]): Promise<Array<{id: string; username: string}>>;
+    directChannelId(userIds: string[]): Promise<string>;
 }
 
 export function registerMessageFeatures(registry: PluginRegistry, store: Store, myKeys: MyKeys, options: MessageFeatureOptions = {}): MessageFeatures {
@@ -78,7 +90,9 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const directory = new KeyDirectory({fetchKeys: (ids) => api.getPublicKeys(ids), importKey: (json) => ops.importPublicKey(json), ttlMs: options.directoryTtlMs});
     const trust = new TrustStore(storage);
     const notices = storeNotices(store);
-    const methods = new ChannelMethods(store, (id) => api.getChannelMethod(id));
+    const getChannelMode = api.getChannelMode?.bind(api);
+    const methods = new ChannelMethods(store, (id) => (getChannelMode ? getChannelMode(id) : api.getChannelMethod(id)));
+    const confirm = new ConfirmController();
     const verified = new VerifiedStore(storage, me, (json) => ops.importPublicKey(json));
     const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices, verified});
     const getKeyHistory = api.getKeyHistory?.bind(api);
@@ -97,8 +111,23 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         const known = (state() as {entities?: {files?: {files?: Record<string, {name?: string} | undefined>}}}).entities?.files?.files?.[fileId]?.name;
         return typeof known === 'string' ? known : fetchFileName(fileId);
     };
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me, files: {pending: pendingFiles, nameOf: fileNameOf}})));
-    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard(methods)));
+    const ask = (q: Question) => confirm.ask(q);
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me, confirm: ask, files: {pending: pendingFiles, nameOf: fileNameOf}})));
+    ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard({
+        methods,
+        confirm: ask,
+        directChannelId: async (usernames) => {
+            if (!client.getUsersByUsernames || !client.directChannelId) {
+                throw new Error('no REST client for users and channels');
+            }
+            const wanted = new Set(usernames.map((u) => u.toLowerCase()));
+            const users = (await client.getUsersByUsernames([...wanted])).filter((u) => u.id !== me());
+            if (users.length !== [...wanted].filter((u) => u !== usernameOf(state(), me())?.toLowerCase()).length) {
+                throw new Error('unknown user');
+            }
+            return client.directChannelId([me(), ...users.map((u) => u.id)]);
+        },
+    })));
 
     const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
     const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
@@ -163,6 +192,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         usernameOf: (id) => usernameOf(state(), id),
         replaceKey: options.replaceKey,
     }) as React.ComponentType<Record<string, unknown>>));
+    ids.push(registry.registerRootComponent(makeConfirmRoot(confirm) as React.ComponentType<Record<string, unknown>>));
     const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
@@ -284,6 +314,29 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         check();
     }
 
+    let drafts: ReturnType<typeof guardDrafts> | null = null;
+    if (client.savePreferences && client.getDrafts && client.deleteDraft) {
+        drafts = guardDrafts({
+            myKeys,
+            getState: () => store.getState(),
+            dispatch: (action) => store.dispatch(action as never),
+            rest: {savePreferences: client.savePreferences.bind(client), getDrafts: client.getDrafts.bind(client), deleteDraft: client.deleteDraft.bind(client)},
+            methodOf: (id) => methods.refresh(id),
+            inEncryptedChannel: () => {
+                const id = currentChannelId(state());
+                return Boolean(id) && methods.get(id) === 'p2p';
+            },
+            notify: (text) => {
+                const channelId = currentChannelId(state());
+                if (channelId) {
+                    notices.show(channelId, '', text);
+                }
+            },
+        }, (listener) => store.subscribe(listener));
+        const d = drafts;
+        teardown.push(() => d.dispose());
+    }
+
     return {
         directory,
         history,
@@ -293,6 +346,8 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         edit,
         verified,
         verify,
+        confirm,
+        drafts,
         dispose() {
             for (const undo of teardown.splice(0)) {
                 undo();
@@ -306,6 +361,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             registry.unregisterReconnectHandler?.();
             decrypt.dispose();
             edit.close();
+            confirm.close();
         },
     };
 }

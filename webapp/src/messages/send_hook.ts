@@ -3,12 +3,13 @@
 import type {Post} from '@mattermost/types/posts';
 
 import type {TrustStore} from '../directory';
-import type {HookResult, SlashCommandArgs} from '../types/registry';
+import type {HookResult} from '../types/registry';
 
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
 import {PLACEHOLDER, encryptedPost, isEncryptedPost, refuseKeyBackup} from './post_shape';
-import type {ChannelMethods} from './state';
+import type {Question} from './confirm';
+import type {ChannelMethods, TurnedOff} from './state';
 import {entriesForPost, type PendingFiles} from './files';
 import {fileEntryToJSON, serverFileIdsOf} from '../crypto/file_entry';
 
@@ -19,7 +20,14 @@ export interface SendHookDeps {
     currentUserId(): string;
     /** Encrypted attachments (design §15): without it, posts with files are refused. */
     files?: {pending: PendingFiles; nameOf(fileId: string): Promise<string | undefined>};
+    /** Asks before a plaintext post in a channel whose encryption was turned off lately. */
+    confirm?(question: Question): Promise<boolean>;
+    now?(): number;
 }
+
+/** How long after encryption was turned off every plaintext post asks first. */
+export const RECENT_TURN_OFF_MS = 7 * 24 * 60 * 60 * 1000;
+export const PLAINTEXT_NOT_SENT = 'Your message was not sent.';
 
 export const PLAINTEXT_CONFIRM_MESSAGE = 'This channel is no longer encrypted, but you last sent encrypted messages here. ' +
     'Your message was not sent: send it again to post it unencrypted.';
@@ -56,6 +64,15 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
             refuseKeyBackup(post.message);
             const method = await methodOf(channelId);
             if (method !== 'p2p') {
+                const off = deps.methods.turnedOff(channelId);
+                if (off && deps.confirm && (deps.now ?? Date.now)() - off.at < RECENT_TURN_OFF_MS) {
+                    if (!await deps.confirm(turnedOffQuestion(off))) {
+                        return {error: {message: PLAINTEXT_NOT_SENT}};
+                    }
+                    confirmedPlaintext.delete(channelId);
+                    deps.trust.setLastSentMethod(channelId, 'none');
+                    return undefined;
+                }
                 if (deps.trust.lastSentMethod(channelId) === 'p2p' && !confirmedPlaintext.has(channelId)) {
                     confirmedPlaintext.add(channelId);
                     return {error: {message: PLAINTEXT_CONFIRM_MESSAGE}};
@@ -92,29 +109,12 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
     };
 }
 
-// Built-in commands that post their text into the channel from the server, unencrypted.
-const TEXT_POSTING_COMMANDS = new Set(['/me', '/shrug', '/echo']);
-
-/** SlashCommandWillBePosted: in a channel that is (or may be) encrypted, refuses the commands
- * that would carry the user's text to the server in clear. */
-export function createSlashCommandGuard(methods: ChannelMethods) {
-    return async (message: string, args: SlashCommandArgs): Promise<HookResult<{message?: string; args?: SlashCommandArgs}>> => {
-        const words = typeof message === 'string' ? message.trim().split(/\s+/) : [];
-        const command = words[0]?.toLowerCase() ?? '';
-        if (!TEXT_POSTING_COMMANDS.has(command) || words.length < 2 || !args?.channel_id) {
-            return {message, args};
-        }
-        let method: string | undefined;
-        try {
-            method = await methods.refresh(args.channel_id, true);
-        } catch {
-            method = methods.get(args.channel_id) === 'p2p' ? 'p2p' : undefined;
-        }
-        if (method === 'none') {
-            return {message, args};
-        }
-        return {error: {message: method === 'p2p' ?
-            `This channel is encrypted, and ${command} would send its text to the server unencrypted. Nothing was sent: write your message without ${command}.` :
-            `Could not check whether this channel is encrypted, so ${command} was not sent: try again.`}};
+function turnedOffQuestion(off: TurnedOff): Question {
+    const who = off.username ? `@${off.username}` : 'A member';
+    const when = new Date(off.at).toLocaleString();
+    return {
+        title: 'Send unencrypted?',
+        text: `${who} turned off end-to-end encryption in this channel (${when}). Your message will be sent unencrypted: the server and its administrators can read it.`,
+        confirmLabel: 'Send unencrypted',
     };
 }

@@ -82,14 +82,36 @@ export function usernameOf(state: unknown, userId: string): string | undefined {
     return (state as HostState)?.entities?.users?.profiles?.[userId]?.username;
 }
 
+/** Who last turned an unencrypted channel's encryption off, as the server recorded it. */
+export interface TurnedOff {
+    user_id: string;
+    username?: string;
+    at: number;
+}
+
+/** The server's answer: the method alone, or with who turned encryption off (docs/api.md). */
+export type ChannelMode = EncryptionMethod | {method: EncryptionMethod; turned_off?: TurnedOff};
+
+function isTurnedOff(v: unknown): v is TurnedOff {
+    const t = v as TurnedOff;
+    return Boolean(t) && typeof t.user_id === 'string' && typeof t.at === 'number' && Number.isFinite(t.at) &&
+        (t.username === undefined || typeof t.username === 'string');
+}
+
 /** Keeps the slice in step with the server: fetches on demand and on channel switch. */
 export class ChannelMethods {
     private readonly inflight = new Map<string, Promise<EncryptionMethod>>();
+    private readonly turnedOffBy = new Map<string, TurnedOff>();
 
     constructor(
         private readonly store: Store,
-        private readonly fetchMethod: (channelId: string) => Promise<EncryptionMethod>,
+        private readonly fetchMethod: (channelId: string) => Promise<ChannelMode>,
     ) {}
+
+    /** Who turned the channel's encryption off, from the last answer of the server (memory only). */
+    turnedOff(channelId: string): TurnedOff | undefined {
+        return this.turnedOffBy.get(channelId);
+    }
 
     get(channelId: string): EncryptionMethod | undefined {
         return selectChannelMethod(this.store.getState(), channelId);
@@ -102,9 +124,16 @@ export class ChannelMethods {
         if (pending && !fresh) {
             return pending;
         }
-        const request = this.fetchMethod(channelId).then((method) => {
+        const request = this.fetchMethod(channelId).then((mode) => {
+            const method = typeof mode === 'object' && mode ? mode.method : mode;
             if (!isEncryptionMethod(method)) {
                 throw new Error('the server answered an unknown encryption method');
+            }
+            const off = typeof mode === 'object' && mode && method === 'none' ? mode.turned_off : undefined;
+            if (isTurnedOff(off)) {
+                this.turnedOffBy.set(channelId, off);
+            } else {
+                this.turnedOffBy.delete(channelId);
             }
             this.store.dispatch(channelMethodReceived(channelId, method));
             return method;

@@ -71,8 +71,11 @@ test('send and edit: the server sees ciphertext only, through the real clients',
         store.entities().posts.posts[stored.id] = stored;
         const updated = await willUpdate({id: stored.id, message: `${SECRET} edited`, channel_id: CHANNEL}, stored);
         expect(updated.post.message).toBe('Encrypted message');
-        const patch = seen.find((r) => r.method === 'PUT')!;
-        expect(seen.filter((r) => r.method === 'PUT')).toHaveLength(1);
+        const patch = seen.find((r) => r.method === 'PUT' && r.url.includes('/posts/'))!;
+        expect(seen.filter((r) => r.method === 'PUT' && r.url.includes('/posts/'))).toHaveLength(1);
+        // alice has a key: the host's draft syncing was turned off for her (src/messages/drafts.ts).
+        const pref = seen.find((r) => r.url === `${SITE}/api/v4/users/${alice.id}/preferences`);
+        expect(pref && JSON.parse(pref.body)).toEqual([{user_id: alice.id, category: 'advanced_settings', name: 'sync_drafts', value: 'false'}]);
         expect(patch.url).toBe(`${SITE}/api/v4/posts/${stored.id}/patch`);
         const sent = JSON.parse(patch.body);
         expect(sent.message).toBe('Encrypted message');

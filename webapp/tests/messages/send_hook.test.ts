@@ -301,3 +301,53 @@ describe('slash commands that post their text', () => {
         expect(await guard(w)(message, args)).toEqual({message, args});
     });
 });
+
+describe('plaintext in a channel whose encryption was turned off lately', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+
+    test('asks before every plaintext send, naming who turned it off; declined sends nothing', async () => {
+        const w = await makeWorld({method: 'none'});
+        w.turnedOff[CHANNEL] = {user_id: w.bob.id, username: 'bob', at: Date.now() - 6 * DAY};
+        for (let i = 0; i < 3; i++) {
+            const pending = w.willPost(draft(w));
+            const question = await w.answer(false);
+            expect(question).toMatch(/@bob turned off end-to-end encryption/);
+            const out = await pending;
+            expect(out.error.message).toMatch(/not sent/);
+            expect(out.post).toBeUndefined();
+        }
+        const pending = w.willPost(draft(w));
+        await w.answer(true);
+        expect(await pending).toBeUndefined(); // sent as typed
+        const again = w.willPost(draft(w));
+        await w.answer(true); // asked again: every send
+        expect(await again).toBeUndefined();
+    });
+
+    test('this browser never sent encrypted there: still asks (the record is the server\'s)', async () => {
+        const w = await makeWorld({method: 'none'});
+        expect(w.storage.getItem(`chanEncrMeth:${CHANNEL}`)).toBeNull();
+        w.turnedOff[CHANNEL] = {user_id: w.carol.id, username: 'carol', at: Date.now() - 1000};
+        const pending = w.willPost(draft(w));
+        expect(await w.answer(false)).toMatch(/@carol/);
+        expect((await pending).error.message).toMatch(/not sent/);
+    });
+
+    test('no question once 7 days have passed, nor while encrypted', async () => {
+        const w = await makeWorld({method: 'none'});
+        w.turnedOff[CHANNEL] = {user_id: w.bob.id, username: 'bob', at: Date.now() - 7 * DAY - 1000};
+        expect(await w.willPost(draft(w))).toBeUndefined();
+        expect(w.features.confirm.getSnapshot()).toBeNull();
+        w.channelMethods[CHANNEL] = 'p2p';
+        w.turnedOff[CHANNEL] = {user_id: w.bob.id, username: 'bob', at: Date.now()};
+        const out = await w.willPost(draft(w));
+        expect(out.post.type).toBe('custom_e2ee');
+        expect(w.features.confirm.getSnapshot()).toBeNull();
+    });
+
+    test('a malformed record from the server is ignored', async () => {
+        const w = await makeWorld({method: 'none'});
+        w.turnedOff[CHANNEL] = {user_id: w.bob.id, at: 'yesterday'} as never;
+        expect(await w.willPost(draft(w))).toBeUndefined();
+    });
+});

@@ -8,6 +8,7 @@ import type {Channel} from '@mattermost/types/channels';
 
 import type {EncryptedMessageJSON, PublicKeyJSON} from '../../src/crypto/types';
 import {registerMessageFeatures} from '../../src/messages';
+import type {TurnedOff} from '../../src/messages/state';
 import type {DesktopNotificationArgs, PluginRegistry} from '../../src/types/registry';
 import type {Store} from 'redux';
 
@@ -51,8 +52,15 @@ export async function makeWorld(opts: WorldOptions = {}) {
     const myKeys = new FakeMyKeys(opts.withKeys === false ? null : alice);
     const ops = countingOps();
     const registry = makeRegistry();
+    const turnedOff: Record<string, TurnedOff> = {};
+    const dmChannels: Record<string, string> = {}; // sorted user IDs joined by "," -> channel ID
+    const usernameLookups: string[][] = [];
     const api = {
         getPublicKeys: keyServer.getPublicKeys,
+        async getChannelMode(id: string) {
+            const method = await api.getChannelMethod(id); // through any override a test set
+            return turnedOff[id] ? {method, turned_off: turnedOff[id]} : {method};
+        },
         ...(opts.keyHistory ? {getKeyHistory: async (ids: string[]) => {
             historyRequests.push([...ids]);
             return Object.fromEntries(ids.map((id) => [id, opts.keyHistory![id] ?? []]));
@@ -70,7 +78,17 @@ export async function makeWorld(opts: WorldOptions = {}) {
             return method;
         },
     };
+    const users = [alice, bob, carol, dave];
     const client = {
+        async getUsersByUsernames(names: string[]) {
+            usernameLookups.push([...names]);
+            return users.filter((u) => names.includes(u.username)).map((u) => ({id: u.id, username: u.username}));
+        },
+        async directChannelId(ids: string[]) {
+            const key = [...ids].sort().join(',');
+            dmChannels[key] ??= `dm${Object.keys(dmChannels).length}`.padEnd(26, 'd');
+            return dmChannels[key];
+        },
         async getProfilesInChannel(_channelId: string, page = 0, perPage = 60) {
             return members.slice(page * perPage, (page + 1) * perPage);
         },
@@ -83,6 +101,23 @@ export async function makeWorld(opts: WorldOptions = {}) {
     await new Promise((r) => setTimeout(r, 0)); // let the initial channel fetch settle
 
     return {
+        turnedOff, dmChannels, usernameLookups,
+        /** The DM or group message of alice with these users, as the server would name it. */
+        dmOf: (...with_: TestUser[] | Array<{id: string}>) => client.directChannelId([alice.id, ...with_.map((u) => u.id)]),
+        slash: (registry.registered.slash[0] as unknown[])[0] as (message: string, a: {channel_id: string; team_id: string; root_id: string}) =>
+            Promise<{message?: string; args?: unknown; error?: {message: string}}>,
+        /** Waits for the plugin's question, then answers it. Returns the question's text. */
+        async answer(yes: boolean): Promise<string> {
+            for (let i = 0; i < 100 && !features.confirm.getSnapshot(); i++) {
+                await new Promise((r) => setTimeout(r, 0));
+            }
+            const q = features.confirm.getSnapshot();
+            if (!q) {
+                throw new Error('no question was asked');
+            }
+            q.answer(yes);
+            return q.text;
+        },
         alice, bob, carol, dave, keyTable, keyServer, channelMethods, methodRequests, historyRequests, setRequests, patches,
         store, storage, myKeys, ops, registry, features, api, client,
         setMembers(list: UserProfile[]) {
