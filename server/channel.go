@@ -62,6 +62,9 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 	if method == methodNone {
 		p.noteTurnedOff(userID, channelID)
 	}
+	if method == methodP2P {
+		p.markChannelEncrypted(channelID, model.GetMillis())
+	}
 	p.API.PublishWebSocketEvent("channelStateChanged", map[string]any{
 		"chanID": channelID,
 		"method": methodName(method),

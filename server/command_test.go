@@ -72,9 +72,11 @@ func TestOnActivate(t *testing.T) {
 	var registered *model.Command
 	api.On("RegisterCommand", mock.Anything).Run(func(a mock.Arguments) { registered = a.Get(0).(*model.Command) }).Return(nil)
 	on, off := true, false
-	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &on, ScheduledPosts: &off}}).Once()
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &on, ScheduledPosts: &off}}).Twice()
 
 	require.NoError(t, p.OnActivate())
+	<-p.afterActivated // the migration runs after activation
+	require.NoError(t, p.OnDeactivate())
 	assert.Equal(t, "botidbotidbotidbotidbotid1", p.botUserID)
 	require.NotNil(t, registered)
 	assert.Equal(t, "e2ee", registered.Trigger)
@@ -95,16 +97,20 @@ func TestOnActivate(t *testing.T) {
 
 	// With both off, no warning.
 	api.logs = nil
-	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Once()
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Twice()
 	require.NoError(t, p.OnActivate())
+	<-p.afterActivated
+	require.NoError(t, p.OnDeactivate())
 	assert.Empty(t, api.logs)
 	assert.Equal(t, 1, reads, "the migration runs once")
 
 	// An unreadable database only warns: activation goes on.
 	delete(api.kv, kvMigrationDone)
 	p.originalRows = func() ([]originalRow, error) { return nil, errors.New("db down") }
-	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Once()
+	api.On("GetConfig").Return(&model.Config{ServiceSettings: model.ServiceSettings{AllowSyncedDrafts: &off, ScheduledPosts: &off}}).Twice()
 	require.NoError(t, p.OnActivate())
+	<-p.afterActivated
+	require.NoError(t, p.OnDeactivate())
 	require.Len(t, api.logs, 1)
 	assert.Contains(t, api.logs[0], "WARN E2EE: migration from the original plugin (com.quarkslab.e2ee / com.quarkslab.mm-e2ee) did not run")
 }

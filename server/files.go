@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -101,6 +102,9 @@ func (p *Plugin) checkEncryptedPostFiles(post *model.Post) error {
 		}
 		seen[id] = true
 		info, appErr := p.API.GetFileInfo(id)
+		if appErr != nil && appErr.StatusCode != http.StatusNotFound {
+			return fmt.Errorf("reading an attached file's info: %w", appErr)
+		}
 		if appErr != nil || info == nil {
 			return &PostRejectedError{Reason: "an attached file does not exist"}
 		}

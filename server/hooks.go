@@ -33,27 +33,12 @@ const encryptedChannelNotice = "This channel is end-to-end encrypted: only messa
 // checkEncryptedPost verifies that post is an acceptable encrypted post: the placeholder
 // text, only encrypted files of its author in this channel (files.go), no props that could carry plaintext, and a valid signature by the author.
 func (p *Plugin) checkEncryptedPost(post *model.Post) error {
-	if post.Type != encryptedPostType {
-		return &PostRejectedError{Reason: "the message is not encrypted"}
-	}
-	if post.Message != encryptedPlaceholder {
-		return &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
+	e2ee, err := checkEncryptedShape(post)
+	if err != nil {
+		return err
 	}
 	if err := p.checkEncryptedPostFiles(post); err != nil {
 		return err
-	}
-	props := post.GetProps()
-	e2ee, ok := props["e2ee"]
-	if !ok {
-		return &PostRejectedError{Reason: "the encrypted post has no props.e2ee"}
-	}
-	for k, v := range props {
-		if k == "e2ee" {
-			continue
-		}
-		if _, isBool := v.(bool); !harmlessProps[k] || !isBool {
-			return &PostRejectedError{Reason: "encrypted posts cannot carry the property " + k}
-		}
 	}
 	key, err := p.store().getPubkey(post.UserId)
 	if err != nil {
@@ -69,15 +54,45 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 	return nil
 }
 
-// passesUnencrypted: system messages, admin-listed types, our bot and (if allowed) bots.
-func (p *Plugin) passesUnencrypted(post *model.Post) bool {
+// checkEncryptedShape checks everything but the signature and the files (checkEncryptedPostFiles)
+// and returns props.e2ee.
+func checkEncryptedShape(post *model.Post) (any, error) {
+	if post.Type != encryptedPostType {
+		return nil, &PostRejectedError{Reason: "the message is not encrypted"}
+	}
+	if post.Message != encryptedPlaceholder {
+		return nil, &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
+	}
+	props := post.GetProps()
+	e2ee, ok := props["e2ee"]
+	if !ok {
+		return nil, &PostRejectedError{Reason: "the encrypted post has no props.e2ee"}
+	}
+	for k, v := range props {
+		if k == "e2ee" {
+			continue
+		}
+		if _, isBool := v.(bool); !harmlessProps[k] || !isBool {
+			return nil, &PostRejectedError{Reason: "encrypted posts cannot carry the property " + k}
+		}
+	}
+	return e2ee, nil
+}
+
+// typePassesUnencrypted: system messages and admin-listed types, whoever posts them.
+func (p *Plugin) typePassesUnencrypted(post *model.Post) bool {
 	if strings.HasPrefix(post.Type, model.PostSystemMessagePrefix) {
 		return true
 	}
-	cfg := p.getConfiguration()
-	if post.Type != "" && slices.Contains(cfg.allowedMsgTypes(), post.Type) {
+	return post.Type != "" && slices.Contains(p.getConfiguration().allowedMsgTypes(), post.Type)
+}
+
+// passesUnencrypted: system messages, admin-listed types, our bot and (if allowed) bots.
+func (p *Plugin) passesUnencrypted(post *model.Post) bool {
+	if p.typePassesUnencrypted(post) {
 		return true
 	}
+	cfg := p.getConfiguration()
 	if post.UserId == p.botUserID && p.botUserID != "" {
 		return true
 	}
@@ -116,9 +131,10 @@ func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*mode
 // MessageWillBeUpdated: an encrypted post stays encrypted, and nothing in an encrypted
 // channel can be edited into plaintext (older plaintext posts may only keep their text).
 // Unlike MessageWillBePosted, this hook allows an update only by returning the new post.
-func (p *Plugin) MessageWillBeUpdated(_ *plugin.Context, newPost, oldPost *model.Post) (*model.Post, string) {
-	if err := p.checkUpdate(newPost, oldPost); err != nil {
-		return nil, p.reject(newPost, err)
+// The editor comes from the request's session (editor.go): the posts' UserId is the author.
+func (p *Plugin) MessageWillBeUpdated(c *plugin.Context, newPost, oldPost *model.Post) (*model.Post, string) {
+	if err := p.checkUpdate(c, newPost, oldPost); err != nil {
+		return nil, p.reject(p.refusedEditor(c, newPost), err)
 	}
 	markEncryptedEdit(newPost, oldPost)
 	return newPost, ""
@@ -135,7 +151,7 @@ func markEncryptedEdit(newPost, oldPost *model.Post) {
 	}
 }
 
-func (p *Plugin) checkUpdate(newPost, oldPost *model.Post) error {
+func (p *Plugin) checkUpdate(c *plugin.Context, newPost, oldPost *model.Post) error {
 	wasEncrypted := oldPost.Type == encryptedPostType
 	if !wasEncrypted && !p.channelEncrypted(oldPost.ChannelId) {
 		return nil
@@ -144,7 +160,7 @@ func (p *Plugin) checkUpdate(newPost, oldPost *model.Post) error {
 		return nil
 	}
 	if !wasEncrypted && newPost.Type == oldPost.Type && p.passesUnencrypted(newPost) {
-		return nil
+		return p.checkPlaintextEditor(c, newPost)
 	}
 	return p.checkEncryptedPost(newPost)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -23,6 +24,13 @@ type Plugin struct {
 
 	// originalRows replaces the database read of the original plugin's KV in unit tests.
 	originalRows func() ([]originalRow, error)
+	// listChangedPosts replaces the sweep's database read in unit tests.
+	listChangedPosts changedPosts
+
+	// The activation's background work (sweep.go); in-process only, stopped on deactivation.
+	sweepCancel    context.CancelFunc
+	sweepDone      chan struct{}
+	afterActivated chan struct{} // closed when afterActivation has run
 }
 
 const (
@@ -30,9 +38,11 @@ const (
 	botDisplayName = "E2EE"
 )
 
-// OnActivate ensures the bot, registers /e2ee, copies the original plugin's data once and
-// warns about synced drafts.
+// OnActivate ensures the bot and registers /e2ee, and returns: the server runs no hook until
+// it does. The slow rest (copying the original plugin's data, warnings, the sweep of what was
+// posted while the plugin was not running) runs after it, in sweep.go.
 func (p *Plugin) OnActivate() error {
+	activatedAt := model.GetMillis()
 	client := pluginapi.NewClient(p.API, p.Driver)
 	botID, err := client.Bot.EnsureBot(&model.Bot{
 		Username:    botUsername,
@@ -47,11 +57,13 @@ func (p *Plugin) OnActivate() error {
 	if err := p.API.RegisterCommand(e2eeCommand()); err != nil {
 		return fmt.Errorf("registering /e2ee: %w", err)
 	}
-	// Before users post: an encrypted channel of the original must not come up unencrypted.
-	if _, _, err := p.runOriginalMigration(false); err != nil {
-		p.API.LogWarn("E2EE: migration from "+originalName+" did not run; it is retried at the next activation or with /e2ee migrate", "error", err.Error())
-	}
-	p.warnAboutDrafts()
+	p.startSweeps(activatedAt)
+	return nil
+}
+
+// OnDeactivate stops the background work.
+func (p *Plugin) OnDeactivate() error {
+	p.stopSweeps()
 	return nil
 }
 

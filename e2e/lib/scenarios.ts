@@ -925,5 +925,43 @@ export function defineScenarios(host: Host): void {
             assert.ok(!listed.includes(typed) && !listed.includes(old), 'not in GET /users/me/teams/{team_id}/drafts');
             await alice.page.getByTestId('composer-input').fill('');
         });
+
+        scenario('14. a system admin cannot rewrite the bot\'s announcement in clear: the host\'s editor is closed, the server refuses', async () => {
+            // Last: the admin joins the channel (a member without a key) for this scenario only.
+            const adminUser = await admin.user(env.MM_ADMIN_USERNAME);
+            await admin.api('POST', `/channels/${channel.id}/members`, {user_id: adminUser.id});
+            const sys = await openAs(browser, proxy.url, env.MM_ADMIN_USERNAME, env.MM_ADMIN_PASSWORD, channelPath);
+            pages.push(sys);
+            // No key in an encrypted channel: the setup dialog offers itself; not now.
+            await sys.page.getByTestId('e2ee-setup-later').click({timeout: T});
+            const announcement = postIn(sys.page, 'turned on end-to-end encryption');
+            await announcement.waitFor({timeout: T});
+            const postId = await announcement.getAttribute('data-post-id');
+            const before = admin.psql(`select message from posts where id = '${postId}'`);
+            // The host offers Edit on others' posts to an admin, as Mattermost does; the plugin closes it.
+            await announcement.getByTestId('post-menu-button').click();
+            await announcement.getByTestId('post-menu-host-edit').click();
+            await postIn(sys.page, 'an unencrypted message cannot be edited here').waitFor({timeout: T});
+            await sys.page.getByTestId('host-edit-textarea').waitFor({state: 'detached', timeout: T});
+            assert.equal(await sys.page.evaluate(() => (window as any).store.getState().views.posts.editingPost.show), false);
+            await shot(sys.page, '14-admin-edit-refused');
+
+            // The host's save path itself (PATCH, no hooks in the browser), with the admin's session: refused.
+            const plain = `admin rewrite ${randomBytes(6).toString('hex')}`;
+            const res = await sys.page.evaluate(async ({url, id, message}) => {
+                const csrf = (document.cookie.match(/(?:^|;\s*)MMCSRF=([^;]+)/) || [])[1] || '';
+                const r = await fetch(`${url}/api/v4/posts/${id}/patch`, {
+                    method: 'PUT', credentials: 'include',
+                    headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest', 'X-CSRF-Token': csrf},
+                    body: JSON.stringify({message}),
+                });
+                return {status: r.status, body: await r.text()};
+            }, {url: proxy.url, id: postId, message: plain});
+            assert.equal(res.status, 400, `the server refuses the admin's plaintext edit: ${res.body}`);
+            assert.match(res.body, /only its author/);
+            assert.equal(admin.psql(`select message from posts where id = '${postId}'`), before, 'the announcement is unchanged');
+            await assertServerHasNoPlaintext([plain]);
+            await sys.context.close();
+        });
     });
 }

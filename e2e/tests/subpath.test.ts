@@ -60,6 +60,8 @@ async function checkChunks(carol: UserPage): Promise<void> {
     assert.match(scripts, new RegExp(`^${proxy.url}/static/plugins/${PLUGIN_ID}/${PLUGIN_ID}_[0-9a-f]+_bundle\\.js$`));
 
     await send(carol.page, '/e2ee init --force');
+    // No key in this browser: the setup dialog comes first.
+    await carol.page.getByTestId('e2ee-setup-create').click({timeout: 30000});
     await carol.page.getByTestId('e2ee-gpg-decline').click({timeout: 30000}); // found and shown, then declined
     await carol.page.getByTestId('e2ee-backup-text').waitFor({timeout: 30000});
     await screenshot(carol.page, 'subpath-init');
@@ -75,5 +77,6 @@ async function checkChunks(carol: UserPage): Promise<void> {
         assert.equal(c.status, 200, `${c.name} loaded`);
     }
     assert.ok(proxy.requests.some((p) => p.startsWith('/mm/api/v4/websocket')), 'the WebSocket went through /mm too');
+    await carol.page.getByTestId('e2ee-backup-ack').check();
     await carol.page.getByTestId('e2ee-backup-close').click();
 }

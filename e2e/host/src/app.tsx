@@ -267,6 +267,9 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
     const menuActions: Registered[] = useSelector((s: AnyState) => s.plugins.components.PostDropdownMenu || NONE);
     const author = useSelector((s: AnyState) => s.entities.users.profiles[post.user_id]);
     const me = useSelector((s: AnyState) => s.entities.users.currentUserId);
+    // As Mattermost's canEditPost: one's own posts, and others' (not system messages) with
+    // edit_others_posts, which system admins have.
+    const editsOthers = useSelector((s: AnyState) => String(s.entities.users.profiles[s.entities.users.currentUserId]?.roles || '').split(' ').includes('system_admin'));
     const [menuOpen, setMenuOpen] = useState(false);
     const editing = useSelector((s: AnyState) => s.views.posts.editingPost.show && s.views.posts.editingPost.postId === post.id &&
         Boolean(s.views.posts.editingPost.isRHS) === isRHS);
@@ -299,7 +302,7 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
             </div>
             {menuOpen && (
                 <div className='post-menu' data-testid='post-menu'>
-                    {post.user_id === me && (
+                    {(post.user_id === me || (editsOthers && !String(post.type || '').startsWith('system_'))) && (
                         <button data-testid='post-menu-host-edit' onClick={() => {
                             setMenuOpen(false);
                             setEditing(true);

@@ -168,6 +168,7 @@ export interface UpdateHookDeps extends EditDeps {
 }
 
 export const PLAINTEXT_EDIT_REFUSED = 'This channel is encrypted: an unencrypted message cannot be edited here, as the new text would reach the server unencrypted. Delete it and send a new message instead.';
+export const NOT_AUTHOR_EDIT_REFUSED = 'Only its author can edit an encrypted message: the host\'s editor would save the new text unencrypted.';
 export const EDIT_STATE_UNKNOWN = 'Could not check whether this channel is encrypted, so the edit was not saved: try again.';
 
 /** MessageWillBeUpdated, for hosts that run it. The new text is encrypted and saved through
@@ -235,6 +236,8 @@ export interface HostEditorGuardDeps {
     /** Decrypts the post and opens our editor; resolves false when it can't. */
     openOurEditor(post: Post): Promise<boolean>;
     refuse(post: Post): void;
+    /** Said when someone else's encrypted post was opened (an admin may edit others' posts). */
+    refuseNotAuthor(post: Post): void;
     /** The channel's method as last known (undefined: not known yet). */
     methodOf(channelId: string): EncryptionMethod | undefined;
     /** Said when a plaintext post of a channel that is (or may be) encrypted was opened. */
@@ -242,8 +245,9 @@ export interface HostEditorGuardDeps {
 }
 
 /** The host's own editor (state.views.posts.editingPost) would send the new text of an
- * encrypted post in clear: close it as soon as it opens, and open ours instead. A plaintext
- * post in a channel that is (or may be) encrypted cannot be edited at all. */
+ * encrypted post in clear: close it as soon as it opens, and open ours instead (own posts; only
+ * the author can re-encrypt). A plaintext post in a channel that is (or may be) encrypted cannot
+ * be edited at all, whoever wrote it: admins may edit others' posts, bots' included. */
 export function guardHostEditor(store: {getState(): unknown; dispatch(action: {type: string; data?: unknown}): unknown; subscribe(listener: () => void): () => void}, deps: HostEditorGuardDeps): () => void {
     let handled = '';
     return store.subscribe(() => {
@@ -257,7 +261,7 @@ export function guardHostEditor(store: {getState(): unknown; dispatch(action: {t
             return;
         }
         const post = state.entities?.posts?.posts?.[editing.postId];
-        if (!post || post.user_id !== deps.currentUserId()) {
+        if (!post) {
             return;
         }
         if (!isEncryptedPost(post)) {
@@ -273,6 +277,10 @@ export function guardHostEditor(store: {getState(): unknown; dispatch(action: {t
         }
         handled = editing.postId;
         store.dispatch({type: 'TOGGLE_EDITING_POST', data: {show: false}}); // the host's unsetEditingPost()
+        if (post.user_id !== deps.currentUserId()) {
+            deps.refuseNotAuthor(post);
+            return;
+        }
         deps.openOurEditor(post).then((opened) => {
             if (!opened) {
                 deps.refuse(post);

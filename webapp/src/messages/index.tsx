@@ -14,7 +14,7 @@ import type {PluginRegistry, SlashCommandArgs, WebSocketMessage} from '../types/
 
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
-import {EditController, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
+import {EditController, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
 import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
 import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
 import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUser} from './notifications';
@@ -219,6 +219,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         currentUserId: me,
         openOurEditor,
         refuse: (post) => notices.show(post.channel_id, post.root_id || '', 'This encrypted message cannot be edited here: it could not be decrypted in this browser.'),
+        refuseNotAuthor: (post) => notices.show(post.channel_id, post.root_id || '', NOT_AUTHOR_EDIT_REFUSED),
         methodOf: (channelId) => methods.get(channelId),
         refusePlain: (post, known) => {
             if (!known) {

@@ -5,7 +5,7 @@ import type {Post} from '@mattermost/types/posts';
 
 import {decryptMessage} from '../../src/crypto';
 import {BACKUP_BEGIN} from '../../src/crypto/backup';
-import {EDIT_STATE_UNKNOWN, PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
+import {EDIT_STATE_UNKNOWN, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
 import {KEY_BACKUP_REFUSED} from '../../src/messages/post_shape';
 
 import {basePost, rekey} from './helpers';
@@ -149,15 +149,34 @@ describe('the host\'s own editor (runs no hook on current hosts)', () => {
         expect(w.methodRequests).toContain(other);
     });
 
-    test('is left alone for plain posts of unencrypted channels and others\' posts', async () => {
+    test('is left alone for plain posts of unencrypted channels, mine or others\'', async () => {
         const w = await makeWorld({method: 'none'});
         await new Promise((r) => setTimeout(r, 0));
-        const mine = basePost({id: 'mine', user_id: w.alice.id, channel_id: CHANNEL, message: 'x', type: 'custom_e2ee' as Post['type']});
         w.store.entities().posts.posts.plain = basePost({id: 'plain', user_id: w.alice.id, channel_id: CHANNEL, message: 'hi'});
-        w.store.entities().posts.posts.bobs = {...mine, id: 'bobs', user_id: w.bob.id};
+        w.store.entities().posts.posts.bobsplain = basePost({id: 'bobsplain', user_id: w.bob.id, channel_id: CHANNEL, message: 'hi'});
         w.store.patchState({views: {posts: {editingPost: {postId: 'plain', show: true}}}});
-        w.store.patchState({views: {posts: {editingPost: {postId: 'bobs', show: true}}}});
+        w.store.patchState({views: {posts: {editingPost: {postId: 'bobsplain', show: true}}}});
         expect(w.store.actions.filter((a) => a.type === 'TOGGLE_EDITING_POST')).toHaveLength(0);
+    });
+
+    test('is closed on someone else\'s plaintext post in an encrypted channel (an admin editing a bot\'s post)', async () => {
+        const w = await makeWorld();
+        w.store.entities().posts.posts.botpost = basePost({id: 'botpost', user_id: 'e2eebotaaaaaaaaaaaaaaaaaaa', channel_id: CHANNEL, message: 'encryption is on'});
+        w.store.patchState({views: {posts: {editingPost: {postId: 'botpost', show: true}}}});
+        expect(w.store.actions).toContainEqual({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+        expect(w.store.notices()).toContain(PLAINTEXT_EDIT_REFUSED);
+    });
+
+    test('is closed on someone else\'s encrypted post, and ours does not open', async () => {
+        const w = await makeWorld();
+        const post = await myEncryptedPost(w, 'bob cannot re-encrypt this');
+        w.store.entities().posts.posts.bobs = {...post, id: 'bobs', user_id: w.bob.id};
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        act(() => w.store.patchState({views: {posts: {editingPost: {postId: 'bobs', show: true}}}}));
+        expect(w.store.actions).toContainEqual({type: 'TOGGLE_EDITING_POST', data: {show: false}});
+        expect(w.store.notices()).toContain(NOT_AUTHOR_EDIT_REFUSED);
+        expect(screen.queryByTestId('e2ee-edit-dialog')).toBeNull();
     });
 
     test('says so when the post cannot be decrypted here', async () => {
