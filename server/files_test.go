@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"testing"
 
@@ -205,4 +206,26 @@ func TestEncryptedPostFiles(t *testing.T) {
 		assert.Nil(t, got, name)
 		assert.Contains(t, reason, "Your message was refused", name)
 	}
+}
+
+// The sweep judges an encrypted post's files as the hooks do: its own encrypted files pass, a
+// plaintext file is removed, and a transient file-info error removes nothing.
+func TestSweepChecksEncryptedPostFiles(t *testing.T) {
+	p, api, alice := encryptedSetup(t)
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	history, err := json.Marshal([]KeyHistoryEntry{{Pubkey: alice.pub, Since: 0}})
+	require.NoError(t, err)
+	api.kv[kvHistoryPrefix+aliceID] = history
+	post := encryptedPost(alice.v2Message(t, ctx, 2))
+	post.Id = model.NewId()
+	f := uploadF1(t, p, api, chanID, aliceID)
+	api.files[f.Id].PostId = post.Id
+	post.FileIds = model.StringArray{f.Id}
+	assert.NoError(t, p.sweepEncrypted(post, true))
+
+	plain := &model.FileInfo{Id: model.NewId(), ChannelId: chanID, CreatorId: aliceID, PostId: post.Id, Name: "a.png", MimeType: "image/png", Size: 10}
+	api.files[plain.Id] = plain
+	post.FileIds = model.StringArray{f.Id, plain.Id}
+	var rejected *PostRejectedError
+	assert.ErrorAs(t, p.sweepEncrypted(post, true), &rejected)
 }
