@@ -2,7 +2,7 @@
 // file in the browser and hands the host only `<random>.bin` ciphertext to upload; the send hook
 // turns the post's file IDs back into the entries (key, name, type…) of the encrypted payload.
 import {toHex} from '../crypto/encoding';
-import {encryptFile, type EncryptedFile} from '../crypto/file';
+import {encryptFile, encryptedFileSize, type EncryptedFile} from '../crypto/file';
 import {MAX_POST_FILE_IDS, type FileEntry, type FileThumbEntry} from '../crypto/file_entry';
 import {randomBytes} from '../crypto/subtle';
 
@@ -81,6 +81,8 @@ export interface UploadHookDeps {
     refresh(channelId: string): void;
     /** Tells the user, in the channel, that a file could not be encrypted. */
     report(channelIds: string[], message: string): void;
+    /** The server's FileSettings.MaxFileSize (client config), if known. */
+    maxFileSize?(): number | undefined;
     encrypt?: (file: Blob) => Promise<EncryptedFile>;
     /** Makes an image's thumbnail (a canvas in the browser); null when it cannot. */
     thumbnail?: (file: File) => Promise<{blob: Blob; width: number; height: number} | null>;
@@ -115,6 +117,12 @@ export function createFilesWillUploadHook(deps: UploadHookDeps) {
         }
         if (files.length > MAX_POST_FILE_IDS) {
             return {message: `At most ${MAX_POST_FILE_IDS} files can be attached to an encrypted message.`, files: null};
+        }
+        // The ciphertext is 16 bytes per 64 KiB (plus 20) larger: refuse what the server would refuse.
+        const max = deps.maxFileSize?.();
+        const tooLarge = max ? files.filter((f) => encryptedFileSize(f.size) > max) : [];
+        if (tooLarge.length) {
+            return {message: `Too large once encrypted (the server takes at most ${max} bytes a file): ${tooLarge.map((f) => f.name).join(', ')}.`, files: null};
         }
         deps.pending.begin();
         const failed: string[] = [];

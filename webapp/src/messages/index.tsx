@@ -261,6 +261,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
                 methods.refresh(id).catch(() => undefined);
             },
             report: (channelIds, message) => channelIds.forEach((id) => notices.show(id, '', message)),
+            maxFileSize: () => {
+                const v = Number((state() as {entities?: {general?: {config?: {MaxFileSize?: string}}}}).entities?.general?.config?.MaxFileSize);
+                return Number.isFinite(v) && v > 0 ? v : undefined;
+            },
         })));
     }
     if (registry.registerFilePreviewComponent) {

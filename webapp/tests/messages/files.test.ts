@@ -121,3 +121,17 @@ describe('image thumbnails', () => {
         }
     });
 });
+
+test('a file too large once encrypted is refused before anything is encrypted', async () => {
+    const {PendingFiles, createFilesWillUploadHook} = await import('../../src/messages/files');
+    const pending = new PendingFiles();
+    const hook = createFilesWillUploadHook({
+        pending, candidateChannels: () => ['c1'], methodOf: () => 'p2p', refresh: () => undefined, report: () => undefined,
+        maxFileSize: () => 65536 + 20 + 15,
+    });
+    const upload = jest.fn();
+    const res = hook([new File([new Uint8Array(65536)], 'exact.bin')], upload);
+    expect(res).toEqual({message: expect.stringMatching(/Too large once encrypted.*exact\.bin/), files: null});
+    expect(pending.inProgress()).toBe(false);
+    expect(hook([new File([new Uint8Array(65535)], 'fits.bin')], upload)).toEqual({files: []});
+});
