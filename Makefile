@@ -6,11 +6,17 @@ NPM ?= npm
 PLUGIN_ID := $(shell $(GO) run ./build/manifest id)
 PLUGIN_VERSION := $(shell $(GO) run ./build/manifest version)
 BUNDLE := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).tar.gz
+HASHES := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).hashes.json
+EXTENSION_ZIP := dist/mm-e2ee-extension-$(PLUGIN_VERSION).zip
 PLATFORMS := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
-GO_BUILD_FLAGS := -trimpath -ldflags '-s -w'
+# Reproducible: no paths, no VCS stamp, no build ID (docs/design.md §12).
+GO_BUILD_FLAGS := -trimpath -buildvcs=false -ldflags '-s -w -buildid='
+# Every archive entry gets the commit's time; outside git, SOURCE_DATE_EPOCH or 0.
+SOURCE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 .PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
-        deploy mm-up mm-down e2e integration-test browser-test bench bench-browser demo clean
+        check-reproducible extension deploy mm-up mm-down e2e integration-test browser-test bench bench-browser demo clean
 
 all: setup dist
 
@@ -42,7 +48,8 @@ cli: webapp/node_modules
 	cd webapp && $(NPM) run build:cli
 	mkdir -p dist && cp webapp/dist-cli/mm-e2ee.js dist/mm-e2ee.js
 
-## dist: the bundle an admin uploads, dist/<id>-<version>.tar.gz.
+## dist: the bundle an admin uploads, dist/<id>-<version>.tar.gz, and its release hashes
+## dist/<id>-<version>.hashes.json (byte-identical from any clone of the same commit).
 dist: manifest server webapp cli bundle
 
 bundle:
@@ -51,9 +58,22 @@ bundle:
 	cp -r assets dist/$(PLUGIN_ID)/
 	cp -r server/dist dist/$(PLUGIN_ID)/server/
 	cp -r webapp/dist dist/$(PLUGIN_ID)/webapp/
-	cd dist && tar --owner=0 --group=0 -czf $(notdir $(BUNDLE)) $(PLUGIN_ID)
+	$(GO) run ./build/bundle -stage dist/$(PLUGIN_ID) -out $(BUNDLE) -hashes $(HASHES) \
+		-mtime $(SOURCE_DATE_EPOCH) -commit "$(SOURCE_COMMIT)"
 	rm -rf dist/$(PLUGIN_ID)
 	@echo "plugin bundle: $(BUNDLE)"
+	@echo "release hashes: $(HASHES)"
+
+## extension: the browser extension that checks the served plugin code: dist/extension/
+## (load unpacked) and its zip, shipping this build's release hashes and extension/releases/*.
+extension: dist
+	$(GO) run ./build/extension -src extension -out dist/extension -zip $(EXTENSION_ZIP) \
+		-version $(PLUGIN_VERSION) -mtime $(SOURCE_DATE_EPOCH) $(HASHES) $(wildcard extension/releases/*.hashes.json)
+	@echo "browser extension: $(EXTENSION_ZIP) (unpacked: dist/extension/)"
+
+## check-reproducible: build this commit twice from two fresh clones and compare (CI runs it).
+check-reproducible:
+	./build/check-reproducible.sh
 
 ## test: every test: style, unit, then the real server suites (mm-up ... mm-down).
 test:
@@ -63,12 +83,13 @@ test:
 unit-test: webapp/node_modules
 	$(GO) test -race -count=1 ./...
 	cd webapp && $(NPM) test -- --ci
+	node --test extension/
 
 check-style: webapp/node_modules
 	$(GO) run ./build/manifest check
 	@# The repository stands alone: no file may name a machine path or the folder beside the clone.
 	@! git grep -nE '/work/|/home/|/root/|/Users/|\.\./shared/' -- . ':!Makefile' || (echo "machine paths or files outside the repository named above"; exit 1)
-	@test -z "$$(gofmt -l server build/manifest)" || (gofmt -l server build/manifest; echo "gofmt needed"; exit 1)
+	@test -z "$$(gofmt -l server build)" || (gofmt -l server build; echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	cd webapp && $(NPM) run lint && $(NPM) run check-types
 
@@ -89,7 +110,7 @@ deploy: dist
 
 ## e2e: against the running server (make mm-up): install the bundle through the
 ## upload API, then the REST checks, the Go integration suite and the browser suite.
-e2e: dist
+e2e: dist extension
 	@echo "deploy through the local-mode socket, then through the REST API with the admin token"
 	env -u MM_ADMIN_TOKEN MM_LOCAL_SOCKET="$$(. ./.mattermost/env && echo "$$MM_LOCAL_SOCKET")" ./build/deploy.sh $(BUNDLE)
 	./build/deploy.sh $(BUNDLE)

@@ -15,6 +15,8 @@ make --no-print-directory unit-test
 step "plugin bundle"
 make --no-print-directory dist
 tar -tzf dist/*.tar.gz | sort
+step "reproducible release: two clean clones of this commit, byte-identical (docs/design.md §12.1)"
+make --no-print-directory check-reproducible
 
 step "real Mattermost server"
 trap 'step "stopping the server"; make --no-print-directory mm-down' EXIT

@@ -40,6 +40,7 @@ type route struct {
 func (p *Plugin) newRouter() http.Handler {
 	routes := map[string][]route{
 		"/pubkey/push":               {{http.MethodPost, p.handlePushPubkey}},
+		"/pubkey/nonce":              {{http.MethodGet, p.handleNonce}},
 		"/pubkey/get":                {{http.MethodPost, p.handleGetPubkeys}},
 		"/pubkey/history":            {{http.MethodPost, p.handleKeyHistory}},
 		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
@@ -119,6 +120,7 @@ func decodeBody(r *http.Request, out any) error {
 type pushRequest struct {
 	Pubkey    *PublicKey `json:"pubkey"`
 	BackupGPG *string    `json:"backupGPG"`
+	Proof     *string    `json:"proof"` // signature over a nonce from GET /pubkey/nonce (keyproof.go)
 }
 
 func (p *Plugin) handlePushPubkey(userID string, r *http.Request) (any, error) {
@@ -126,7 +128,7 @@ func (p *Plugin) handlePushPubkey(userID string, r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if err := p.pushPubkey(userID, req.Pubkey, req.BackupGPG); err != nil {
+	if err := p.pushPubkey(userID, req.Pubkey, req.BackupGPG, req.Proof); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil

@@ -37,8 +37,32 @@ func pushBody(t *testing.T, k PublicKey, backup *string) string {
 	return string(b)
 }
 
+// signedPush is a push body for u's key with a proof of possession over a fresh nonce of userID.
+func signedPush(t *testing.T, p *Plugin, userID string, u *testUser, backup *string) string {
+	code, out := call(p, userID, "GET", "/api/v1/pubkey/nonce", "")
+	require.Equal(t, http.StatusOK, code, out)
+	nonce, _ := out["nonce"].(string)
+	require.NotEmpty(t, nonce)
+	m := map[string]any{"pubkey": u.pub, "proof": b64(u.rawSign(t, pushProofMessage(userID, nonce)))}
+	if backup != nil {
+		m["backupGPG"] = *backup
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// snapshot is the KV without nonces, which a push uses up whatever its outcome.
 func snapshot(api *fakeAPI) string {
-	b, _ := json.Marshal(api.kv)
+	api.mu.Lock()
+	kv := make(map[string][]byte, len(api.kv))
+	for k, v := range api.kv {
+		if !strings.HasPrefix(k, kvNoncePrefix) {
+			kv[k] = v
+		}
+	}
+	api.mu.Unlock()
+	b, _ := json.Marshal(kv)
 	return string(b)
 }
 
@@ -66,7 +90,7 @@ func TestPushAndGetPubkey(t *testing.T) {
 	bob := newTestUser(t)
 	backup := armored
 
-	code, body := call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, bob.pub, &backup))
+	code, body := call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, bob, &backup))
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Equal(t, map[string]any{}, body)
 	assert.JSONEq(t, string(bob.pub.marshal()), string(api.kv[kvPubkeyPrefix+bobID]))
@@ -80,14 +104,14 @@ func TestPushAndGetPubkey(t *testing.T) {
 	assert.Equal(t, &model.WebsocketBroadcast{}, api.events[0].Broadcast)
 
 	// Same key again without backup: nothing changes, the backup still matches.
-	code, _ = call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, bob.pub, nil))
+	code, _ = call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, bob, nil))
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, api.kv, kvBackupPrefix+bobID)
 	assert.Len(t, api.events, 1)
 
 	// A new key without backup: the old backup no longer matches and goes.
 	bob2 := newTestUser(t)
-	code, _ = call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, bob2.pub, nil))
+	code, _ = call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, bob2, nil))
 	require.Equal(t, http.StatusOK, code)
 	assert.NotContains(t, api.kv, kvBackupPrefix+bobID)
 
@@ -146,8 +170,9 @@ func TestPushPubkeyRefusesBadInput(t *testing.T) {
 
 func TestPushPubkeyKVFailureChangesNothing(t *testing.T) {
 	p, api, _ := encryptedSetup(t)
+	push := signedPush(t, p, bobID, newTestUser(t), nil)
 	api.kvFail = true
-	code, body := call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, newTestUser(t).pub, nil))
+	code, body := call(p, bobID, "POST", "/api/v1/pubkey/push", push)
 	assert.Equal(t, http.StatusInternalServerError, code)
 	assert.Equal(t, "internal error", body["error"])
 	assert.Empty(t, api.events)
@@ -157,7 +182,7 @@ func TestMailFailureKeepsKey(t *testing.T) {
 	p, api, _ := encryptedSetup(t)
 	api.mailFail = true
 	backup := armored
-	code, _ := call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, newTestUser(t).pub, &backup))
+	code, _ := call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, newTestUser(t), &backup))
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, armored, string(api.kv[kvBackupPrefix+bobID]), "still available through /e2ee show_backup")
 }

@@ -68,8 +68,9 @@ func isBase64Char(c byte) bool {
 }
 
 // pushPubkey stores a user's new public key and, when given, its GPG backup. Everything is
-// checked before anything is written.
-func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error {
+// checked before anything is written: the proof of possession, then that no other user holds
+// the key.
+func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string, proof *string) (err error) {
 	if key == nil {
 		return apiErr(http.StatusBadRequest, "pubkey is required")
 	}
@@ -84,10 +85,28 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string) error
 			return err
 		}
 	}
+	if err := p.checkPushProof(userID, key, proof); err != nil {
+		return err
+	}
+	release, err := p.claimPushedKey(userID, key)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	st := p.store()
 	old, err := st.getPubkeyRaw(userID)
 	if err != nil {
 		return err
+	}
+	if prev := storedKey(old); prev != nil {
+		// The key it replaces stays the user's (a no-op once the index is complete).
+		if err := p.claimOrReport(*prev, userID, "replaced key"); err != nil {
+			return err
+		}
 	}
 	newRaw := key.marshal()
 	changed := !samePubkey(old, key)

@@ -81,7 +81,7 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 		}
 		return ephemeral("End-to-end encryption is now " + onOff(method) + " in this channel."), nil
 	case "status":
-		return ephemeral(p.statusText(args.UserId, args.ChannelId)), nil
+		return ephemeral(p.statusText(args.UserId, args.ChannelId) + "\n\n" + p.bundleStatusText()), nil
 	case "show_backup":
 		backup, err := p.store().getBackup(args.UserId)
 		if err != nil {

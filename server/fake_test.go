@@ -102,6 +102,10 @@ func (f *fakeAPI) KVCompareAndSet(key string, oldValue, newValue []byte) (bool, 
 	return true, nil
 }
 
+func (f *fakeAPI) KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError) {
+	return f.KVCompareAndSet(key, oldValue, nil)
+}
+
 func (f *fakeAPI) KVSetWithOptions(key string, value []byte, o model.PluginKVSetOptions) (bool, *model.AppError) {
 	if o.Atomic {
 		return f.KVCompareAndSet(key, o.OldValue, value)

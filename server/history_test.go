@@ -56,7 +56,7 @@ func TestKeyHistoryRecordsEveryKey(t *testing.T) {
 
 	before := model.GetMillis()
 	alice2 := newTestUser(t)
-	code, body := call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, alice2.pub, nil))
+	code, body := call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, alice2, nil))
 	require.Equal(t, http.StatusOK, code, body)
 	list := storedHistory(t, api, aliceID)
 	require.Len(t, list, 2)
@@ -66,21 +66,21 @@ func TestKeyHistoryRecordsEveryKey(t *testing.T) {
 	assert.LessOrEqual(t, list[1].Since, model.GetMillis())
 
 	// The same key again is no new entry.
-	code, _ = call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, alice2.pub, nil))
+	code, _ = call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, alice2, nil))
 	require.Equal(t, http.StatusOK, code)
 	assert.Len(t, storedHistory(t, api, aliceID), 2)
 
 	alice3 := newTestUser(t)
-	code, _ = call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, alice3.pub, nil))
+	code, _ = call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, alice3, nil))
 	require.Equal(t, http.StatusOK, code)
 	// Going back to an earlier key is a new registration.
-	code, _ = call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, alice2.pub, nil))
+	code, _ = call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, alice2, nil))
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, []PublicKey{alice.pub, alice2.pub, alice3.pub, alice2.pub}, historyKeys(storedHistory(t, api, aliceID)))
 
 	// A first key starts the history with itself.
 	bob := newTestUser(t)
-	code, _ = call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, bob.pub, nil))
+	code, _ = call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, bob, nil))
 	require.Equal(t, http.StatusOK, code)
 	bobList := storedHistory(t, api, bobID)
 	require.Len(t, bobList, 1)
@@ -105,15 +105,15 @@ func TestKeyHistoryRecordsEveryKey(t *testing.T) {
 
 func TestKeyHistoryIsBounded(t *testing.T) {
 	p, api, _ := encryptedSetup(t)
-	var last PublicKey
+	var last *testUser
 	for range maxKeyHistory + 5 {
-		last = newTestUser(t).pub
-		code, body := call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, last, nil))
+		last = newTestUser(t)
+		code, body := call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, last, nil))
 		require.Equal(t, http.StatusOK, code, body)
 	}
 	list := storedHistory(t, api, aliceID)
 	require.Len(t, list, maxKeyHistory)
-	assert.Equal(t, last, list[len(list)-1].Pubkey)
+	assert.Equal(t, last.pub, list[len(list)-1].Pubkey)
 	for i := 1; i < len(list); i++ {
 		assert.LessOrEqual(t, list[i-1].Since, list[i].Since)
 	}
@@ -168,10 +168,10 @@ func TestKeyHistoryIgnoresCorruptEntries(t *testing.T) {
 
 	// An unreadable history is started over from the key being replaced.
 	api.kv[kvHistoryPrefix+aliceID] = []byte(`not json`)
-	next := newTestUser(t).pub
-	code, _ := call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, next, nil))
+	next := newTestUser(t)
+	code, _ := call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, next, nil))
 	require.Equal(t, http.StatusOK, code)
-	assert.Equal(t, []PublicKey{alice.pub, next}, historyKeys(storedHistory(t, api, aliceID)))
+	assert.Equal(t, []PublicKey{alice.pub, next.pub}, historyKeys(storedHistory(t, api, aliceID)))
 }
 
 // failingKV fails writes to keys with one prefix, to check that a push changes nothing on error.
@@ -200,15 +200,15 @@ func TestKeyPushChangesNothingWhenHistoryOrBackupFails(t *testing.T) {
 	for _, prefix := range []string{kvHistoryPrefix, kvBackupPrefix} {
 		t.Run(prefix, func(t *testing.T) {
 			p, api, _ := encryptedSetup(t)
-			first := newTestUser(t).pub
-			code, _ := call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, first, nil))
+			first := newTestUser(t)
+			code, _ := call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, first, nil))
 			require.Equal(t, http.StatusOK, code)
 			api.kv[kvBackupPrefix+aliceID] = []byte(armored)
 			before := snapshot(api)
 			events := len(api.events)
 
 			p.SetAPI(&failingKV{fakeAPI: api, prefix: prefix})
-			code, body := call(p, aliceID, "POST", "/api/v1/pubkey/push", pushBody(t, newTestUser(t).pub, nil))
+			code, body := call(p, aliceID, "POST", "/api/v1/pubkey/push", signedPush(t, p, aliceID, newTestUser(t), nil))
 			assert.Equal(t, http.StatusInternalServerError, code, body)
 			assert.Equal(t, before, snapshot(api), "key, history and backup unchanged")
 			assert.Len(t, api.events, events, "no newPubkey event")

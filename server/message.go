@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -96,7 +97,12 @@ func exactFields(data []byte, t reflect.Type) error {
 	return nil
 }
 
+// b64Exact decodes strict standard base64 (docs/design.md §3): Go's decoder skips CR and LF
+// even in strict mode, and the web app refuses them, so they are refused here first.
 func b64Exact(field, s string, n int) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, invalidf("%s is not standard base64", field)
+	}
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return nil, invalidf("%s is not standard base64", field)
@@ -119,23 +125,40 @@ func verifyEncryptedMessage(e2ee any, author *PublicKey, ctx messageContext) err
 		return invalidf("props.e2ee is not JSON")
 	}
 	var head struct {
-		Version json.Number `json:"version"`
+		Version json.RawMessage `json:"version"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
 		return invalidf("version must be a number")
+	}
+	version, ok := jsonSafeInteger(head.Version)
+	if !ok {
+		return invalidf("version must be an integer")
 	}
 	pub, err := author.verifier()
 	if err != nil {
 		return invalidf("the author's public key is invalid")
 	}
-	switch head.Version.String() {
-	case "1":
+	switch version {
+	case 1:
 		return verifyV1(raw, pub)
-	case "2":
+	case 2:
 		return verifyV2(raw, pub, ctx)
 	default:
-		return invalidf("unsupported version %q", head.Version.String())
+		return invalidf("unsupported version %d", version)
 	}
+}
+
+// jsonSafeInteger reads a JSON number token whose value is an integer in [0, 2^53-1], judged
+// by value as JavaScript does (1e3 and 1000.0 are 1000); strings, -0 and negatives are refused.
+func jsonSafeInteger(raw json.RawMessage) (uint64, bool) {
+	if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || f > maxSafeInteger {
+		return 0, false
+	}
+	return uint64(f), true
 }
 
 // wireFields are the fields v1 and v2 share, decoded and size-checked.
@@ -182,10 +205,10 @@ func decodeWire(iv, pubECDHE *string, encryptedKey [][]string, encryptedData, si
 		if err != nil {
 			return nil, err
 		}
-		if uniqueRecipients && seen[entry[0]] {
+		if uniqueRecipients && seen[string(id)] {
 			return nil, invalidf("encryptedKey[%d] repeats a recipient", i)
 		}
-		seen[entry[0]] = true
+		seen[string(id)] = true
 		w.ids = append(w.ids, id)
 		w.wrapped = append(w.wrapped, wrapped)
 	}
@@ -193,12 +216,12 @@ func decodeWire(iv, pubECDHE *string, encryptedKey [][]string, encryptedData, si
 }
 
 type messageV1 struct {
-	Version       int        `json:"version"`
-	IV            *string    `json:"iv"`
-	PubECDHE      *string    `json:"pubECDHE"`
-	EncryptedKey  [][]string `json:"encryptedKey"`
-	EncryptedData *string    `json:"encryptedData"`
-	Signature     *string    `json:"signature"`
+	Version       json.RawMessage `json:"version"` // checked by verifyEncryptedMessage
+	IV            *string         `json:"iv"`
+	PubECDHE      *string         `json:"pubECDHE"`
+	EncryptedKey  [][]string      `json:"encryptedKey"`
+	EncryptedData *string         `json:"encryptedData"`
+	Signature     *string         `json:"signature"`
 }
 
 // verifyV1 checks the original plugin's format (protocol-v1.md): the signed data is
@@ -229,13 +252,13 @@ func verifyV1(raw []byte, pub *ecdsa.PublicKey) error {
 }
 
 type messageV2 struct {
-	Version       int          `json:"version"`
-	CreatedAt     *json.Number `json:"createdAt"`
-	IV            *string      `json:"iv"`
-	PubECDHE      *string      `json:"pubECDHE"`
-	EncryptedKey  [][]string   `json:"encryptedKey"`
-	EncryptedData *string      `json:"encryptedData"`
-	Signature     *string      `json:"signature"`
+	Version       json.RawMessage `json:"version"` // checked by verifyEncryptedMessage
+	CreatedAt     json.RawMessage `json:"createdAt"`
+	IV            *string         `json:"iv"`
+	PubECDHE      *string         `json:"pubECDHE"`
+	EncryptedKey  [][]string      `json:"encryptedKey"`
+	EncryptedData *string         `json:"encryptedData"`
+	Signature     *string         `json:"signature"`
 }
 
 // v2 domain-separation label of the signature (docs/design.md, webapp/src/crypto/v2.ts).
@@ -267,8 +290,8 @@ func verifyV2(raw []byte, pub *ecdsa.PublicKey, ctx messageContext) error {
 	if ctx.ChannelID == "" || ctx.UserID == "" {
 		return invalidf("v2 message: no channel or author to verify against")
 	}
-	createdAt, err := strconv.ParseUint(m.CreatedAt.String(), 10, 64)
-	if err != nil || createdAt > maxSafeInteger {
+	createdAt, ok := jsonSafeInteger(m.CreatedAt)
+	if !ok {
 		return invalidf("createdAt must be a non-negative integer (ms since epoch)")
 	}
 	w, err := decodeWire(m.IV, m.PubECDHE, m.EncryptedKey, m.EncryptedData, m.Signature, 12, true)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"testing"
 
@@ -103,4 +104,60 @@ func TestVerifyV1Malformed(t *testing.T) {
 	}
 	assert.Error(t, verifyEncryptedMessage("not an object", key, messageContext{}))
 	assert.Error(t, verifyEncryptedMessage(nil, key, messageContext{}))
+}
+
+// The rules of docs/design.md §3 that the Go verifier once applied more loosely than the web
+// app: each case is signed correctly, so only the parsing rule refuses it.
+func TestVerifyCommonParserRules(t *testing.T) {
+	u := newTestUser(t)
+	ctx := messageContext{ChannelID: chanID, RootID: "", UserID: aliceID}
+	withCRLF := func(s string) string { return s[:8] + "\r\n" + s[8:] }
+
+	good := u.v2Message(t, ctx, 2)
+	require.NoError(t, verifyEncryptedMessage(good, &u.pub, ctx))
+	for _, field := range []string{"iv", "pubECDHE", "encryptedData", "signature"} {
+		for _, insert := range []string{"\r\n", "\n", "\r"} {
+			m := cloneMap(good)
+			s := m[field].(string)
+			m[field] = s[:8] + insert + s[8:]
+			assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "%s with %q", field, insert)
+		}
+	}
+	m := cloneMap(good)
+	keys := m["encryptedKey"].([]any)
+	entry := keys[0].([]any)
+	keys[0] = []any{withCRLF(entry[0].(string)), entry[1]}
+	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "key ID with CR/LF")
+
+	// The same recipient twice, once spelt with a line break: one recipient, repeated.
+	id := randBytes(32)
+	dup := u.v2MessageFor(t, ctx, [][]byte{id, id})
+	assert.ErrorContains(t, verifyEncryptedMessage(dup, &u.pub, ctx), "repeats a recipient")
+	keys = dup["encryptedKey"].([]any)
+	keys[1] = []any{withCRLF(keys[1].([]any)[0].(string)), keys[1].([]any)[1]}
+	assert.Error(t, verifyEncryptedMessage(dup, &u.pub, ctx), "repeated recipient spelt differently")
+
+	for name, value := range map[string]any{
+		"a string": "1764000000000", "negative zero": math.Copysign(0, -1), "a fraction": 1764000000000.5,
+		"beyond 2^53-1": float64(1 << 53), "null": nil, "a boolean": true,
+	} {
+		m := cloneMap(good)
+		m["createdAt"] = value
+		assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "createdAt %s", name)
+	}
+	// Judged by value, as JavaScript reads it: 1764000000000.0 is the integer that was signed.
+	m = cloneMap(good)
+	m["createdAt"] = json.Number("1.764e12")
+	assert.NoError(t, verifyEncryptedMessage(m, &u.pub, ctx), "createdAt in exponent form")
+	m["version"] = "2"
+	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "version as a string")
+
+	v1 := u.v1Message(t, 2)
+	require.NoError(t, verifyEncryptedMessage(v1, &u.pub, ctx))
+	m = cloneMap(v1)
+	m["iv"] = withCRLF(m["iv"].(string))
+	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "v1 iv with CR/LF")
+	m = cloneMap(v1)
+	m["version"] = "1"
+	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "v1 version as a string")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ type migrationCounts struct {
 	Kept    int `json:"kept"`
 	Invalid int `json:"invalid"`
 	Stale   int `json:"stale,omitempty"`
+	// Taken: a public key another user already holds (the first keeps it; logged).
+	Taken int `json:"taken,omitempty"`
 }
 
 // migrationSummary is what a run did; stored under kvMigrationDone when it finished cleanly.
@@ -67,6 +70,9 @@ func (s migrationSummary) String() string {
 		out := fmt.Sprintf("%s: %d copied, %d kept, %d invalid", name, m.Copied, m.Kept, m.Invalid)
 		if m.Stale > 0 {
 			out += fmt.Sprintf(", %d stale", m.Stale)
+		}
+		if m.Taken > 0 {
+			out += fmt.Sprintf(", %d held by another user", m.Taken)
 		}
 		return out
 	}
@@ -203,6 +209,19 @@ func (p *Plugin) migrateOriginal(rows []originalRow, now int64) migrationSummary
 				continue
 			}
 			origKeys[r.PluginID+"/"+userID] = key
+			// Into the owner index first: a key another user holds is not copied.
+			owner, _, err := p.store().claimKey(key, userID)
+			if err != nil {
+				s.Failed++
+				continue
+			}
+			if owner != userID {
+				s.Pubkeys.Taken++
+				id, _ := key.id()
+				p.API.LogWarn("E2EE: migration: a public key of "+originalName+" is already registered to another user; not copied (the first keeps it, this user must create a new key)",
+					"user_id", userID, "kept_by", owner, "key_id", base64.StdEncoding.EncodeToString(id))
+				continue
+			}
 			p.copyIfAbsent(r.Key, key.marshal(), &s.Pubkeys, &s.Failed)
 		case strings.HasPrefix(r.Key, kvBackupPrefix):
 			userID := strings.TrimPrefix(r.Key, kvBackupPrefix)

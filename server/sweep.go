@@ -105,6 +105,12 @@ func (p *Plugin) afterActivation(ctx context.Context, activatedAt int64) {
 	p.warnAboutDrafts()
 	p.warnAboutBurnOnRead()
 	p.sweepAll(ctx, "activation", activatedAt)
+	// Keys stored without the owner index (before this version, or by an older one).
+	if ctx.Err() == nil {
+		if err := p.indexKeyOwners(); err != nil {
+			p.API.LogWarn("E2EE: indexing the owners of stored public keys failed; retried at the next activation", "error", err.Error())
+		}
+	}
 }
 
 // sweepAll sweeps every encrypted channel, one node at a time.

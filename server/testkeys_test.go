@@ -89,15 +89,25 @@ func (u *testUser) v1Message(t testing.TB, recipients int) map[string]any {
 
 // v2Message builds a v2 props.e2ee bound to ctx, signed by u, following docs/design.md.
 func (u *testUser) v2Message(t testing.TB, ctx messageContext, recipients int) map[string]any {
+	ids := make([][]byte, recipients)
+	for i := range ids {
+		ids[i] = randBytes(32)
+	}
+	return u.v2MessageFor(t, ctx, ids)
+}
+
+// v2MessageFor is v2Message with the given recipient key IDs (repeats included, as a hostile
+// client could sign them).
+func (u *testUser) v2MessageFor(t testing.TB, ctx messageContext, ids [][]byte) map[string]any {
 	createdAt := uint64(1764000000000)
 	iv, eph, ct := randBytes(12), ephemeralPoint(t), randBytes(48)
 	data := appendFramed(nil, []byte("mm-e2ee/p2p/v2/signature"),
 		[]byte{0, 0, 0, 2}, binary.BigEndian.AppendUint64(nil, createdAt),
 		[]byte(ctx.ChannelID), []byte(ctx.RootID), []byte(ctx.UserID), iv, eph,
-		binary.BigEndian.AppendUint32(nil, uint32(recipients)))
+		binary.BigEndian.AppendUint32(nil, uint32(len(ids))))
 	var keys [][]string
-	for range recipients {
-		id, w := randBytes(32), randBytes(24)
+	for _, id := range ids {
+		w := randBytes(24)
 		data = appendFramed(data, id, w)
 		keys = append(keys, []string{b64(id), b64(w)})
 	}

@@ -3,6 +3,8 @@
 const path = require('path');
 
 module.exports = (env, argv) => ({
+    // Reproducible output (docs/design.md §12): paths relative to this folder, ids from them.
+    context: __dirname,
     entry: './src/index.tsx',
     mode: argv.mode || 'production',
     devtool: argv.mode === 'development' ? 'eval-source-map' : false,
@@ -36,5 +38,6 @@ module.exports = (env, argv) => ({
         publicPath: 'auto',
         clean: true,
     },
+    optimization: {moduleIds: 'deterministic', chunkIds: 'deterministic'},
     performance: {hints: false},
 });

@@ -104,7 +104,12 @@ async function bundleSizes(url: string): Promise<Record<string, number | boolean
         throw new Error(`the server serves no web app bundle for ${PLUGIN_ID}`);
     }
     const main = await get(bundlePath.replace('/static/', '/static/plugins/'));
-    const chunkName = main.toString('latin1').match(/openpgp\.[0-9a-f]+\.js/)?.[0];
+    // webpack names one lazy chunk literally ("openpgp.<hash>.js"), several through an id map
+    // ({932:"openpgp"}[e]+"."+{932:"<hash>"}[e]+".js").
+    const text = main.toString('latin1');
+    const id = /(\d+):"openpgp"/.exec(text)?.[1];
+    const hash = id ? new RegExp(`[{,]${id}:"([0-9a-f]+)"`).exec(text.slice(text.indexOf(`${id}:"openpgp"`) + 1))?.[1] : undefined;
+    const chunkName = text.match(/openpgp\.[0-9a-f]+\.js/)?.[0] ?? (hash ? `openpgp.${hash}.js` : undefined);
     if (!chunkName) {
         throw new Error('main.js names no openpgp chunk');
     }
@@ -300,9 +305,12 @@ async function main(): Promise<void> {
         const had = (await bobREST.call('POST', `${API}/pubkey/get`, {userIds: [bobREST.id]})).pubKeys[bobREST.id];
         const setup = await openAs(browser, proxy.url, READER, password, `${teamName}/channels/${other.name}`);
         await send(setup.page, had ? '/e2ee init --force' : '/e2ee init');
+        // A fresh profile holds no key: the setup dialog asks first (create or restore).
+        await setup.page.getByTestId('e2ee-setup-create').click({timeout: T});
         const box = setup.page.getByTestId('e2ee-backup-text');
         await box.waitFor({timeout: T});
         const backup = await box.inputValue();
+        await setup.page.getByTestId('e2ee-backup-ack').check();
         await setup.page.getByTestId('e2ee-backup-close').click();
         await setup.context.close();
         const bobPub = (await alice.call('POST', `${API}/pubkey/get`, {userIds: [bobREST.id]})).pubKeys[bobREST.id];
@@ -315,7 +323,10 @@ async function main(): Promise<void> {
         const alicePubText = await cli(['pubkey', join(tmp, 'alice.key')]);
         writeFileSync(join(tmp, 'alice.pub'), alicePubText);
         writeFileSync(join(tmp, 'bob.pub'), JSON.stringify({sign: bobPub.sign, encr: bobPub.encr}));
-        await alice.call('POST', `${API}/pubkey/push`, {pubkey: JSON.parse(alicePubText.split('\n')[0])});
+        // Registered with a proof of possession (docs/api.md), signed by the CLI over a fresh nonce.
+        const {nonce} = await alice.call('GET', `${API}/pubkey/nonce`);
+        const proof = (await cli(['push-proof', '--key', join(tmp, 'alice.key'), '--user', alice.id, '--nonce', nonce])).trim();
+        await alice.call('POST', `${API}/pubkey/push`, {pubkey: JSON.parse(alicePubText.split('\n')[0]), proof});
         await alice.call('POST', `${API}/channel/encryption_method?chanID=${channel.id}&method=p2p`);
 
         const started = Date.now();

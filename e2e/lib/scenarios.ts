@@ -199,9 +199,9 @@ export function defineScenarios(host: Host): void {
             users[name] = {id: u.id, email: u.email};
         }
         // A clean start whatever ran before (an earlier run, the Go integration suite): no published
-        // keys, key histories or GPG backups, and the plugin's settings at their defaults.
+        // keys, key histories, key owner records or GPG backups, and the plugin's settings at their defaults.
         admin.psql(`delete from pluginkeyvaluestore where pluginid = '${PLUGIN_ID}' and ` +
-            `(pkey like 'pubkey:%' or pkey like 'pubkey\\_history:%' or pkey like 'backup\\_gpg:%')`);
+            `(pkey like 'pubkey:%' or pkey like 'pubkey\\_history:%' or pkey like 'pubkey\\_owner:%' or pkey like 'backup\\_gpg:%')`);
         await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: DEFAULT_SETTINGS}}});
         // Mattermost's default for the users' draft syncing (an earlier run's plugin turned it off).
         for (const u of Object.values(users)) {
@@ -402,6 +402,25 @@ export function defineScenarios(host: Host): void {
             await expectDecrypted(bob2.page, sent['hello bob']);
             await shot(bob2.page, '3-bob-imported');
             await bob2.context.close();
+        });
+
+        scenario('3b. carol cannot register alice\'s key, even with alice\'s backup', async () => {
+            // The browser proves possession (it holds the private key), but the server binds a key
+            // to the first user who registered it: carol cannot pass off alice's v1 posts as hers.
+            await send(carol.page, '/e2ee import');
+            await carol.page.getByTestId('e2ee-import-textarea').fill(backups.alice, {timeout: T});
+            await carol.page.getByTestId('e2ee-import-submit').click();
+            const err = carol.page.getByTestId('e2ee-import-error');
+            await err.waitFor({timeout: T});
+            assert.match(await err.innerText(), /registered to another user/);
+            await shot(carol.page, '3b-carol-key-refused');
+            await carol.page.getByTestId('e2ee-import-cancel').click();
+            const keys = await (await fetch(`${admin.url}/plugins/${PLUGIN_ID}/api/v1/pubkey/get`, {
+                method: 'POST', headers: {'Authorization': `Bearer ${env.MM_ADMIN_TOKEN}`, 'Content-Type': 'application/json'},
+                body: JSON.stringify({userIds: [users.carol.id]}),
+            })).json();
+            assert.equal(keys.pubKeys[users.carol.id], null, 'carol still has no key on the server');
+            await carol.page.getByTestId('e2ee-state-no-key').first().waitFor({timeout: T});
         });
 
         scenario('5. edit through the plugin: bob sees it; the host\'s plain edit is refused', async () => {

@@ -50,7 +50,9 @@ func TestV2FromTheWebAppCrypto(t *testing.T) {
 	require.NoError(t, os.WriteFile(pubFile, []byte(pubJSON), 0o600))
 	var pub map[string]string
 	require.NoError(t, json.Unmarshal([]byte(pubJSON), &pub))
-	r := sender.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub})
+	// The proof of possession from the CLI too, as a script would register a key.
+	proof := strings.TrimSpace(cli(t, "", "push-proof", "--key", keyFile, "--user", sender.userID, "--nonce", sender.nonce()))
+	r := sender.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub, "proof": proof})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 
 	r = sender.plugin("POST", "/channel/encryption_method?chanID="+ch.ID+"&method=p2p", nil)

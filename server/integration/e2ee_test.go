@@ -23,6 +23,7 @@ type vectorFile struct {
 	Users []struct {
 		Name   string            `json:"name"`
 		Pubkey map[string]string `json:"pubkey"`
+		Backup string            `json:"backup"`
 	} `json:"users"`
 	Messages []struct {
 		Sender string         `json:"sender"`
@@ -90,6 +91,8 @@ func setup(t *testing.T) *world {
 		}, http.StatusCreated, &ch)
 		w.channelID = ch.ID
 		w.owner.mustJSON("POST", "/api/v4/channels/"+ch.ID+"/members", map[string]string{"user_id": w.member.userID}, http.StatusCreated, nil)
+		// The owner registers alice's vector key: earlier runs' owners did too.
+		forgetKeyOwners(t, e, loadVectors(t).pubkey("alice"))
 		shared = w
 	})
 	require.NotNil(t, shared, "setup failed in an earlier test")
@@ -169,12 +172,12 @@ func TestKeysAndGPGBackupMail(t *testing.T) {
 	}, "the key server setting did not reach the plugin")
 
 	notArmored := "my private key in clear"
-	r = w.owner.plugin("POST", "/pubkey/push", map[string]any{"pubkey": key, "backupGPG": notArmored})
+	r = w.owner.pushKey(key, v.signer(t, "alice"), map[string]any{"backupGPG": notArmored})
 	assert.Equal(t, http.StatusBadRequest, r.status)
 
 	marker := randomName("")
 	armored := "-----BEGIN PGP MESSAGE-----\n\nhF4D" + strings.ToUpper(marker) + "AAAAAAAA\n=abcd\n-----END PGP MESSAGE-----\n"
-	r = w.owner.plugin("POST", "/pubkey/push", map[string]any{"pubkey": key, "backupGPG": armored})
+	r = w.owner.pushKey(key, v.signer(t, "alice"), map[string]any{"backupGPG": armored})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	assert.JSONEq(t, `{}`, string(r.body))
 
@@ -287,7 +290,7 @@ func TestEncryptedChannel(t *testing.T) {
 	w := setup(t)
 	v := loadVectors(t)
 	alice := v.pubkey("alice")
-	r := w.owner.plugin("POST", "/pubkey/push", map[string]any{"pubkey": alice})
+	r := w.owner.pushKey(alice, v.signer(t, "alice"), nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 
 	// Plaintext before encryption: allowed, and it stays as it was.

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"crypto/ecdsa"
 	"net/http"
 	"testing"
 	"time"
@@ -14,9 +15,10 @@ import (
 // A user who replaces her key keeps her earlier keys readable through /pubkey/history.
 func TestKeyHistoryAfterKeyChange(t *testing.T) {
 	w := setup(t)
-	v := loadVectors(t)
 	user := w.e.newUser(t, w.admin, "ithistory") // own user: the shared ones keep their keys
-	first, second := v.pubkey("alice"), v.pubkey("bob")
+	first, firstSigner := freshKey(t)
+	second, secondSigner := freshKey(t)
+	signers := map[string]*ecdsa.PrivateKey{first["sign"]: firstSigner, second["sign"]: secondSigner}
 
 	type entry struct {
 		Pubkey map[string]string `json:"pubkey"`
@@ -36,7 +38,7 @@ func TestKeyHistoryAfterKeyChange(t *testing.T) {
 
 	start := time.Now().UnixMilli()
 	for _, key := range []map[string]string{first, first, second} {
-		r := user.plugin("POST", "/pubkey/push", map[string]any{"pubkey": key})
+		r := user.pushKey(key, signers[key["sign"]], nil)
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	}
 	got := history()

@@ -46,8 +46,10 @@ func TestMigrateFromOriginalPlugin(t *testing.T) {
 		"team_id": e.teamID, "name": randomName("mig-"), "display_name": "Migrated E2EE", "type": "O",
 	}, http.StatusCreated, &ch)
 
-	oldKey, movedOrig, movedOurs := freshPubkey(t), freshPubkey(t), freshPubkey(t)
-	r := moved.plugin("POST", "/pubkey/push", map[string]any{"pubkey": movedOurs})
+	oldKey, oldSigner := freshKey(t)
+	movedOrig := freshPubkey(t)
+	movedOurs, movedSigner := freshKey(t)
+	r := moved.pushKey(movedOurs, movedSigner, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	same := freshPubkey(t)["sign"]
 	backup := "-----BEGIN PGP MESSAGE-----\n\nhF4DAAAAAAAAAAASAQdAbm90IGEgcmVhbCBtZXNzYWdlIGJ1dCB3ZWxsIGZvcm1lZA==\n=abcd\n-----END PGP MESSAGE-----\n"
@@ -110,6 +112,11 @@ func TestMigrateFromOriginalPlugin(t *testing.T) {
 	assert.Equal(t, "p2p", method())
 	assert.Contains(t, old.command(ch.ID, "/e2ee show_backup"), "-----BEGIN PGP MESSAGE-----")
 	assert.Contains(t, broken.command(town, "/e2ee show_backup"), "No GPG key backup", "no backup without a valid key")
+
+	// A migrated key is in the owner index: no other user can register it, even with its private key.
+	r = broken.pushKey(oldKey, oldSigner, nil)
+	assert.Equal(t, http.StatusForbidden, r.status, "%s", r.body)
+	assert.Contains(t, errorOf(t, r), "registered to another user")
 
 	// The channel is encrypted again: plaintext is refused.
 	r = old.createPost(post{ChannelID: ch.ID, Message: "secret plaintext"})

@@ -75,8 +75,8 @@ func TestWebSocketEvents(t *testing.T) {
 	authorEvents := author.listen(t)
 	prefix := "custom_" + w.e.pluginID + "_"
 
-	key := loadVectors(t).pubkey("carol")
-	r := author.plugin("POST", "/pubkey/push", map[string]any{"pubkey": key})
+	key, signer := freshKey(t)
+	r := author.pushKey(key, signer, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	waitEvent(t, listenerEvents, prefix+"newPubkey", func(ev wsEvent) bool { return ev.Data["userID"] == author.userID })
 

@@ -149,8 +149,19 @@ export const restAPI = {
 };
 
 export const pluginAPI = {
-    pushPublicKey(pubkey: PublicKeyJSON, backupGPG?: string): Promise<unknown> {
-        return request('POST', '/pubkey/push', backupGPG ? {pubkey, backupGPG} : {pubkey});
+    /** A single-use nonce (5 minutes) for the next push's proof of possession. */
+    async getPushNonce(): Promise<string> {
+        const res = await request<{nonce: string}>('GET', '/pubkey/nonce');
+        if (!res || typeof res.nonce !== 'string' || !res.nonce) {
+            throw new PluginAPIError('the server answered no nonce', 500);
+        }
+        return res.nonce;
+    },
+    /** Registers pubkey; `sign(nonce)` proves possession of its private sign key (docs/api.md).
+     * Each call fetches a fresh nonce: one is used up by every push, accepted or not. */
+    async pushPublicKey(pubkey: PublicKeyJSON, sign: (nonce: string) => Promise<string>, backupGPG?: string): Promise<unknown> {
+        const proof = await sign(await pluginAPI.getPushNonce());
+        return request('POST', '/pubkey/push', backupGPG ? {pubkey, backupGPG, proof} : {pubkey, proof});
     },
     async getPublicKeys(userIds: string[]): Promise<Record<string, PublicKeyJSON | null>> {
         const out: Record<string, PublicKeyJSON | null> = {};

@@ -48,3 +48,25 @@ test('REST calls: the URLs Mattermost serves, JSON bodies, and its error message
     fakeFetch(502, 'not json');
     await expect(pluginAPI.getChannelMethod('chan1')).rejects.toThrow('request failed with status 502');
 });
+
+test('a key push fetches a fresh nonce, then posts the key with the proof signed over it', async () => {
+    const calls: Call[] = [];
+    let nonces = 0;
+    (globalThis as {fetch: unknown}).fetch = jest.fn(async (url: string, init: RequestInit) => {
+        calls.push({url, init});
+        const body = url.endsWith('/pubkey/nonce') ? {nonce: `n${++nonces}`} : {};
+        return {ok: true, status: 200, text: async () => JSON.stringify(body)};
+    });
+    const pubkey = {sign: 'S', encr: 'E'};
+    const sign = jest.fn(async (nonce: string) => `proof-of-${nonce}`);
+    await pluginAPI.pushPublicKey(pubkey, sign, 'ARMORED');
+    await pluginAPI.pushPublicKey(pubkey, sign);
+    expect(calls.map((c) => [c.init.method, c.url.replace('http://mm.test/sub/plugins/org.mme2ee.e2ee/api/v1', '')])).toEqual([
+        ['GET', '/pubkey/nonce'], ['POST', '/pubkey/push'], ['GET', '/pubkey/nonce'], ['POST', '/pubkey/push'],
+    ]);
+    expect(JSON.parse(String(calls[1].init.body))).toEqual({pubkey, backupGPG: 'ARMORED', proof: 'proof-of-n1'});
+    expect(JSON.parse(String(calls[3].init.body))).toEqual({pubkey, proof: 'proof-of-n2'});
+
+    fakeFetch(200, {});
+    await expect(pluginAPI.pushPublicKey(pubkey, sign)).rejects.toThrow('the server answered no nonce');
+});

@@ -7,9 +7,12 @@ import {fromUtf8} from '../crypto/encoding';
 import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
+import {signPushProof} from '../crypto/push_proof';
 import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import {FILE_COMMANDS, FILE_USAGE, FileUsageError, runFileCommand} from './files';
 import type {MessageContext, PublicKey} from '../crypto/types';
+
+import {verifyServer} from './verify_server';
 
 const USAGE = `usage:
   mm-e2ee keygen                                   print a new clear-text key backup
@@ -18,11 +21,15 @@ const USAGE = `usage:
                   [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
                   [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
+  mm-e2ee push-proof --key BACKUP_FILE --user ID --nonce NONCE
+                  print the "proof" for POST /pubkey/push (nonce from GET /pubkey/nonce)
   mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
                                                    print the two users' safety number (12 groups of 5 digits)
+  mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
 ${FILE_USAGE}
 v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
-exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key), 4 not a recipient`;
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key), 4 not a recipient
+(verify-server: 5 when the served code differs from the release or is missing)`;
 
 const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
 
@@ -33,7 +40,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'pubkey', 'other-user', 'other-pubkey']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -128,6 +135,11 @@ async function run(argv: string[]): Promise<void> {
     if (cmd && FILE_COMMANDS.has(cmd)) {
         return runFileCommand(cmd, rest);
     }
+    if (cmd === 'verify-server') {
+        // Its own options and exit codes (verify_server.ts).
+        process.exitCode = await verifyServer(rest, {out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s)});
+        return;
+    }
     const o = parseArgs(rest);
     switch (cmd) {
     case 'keygen': {
@@ -169,6 +181,12 @@ async function run(argv: string[]): Promise<void> {
         const input = fromUtf8(await readStdin(), 'stdin');
         const res = await decryptMessage(input.trim(), keys, await publicKeyOf(keys), sender, ctx);
         process.stdout.write(res.text);
+        return;
+    }
+    case 'push-proof': {
+        noPositional(o, 0);
+        const keys = await importBackup(readFile(one(o, 'key', true)));
+        process.stdout.write(await signPushProof(keys, one(o, 'user', true), one(o, 'nonce', true)) + '\n');
         return;
     }
     case 'safety-number': {
@@ -213,7 +231,7 @@ function exitCodeOf(e: unknown): number {
 
 run(process.argv.slice(2)).then(
     () => {
-        process.exitCode = EXIT.ok;
+        process.exitCode ??= EXIT.ok;
     },
     (e: unknown) => {
         process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);

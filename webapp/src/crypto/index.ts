@@ -6,6 +6,7 @@ export {
     exportBackup, importBackup, importBackupSet, importBackupEntry, parseBackupEntries, exportBackupSet, combineBackups, backupEntryKeyId, containsBackup,
     BACKUP_BEGIN, BACKUP_END, BACKUP_SET_BEGIN, BACKUP_SET_END, BACKUP_MARKER, MAX_BACKUP_KEYS, type BackupEntry,
 } from './backup';
+export {signPushProof, pushProofMessage, PUSH_PROOF_LABEL} from './push_proof';
 export {
     encryptV1,
     encryptV2,

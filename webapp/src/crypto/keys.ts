@@ -2,31 +2,16 @@
 import {exportBackup, importPrivateJWK} from './backup';
 import {bytesEqual, concat, fromBase64, toBase64, toHex, type Bytes} from './encoding';
 import {CryptoError, InvalidKeyError} from './errors';
+import {pointProblem} from './point';
 import {ECDH_P256, ECDSA_P256, sha256, subtle} from './subtle';
 import type {PrivateKeySet, PublicKey, PublicKeyJSON} from './types';
-
-// P-256 (secp256r1): y^2 = x^3 - 3x + b over GF(p).
-const P = BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff');
-const B = BigInt('0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b');
-
-function toBig(bytes: Uint8Array): bigint {
-    return BigInt('0x' + toHex(bytes));
-}
 
 /** Checks a 65-byte uncompressed point: prefix 04, coordinates below p, on the curve. WebCrypto
  * checks too, but not every engine documents it, and this gives one clear error everywhere. */
 function checkPoint(raw: Uint8Array, field: string): void {
-    if (raw.length !== 65 || raw[0] !== 0x04) {
-        throw new InvalidKeyError(`${field}: expected a 65-byte uncompressed P-256 point`);
-    }
-    const x = toBig(raw.subarray(1, 33));
-    const y = toBig(raw.subarray(33, 65));
-    if (x >= P || y >= P) {
-        throw new InvalidKeyError(`${field}: coordinate out of range`);
-    }
-    const rhs = (((x * x % P) * x - 3n * x + B) % P + P) % P;
-    if ((y * y) % P !== rhs) {
-        throw new InvalidKeyError(`${field}: point is not on P-256`);
+    const problem = pointProblem(raw);
+    if (problem) {
+        throw new InvalidKeyError(`${field}: ${problem}`);
     }
 }
 

@@ -1,6 +1,7 @@
 // Structural validation of props.e2ee (v1 and v2), shared by decryption and the UI.
 import {fromBase64, type Bytes} from './encoding';
 import {MalformedError, UnsupportedVersionError} from './errors';
+import {pointProblem} from './point';
 
 export interface WrappedKeyEntry {
     id: Bytes; // recipient key ID, 32 bytes
@@ -30,7 +31,17 @@ export interface ParsedV2 {
 export type ParsedMessage = ParsedV1 | ParsedV2;
 
 export const SUPPORTED_VERSIONS = [1, 2] as const;
+// Exact field sets (docs/design.md §3): a field nobody signs could carry plaintext past the server.
+const V1_FIELDS = ['version', 'iv', 'pubECDHE', 'encryptedKey', 'encryptedData', 'signature'];
 const V2_FIELDS = ['version', 'createdAt', 'iv', 'pubECDHE', 'encryptedKey', 'encryptedData', 'signature'];
+
+function exactFields(o: Record<string, unknown>, fields: string[], what: string): void {
+    for (const k of Object.keys(o)) {
+        if (!fields.includes(k)) {
+            throw new MalformedError(`${what}: unknown field "${k}"`);
+        }
+    }
+}
 
 function parseKeys(v: unknown, rejectDuplicates: boolean): WrappedKeyEntry[] {
     if (!Array.isArray(v) || v.length === 0) {
@@ -54,8 +65,9 @@ function parseKeys(v: unknown, rejectDuplicates: boolean): WrappedKeyEntry[] {
 
 function parsePoint(v: unknown): Bytes {
     const p = fromBase64(v, 'pubECDHE', 65);
-    if (p[0] !== 0x04) {
-        throw new MalformedError('pubECDHE: expected an uncompressed point (04 || X || Y)');
+    const problem = pointProblem(p);
+    if (problem) {
+        throw new MalformedError(`pubECDHE: ${problem}`);
     }
     return p;
 }
@@ -78,7 +90,7 @@ export function parseMessage(msg: unknown): ParsedMessage {
         throw new MalformedError('version: expected an integer');
     }
     if (o.version === 1) {
-        // v1 readers ignore unknown fields, as the original did.
+        exactFields(o, V1_FIELDS, 'v1 message'); // the original plugin wrote exactly these
         return {
             version: 1,
             iv: fromBase64(o.iv, 'iv', 16),
@@ -89,12 +101,8 @@ export function parseMessage(msg: unknown): ParsedMessage {
         };
     }
     if (o.version === 2) {
-        for (const k of Object.keys(o)) {
-            if (!V2_FIELDS.includes(k)) {
-                throw new MalformedError(`v2 message: unknown field "${k}"`);
-            }
-        }
-        if (typeof o.createdAt !== 'number' || !Number.isSafeInteger(o.createdAt) || o.createdAt < 0) {
+        exactFields(o, V2_FIELDS, 'v2 message');
+        if (typeof o.createdAt !== 'number' || !Number.isSafeInteger(o.createdAt) || o.createdAt < 0 || Object.is(o.createdAt, -0)) {
             throw new MalformedError('createdAt: expected a non-negative integer (ms since epoch)');
         }
         const ciphertext = fromBase64(o.encryptedData, 'encryptedData');

@@ -5,7 +5,7 @@ export interface BatchedCacheOptions<Raw, Value> {
     /** One request for many users; a user missing from the answer gets `missing`. */
     fetch(userIds: string[]): Promise<Record<string, Raw>>;
     /** Turns one user's raw answer into the cached value (may import keys). */
-    convert(raw: Raw): Promise<Value>;
+    convert(raw: Raw, userId: string): Promise<Value>;
     missing: Raw;
     /** What the answer is called in errors, e.g. "key list". */
     what: string;
@@ -75,7 +75,7 @@ export class BatchedCache<Raw, Value> {
         }
         await Promise.all([...batch.entries()].map(async ([userId, waiter]) => {
             const raw = Object.prototype.hasOwnProperty.call(fetched, userId) ? fetched[userId] : this.options.missing;
-            waiter.resolve(await this.options.convert(raw));
+            waiter.resolve(await this.options.convert(raw, userId));
         }));
     }
 }

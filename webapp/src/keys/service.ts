@@ -3,7 +3,7 @@
 import type {Store} from 'redux';
 
 import {pluginAPI} from '../client';
-import {BackupFormatError, InvalidKeyError, fingerprintOf, generateKeys, importBackupSet, importPublicKey, publicKeyOf} from '../crypto';
+import {BackupFormatError, InvalidKeyError, fingerprintOf, generateKeys, importBackupSet, importPublicKey, publicKeyOf, signPushProof} from '../crypto';
 import type {FetchLike} from '../crypto/hkp';
 import type {PrivateKeySet, PublicKey, PublicKeyJSON} from '../crypto/types';
 
@@ -132,7 +132,7 @@ export class KeyService {
         let gpgSent = false;
         try {
             if (opts.push) {
-                gpgSent = await this.push(pub.json, opts.backupGPG);
+                gpgSent = await this.push(me, keys, pub.json, opts.backupGPG);
             }
         } catch (err) {
             const restore = previous && previousPub ? saveKeysKeepingPrevious(me, previous, previousPub.idB64, []) : deleteKeys(me);
@@ -143,17 +143,19 @@ export class KeyService {
         return gpgSent;
     }
 
-    private async push(json: PublicKeyJSON, backupGPG?: string): Promise<boolean> {
+    /** Registers the key, proving possession with its (non-extractable) private sign key. */
+    private async push(me: string, keys: PrivateKeySet, json: PublicKeyJSON, backupGPG?: string): Promise<boolean> {
+        const sign = (nonce: string) => signPushProof(keys, me, nonce);
         if (!backupGPG) {
-            await pluginAPI.pushPublicKey(json);
+            await pluginAPI.pushPublicKey(json, sign);
             return false;
         }
         try {
-            await pluginAPI.pushPublicKey(json, backupGPG);
+            await pluginAPI.pushPublicKey(json, sign, backupGPG);
             return true;
         } catch (err) {
             // The key matters more than the mailed backup: register it without.
-            await pluginAPI.pushPublicKey(json);
+            await pluginAPI.pushPublicKey(json, sign);
             this.ui.notify('warning', `The server did not accept the GPG-encrypted backup (${errorText(err)}); your key is registered without it. Keep the backup shown next.`);
             return false;
         }
@@ -337,7 +339,11 @@ export class KeyService {
         requestPersistence();
         const server = await this.serverKey(me);
         if (server === null) {
-            await pluginAPI.pushPublicKey(local.json);
+            const keys = await this.myKeys.get();
+            if (!keys) {
+                return;
+            }
+            await this.push(me, keys, local.json);
             this.ui.notify('info', 'The encryption key this browser already had is now registered with the server.');
             return;
         }

@@ -134,6 +134,11 @@ export class DecryptService {
         }
     }
 
+    /** Other users the server also lists with this sender's key (see KeyDirectory.sharedWith). */
+    sharedKeyUsers(senderId: string, keyIdB64: string): string[] {
+        return this.deps.directory.sharedWith(senderId, keyIdB64);
+    }
+
     acceptSenderKey(userId: string, keyIdB64: string): void {
         this.deps.trust.accept(userId, keyIdB64);
     }

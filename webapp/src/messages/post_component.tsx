@@ -36,6 +36,18 @@ function StateLine({testId, children}: {testId: string; children: React.ReactNod
     return <div data-testid={testId} className='e2ee-state' style={stateStyle}>{children}</div>;
 }
 
+/** A clear warning when the sender's key is also another user's: either may have written it. */
+function SharedKeyWarning({sender, others}: {sender: string; others: string[]}): React.ReactElement | null {
+    if (others.length === 0) {
+        return null;
+    }
+    return (
+        <div data-testid='e2ee-shared-key' className='e2ee-state e2ee-shared-key' style={{...stateStyle, color: 'var(--error-text, #d24b4e)'}}>
+            {`Warning: the key that signed this message is also registered to ${others.map((o) => `@${o}`).join(', ')}, not only to @${sender}. Any of them may have written it.`}
+        </div>
+    );
+}
+
 /** The lock badge: its text is the tooltip; a click opens it with a "Verify" entry. */
 function Lock({title, version, trust, extra, senderId, senderName, openVerify}: {
     title: string; version: number; trust: 'verified' | 'tofu' | 'earlier'; extra?: React.ReactNode;
@@ -137,20 +149,34 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
         const sender = (id: string) => services.usernameOf(id) ?? id;
         switch (result.status) {
         case 'ok': {
+            const shared = services.decrypt.sharedKeyUsers(result.senderId, result.senderKeyId).map(sender);
             let title = `End-to-end encrypted. Signed by @${sender(result.senderId)}, key fingerprint ${result.fingerprint}. ` +
                 (result.verified ? 'Verified contact: you compared safety numbers.' : 'Key trusted on first use (not verified).');
             if (result.version === 1) {
                 title += ` ${V1_NOTE}`;
             }
+            if (shared.length > 0) {
+                title += ` The same key is also registered to ${shared.map((o) => `@${o}`).join(', ')}.`;
+            }
             return (
                 <div className='e2ee-post' data-rhs={props.isRHS ? 'true' : undefined}>
-                    <Lock title={title} version={result.version} trust={result.verified ? 'verified' : 'tofu'} senderId={result.senderId} senderName={sender(result.senderId)} openVerify={services.openVerify}/>
+                    <Lock
+                        title={title}
+                        version={result.version}
+                        trust={result.verified ? 'verified' : 'tofu'}
+                        extra={shared.length > 0 ? <sup style={{fontSize: 9, marginLeft: 1}}>{'shared key!'}</sup> : undefined}
+                        senderId={result.senderId}
+                        senderName={sender(result.senderId)}
+                        openVerify={services.openVerify}
+                    />
+                    <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                     {result.files !== undefined && <EncryptedFiles files={result.files}/>}
                 </div>
             );
         }
         case 'earlier-key': {
+            const shared = services.decrypt.sharedKeyUsers(result.senderId, result.senderKeyId).map(sender);
             // Readable and verified, but with a key the sender has since replaced: say so, and how
             // far that key is trusted (accepted here before, or only the server's word).
             let title = `End-to-end encrypted. Signed with an earlier key of @${sender(result.senderId)} (fingerprint ${result.fingerprint}), ` +
@@ -164,11 +190,15 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                         title={title}
                         version={result.version}
                         trust='earlier'
-                        extra={<sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>}
+                        extra={<>
+                            <sup style={{fontSize: 9, marginLeft: 1}}>{result.source === 'trusted' ? 'earlier key' : 'earlier key?'}</sup>
+                            {shared.length > 0 && <sup style={{fontSize: 9, marginLeft: 1}}>{'shared key!'}</sup>}
+                        </>}
                         senderId={result.senderId}
                         senderName={sender(result.senderId)}
                         openVerify={services.openVerify}
                     />
+                    <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
                     {result.files !== undefined && <EncryptedFiles files={result.files}/>}
                 </div>

@@ -211,6 +211,19 @@ test('the independent decryptor agrees with the original plugin vectors, and the
     }
 });
 
+test('push-proof prints the proof for POST /pubkey/push: r || s over the label, user ID and nonce', () => {
+    const alice = loadVectors().users.find((u) => u.name === 'alice')!;
+    const keyFile = file('proof-alice.key', alice.backup);
+    const r = run(['push-proof', '--key', keyFile, '--user', 'w1o3a8qgf7y5bx9nkd8e4mujhr', '--nonce', 'n0nce']);
+    expect(r.code).toBe(0);
+    const point = Buffer.from(alice.pubkey.sign, 'base64');
+    const pub = nodeCrypto.createPublicKey({key: {kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url')}, format: 'jwk'});
+    const proof = Buffer.from(r.stdout.trim(), 'base64');
+    expect(proof).toHaveLength(64);
+    expect(nodeCrypto.verify('sha256', Buffer.from('mm-e2ee/pubkey-push/v1\nw1o3a8qgf7y5bx9nkd8e4mujhr\nn0nce'), {key: pub, dsaEncoding: 'ieee-p1363'}, proof)).toBe(true);
+    expect(run(['push-proof', '--key', keyFile, '--user', 'u']).code).toBe(2);
+});
+
 describe('safety-number', () => {
     // docs/design.md §11.1: alice and bob of the vectors with these user IDs.
     const ALICE_USER = 'w1o3a8qgf7y5bx9nkd8e4mujhr';

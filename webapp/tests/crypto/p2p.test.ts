@@ -152,15 +152,17 @@ describe('structure', () => {
         }
     });
 
-    test('v1 ignores unknown fields (compatibility); v2 rejects them', async () => {
-        expect((await decryptAs1({...v1, future: true})).text).toBe('s');
+    test('unknown fields are refused in both versions (the server refuses them too)', async () => {
+        await expect(decryptAs1({...v1, future: true})).rejects.toBeInstanceOf(MalformedError);
         await expect(decryptAs1({...v2, future: true})).rejects.toBeInstanceOf(MalformedError);
     });
 
-    test('an altered ephemeral key breaks the v1 signature (signed through its hash)', async () => {
+    test('another ephemeral key breaks the v1 signature (signed through its hash); a point off the curve is malformed', async () => {
+        const other = (v2 as unknown as {pubECDHE: string}).pubECDHE;
+        await expect(decryptAs1({...v1, pubECDHE: other})).rejects.toBeInstanceOf(IntegrityError);
         const pe = Buffer.from((v1 as unknown as {pubECDHE: string}).pubECDHE, 'base64');
         pe[64] ^= 1;
-        await expect(decryptAs1({...v1, pubECDHE: pe.toString('base64')})).rejects.toBeInstanceOf(IntegrityError);
+        await expect(decryptAs1({...v1, pubECDHE: pe.toString('base64')})).rejects.toBeInstanceOf(MalformedError);
     });
 });
 

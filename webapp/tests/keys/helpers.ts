@@ -7,6 +7,8 @@ import {IDBFactory} from 'fake-indexeddb';
 import type {Store} from 'redux';
 
 import {pluginAPI, PluginAPIError} from '../../src/client';
+import {importPublicKey, pushProofMessage} from '../../src/crypto';
+import {fromBase64} from '../../src/crypto/encoding';
 import type {PublicKeyJSON} from '../../src/crypto/types';
 import {closeForTests} from '../../src/keys/storage';
 import {VECTORS_PATH} from '../crypto/helpers';
@@ -50,14 +52,24 @@ export interface FakeServer {
     gpgKeyServer: string;
     failPush: string | null; // error message the next pushes fail with
     rejectGPG: boolean; // refuse pushes that carry a GPG backup
+    nonces: string[]; // issued, in order; each push uses one up
 }
 
 /** Replaces pluginAPI's network calls by an in-memory server for user `me`. */
 export function fakeServer(me = ME): FakeServer {
-    const server: FakeServer = {keys: {}, pushes: [], gpgKeyServer: '', failPush: null, rejectGPG: false};
+    const server: FakeServer = {keys: {}, pushes: [], gpgKeyServer: '', failPush: null, rejectGPG: false, nonces: []};
     jest.spyOn(pluginAPI, 'getPublicKeys').mockImplementation(async (ids) =>
         Object.fromEntries(ids.map((id) => [id, server.keys[id] ?? null])));
-    jest.spyOn(pluginAPI, 'pushPublicKey').mockImplementation(async (pubkey, backupGPG) => {
+    jest.spyOn(pluginAPI, 'pushPublicKey').mockImplementation(async (pubkey, sign, backupGPG) => {
+        // As the server does: a fresh nonce per push, and the proof must verify with the pushed key.
+        const nonce = `nonce-${server.nonces.length + 1}-${Math.random().toString(36).slice(2)}`;
+        server.nonces.push(nonce);
+        const proof = await sign(nonce);
+        const key = await importPublicKey(pubkey);
+        const valid = await crypto.subtle.verify({name: 'ECDSA', hash: 'SHA-256'}, key.sign, fromBase64(proof, 'proof', 64), pushProofMessage(me, nonce));
+        if (!valid) {
+            throw new PluginAPIError('proof does not verify', 403);
+        }
         if (server.failPush) {
             throw new PluginAPIError(server.failPush, 500);
         }

@@ -1,5 +1,5 @@
 import React from 'react';
-import {act, fireEvent, render, screen, waitFor} from '@testing-library/react';
+import {act, cleanup as cleanupRender, fireEvent, render, screen, waitFor} from '@testing-library/react';
 
 import type {Post} from '@mattermost/types/posts';
 
@@ -68,6 +68,28 @@ describe('custom_e2ee post display', () => {
         expect(html).toContain('the plan (https://img.example/secret-plan.png)');
         expect(html).toContain('https://img.example/b.png');
         expect(messageHtmlToComponent.mock.calls[0][1]).toMatchObject({images: false});
+    });
+
+    test('a sender whose key the server also lists for another user is flagged on every post', async () => {
+        const w = await makeWorld();
+        const Post = component(w);
+        w.keyTable[w.carol.id] = w.bob.json; // carol "registered" bob's key: she could pass off his v1 posts
+        // bob's own v1 post, and the same ciphertext shown as carol's.
+        const e2ee = await encryptV1('from bob', w.bob.keys, [w.alice.pub, w.bob.pub]);
+        const asBob = basePost({id: 'postbob', user_id: w.bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+        const asCarol = basePost({id: 'postcarol', user_id: w.carol.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+        render(<><Post post={asBob}/><Post post={asCarol}/></>);
+        await waitFor(() => expect(screen.getAllByTestId('e2ee-shared-key')).toHaveLength(2));
+        const [onBob, onCarol] = screen.getAllByTestId('e2ee-shared-key');
+        expect(onBob.textContent).toContain('also registered to @carol, not only to @bob');
+        expect(onCarol.textContent).toContain('also registered to @bob, not only to @carol');
+        expect(screen.getAllByTestId('e2ee-lock')[0].getAttribute('title')).toContain('The same key is also registered to @carol');
+
+        // An unshared key: no warning.
+        cleanupRender();
+        render(<Post post={await encryptedPost(w, w.alice, 'mine')}/>);
+        await screen.findByTestId('e2ee-text');
+        expect(screen.queryByTestId('e2ee-shared-key')).toBeNull();
     });
 
     test('a v2 post has no v1 marker', async () => {
