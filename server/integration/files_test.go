@@ -32,7 +32,8 @@ func newKeyedUser(t *testing.T, w *world, dir, prefix string) *keyedUser {
 	require.NoError(t, os.WriteFile(pubFile, []byte(pubJSON), 0o600))
 	var pub map[string]string
 	require.NoError(t, json.Unmarshal([]byte(pubJSON), &pub))
-	r := u.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub})
+	proof := strings.TrimSpace(cli(t, "", "push-proof", "--key", keyFile, "--user", u.userID, "--nonce", u.nonce()))
+	r := u.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub, "proof": proof})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	return &keyedUser{client: u, keyFile: keyFile, pubFile: pubFile}
 }
