@@ -46,6 +46,8 @@ func (p *Plugin) newRouter() http.Handler {
 		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
 		"/channel/status":            {{http.MethodGet, p.handleChannelStatus}},
 		"/gpg/key_server":            {{http.MethodGet, p.handleKeyServer}},
+		"/admin/stats":               {{http.MethodGet, p.handleAdminStats}},
+		"/admin/stats/recount":       {{http.MethodPost, p.handleAdminRecount}},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path, ok := strings.CutPrefix(r.URL.Path, apiPrefix)

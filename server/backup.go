@@ -142,6 +142,7 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string, proof
 	}
 	if changed {
 		p.API.PublishWebSocketEvent("newPubkey", map[string]any{"userID": userID}, &model.WebsocketBroadcast{})
+		p.keyRegistered(userID, storedKey(old) == nil)
 	}
 	if backup != nil {
 		p.mailBackup(userID, *backup)

@@ -55,22 +55,38 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 	if !p.canChangeMethod(userID, ch) {
 		return apiErr(http.StatusForbidden, "you do not have permission to change this channel's encryption")
 	}
-	changed, err := p.store().setMethod(channelID, method)
+	if err := p.checkRequireEncryption(userID, channelID, method); err != nil {
+		return err
+	}
+	prev, changed, err := p.store().setMethod(channelID, method)
 	if err != nil || !changed {
 		return err
 	}
+	p.methodChanged(ch, prev, method)
 	if method == methodNone {
 		p.noteTurnedOff(userID, channelID)
 	}
 	if method == methodP2P {
 		p.markChannelEncrypted(channelID, model.GetMillis())
 	}
+	p.publishMethod(channelID, method)
+	p.announceChange(userID, channelID, method)
+	return nil
+}
+
+// publishMethod tells the channel's clients its new mode.
+func (p *Plugin) publishMethod(channelID string, method int) {
 	p.API.PublishWebSocketEvent("channelStateChanged", map[string]any{
 		"chanID": channelID,
 		"method": methodName(method),
 	}, &model.WebsocketBroadcast{ChannelId: channelID})
-	p.announceChange(userID, channelID, method)
-	return nil
+}
+
+// botPost posts msg in the channel as the bot.
+func (p *Plugin) botPost(channelID, msg string) {
+	if _, appErr := p.API.CreatePost(&model.Post{UserId: p.botUserID, ChannelId: channelID, Message: msg}); appErr != nil {
+		p.API.LogWarn("E2EE: cannot announce the channel's encryption change", "channel_id", channelID, "error", appErr.Error())
+	}
 }
 
 // announceChange posts, as the bot, who changed the mode and who has no key yet.
@@ -88,9 +104,7 @@ func (p *Plugin) announceChange(userID, channelID string, method int) {
 	} else {
 		msg = who + " turned off end-to-end encryption in this channel. New messages are no longer encrypted."
 	}
-	if _, appErr := p.API.CreatePost(&model.Post{UserId: p.botUserID, ChannelId: channelID, Message: msg}); appErr != nil {
-		p.API.LogWarn("E2EE: cannot announce the channel's encryption change", "channel_id", channelID, "error", appErr.Error())
-	}
+	p.botPost(channelID, msg)
 }
 
 func mentionList(users []*model.User) string {

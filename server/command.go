@@ -156,6 +156,9 @@ func (p *Plugin) migrateCommand(userID string) string {
 		p.API.LogWarn("E2EE: migration from "+originalName+" failed", "error", err.Error())
 		return "Migration from " + originalName + " failed (the database could not be read or the result not recorded); see the server log."
 	}
+	if summary.Pubkeys.Copied+summary.Channels.Copied > 0 {
+		p.ensureStats(true)
+	}
 	text := "Migration from " + originalName + ": " + summary.String() + ". Data already set here was kept."
 	if summary.Failed > 0 {
 		text += " Some rows could not be written (see the server log): run `/e2ee migrate` again."

@@ -57,7 +57,7 @@ func TestSlashCommand(t *testing.T) {
 
 func TestOnActivate(t *testing.T) {
 	api := newFakeAPI()
-	p := &Plugin{}
+	p := &Plugin{runInBackground: func(f func()) { f() }}
 	p.SetAPI(api)
 	alice := newTestUser(t)
 	reads := 0

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"slices"
+	"sort"
 	"sync"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -134,6 +136,48 @@ func (f *fakeAPI) addChannel(id string, typ model.ChannelType, memberIDs ...stri
 	f.members[id] = memberIDs
 }
 
+func (f *fakeAPI) countActive() int {
+	n := 0
+	for _, u := range f.users {
+		if u.DeleteAt == 0 && !u.IsBot {
+			n++
+		}
+	}
+	return n
+}
+
+// GetUsers answers Active/Inactive listings in ID order, page by page.
+func (f *fakeAPI) GetUsers(o *model.UserGetOptions) ([]*model.User, *model.AppError) {
+	ids := make([]string, 0, len(f.users))
+	for id, u := range f.users {
+		if (o.Inactive && u.DeleteAt == 0) || (o.Active && u.DeleteAt != 0) {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []*model.User
+	for i := o.Page * o.PerPage; i < len(ids) && i < (o.Page+1)*o.PerPage; i++ {
+		out = append(out, f.users[ids[i]])
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) GetChannelStats(channelID string) (*model.ChannelStats, *model.AppError) {
+	return &model.ChannelStats{ChannelId: channelID, MemberCount: int64(len(f.members[channelID]))}, nil
+}
+
+// GetChannelsForTeamForUser with team "" lists all the user's channels, as the server does.
+func (f *fakeAPI) GetChannelsForTeamForUser(_, userID string, _ bool) ([]*model.Channel, *model.AppError) {
+	var out []*model.Channel
+	for id, members := range f.members {
+		if slices.Contains(members, userID) {
+			out = append(out, f.channels[id])
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeAPI) GetUser(id string) (*model.User, *model.AppError) {
 	if u, ok := f.users[id]; ok {
 		return u, nil
@@ -235,5 +279,7 @@ func newTestPlugin() (*Plugin, *fakeAPI) {
 	api.addUser(p.botUserID, botUsername, true)
 	p.setConfiguration(&configuration{BotCanAlwaysPost: true, GPGKeyServer: "https://keys.openpgp.org"})
 	p.router = p.newRouter()
+	p.runInBackground = func(f func()) { f() }
+	p.activeUsersCount = func() (int, error) { return api.countActive(), nil }
 	return p, api
 }

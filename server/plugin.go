@@ -18,12 +18,17 @@ type Plugin struct {
 
 	configurationLock sync.RWMutex
 	configuration     *configuration
+	configError       string
 
 	botUserID string
 	router    http.Handler
 
 	// originalRows replaces the database read of the original plugin's KV in unit tests.
 	originalRows func() ([]originalRow, error)
+	// activeUsersCount replaces the database count of active users in unit tests.
+	activeUsersCount func() (int, error)
+	// runInBackground runs slow work off the caller's path (nil: a goroutine); tests run it inline.
+	runInBackground func(func())
 	// listChangedPosts replaces the sweep's database read in unit tests.
 	listChangedPosts changedPosts
 

@@ -158,27 +158,34 @@ func (s store) getMethod(channelID string) (int, error) {
 }
 
 // setMethod changes the channel's method atomically; changed is false when it already had it.
-func (s store) setMethod(channelID string, method int) (changed bool, err error) {
+// prev is the method it replaced (methodUnknown for an unreadable stored value).
+func (s store) setMethod(channelID string, method int) (prev int, changed bool, err error) {
 	key := kvChanMethodPrefix + channelID
 	for range 5 {
 		old, appErr := s.api.KVGet(key)
 		if appErr != nil {
-			return false, fmt.Errorf("reading the channel's encryption method: %w", appErr)
+			return 0, false, fmt.Errorf("reading the channel's encryption method: %w", appErr)
 		}
 		cur, err := parseStoredMethod(old)
 		if err == nil && cur == method {
-			return false, nil
+			return cur, false, nil
+		}
+		if err != nil {
+			cur = methodUnknown
 		}
 		ok, appErr := s.api.KVCompareAndSet(key, old, []byte(strconv.Itoa(method)))
 		if appErr != nil {
-			return false, fmt.Errorf("storing the channel's encryption method: %w", appErr)
+			return 0, false, fmt.Errorf("storing the channel's encryption method: %w", appErr)
 		}
 		if ok {
-			return true, nil
+			return cur, true, nil
 		}
 	}
-	return false, errConflict
+	return 0, false, errConflict
 }
+
+// methodUnknown: a stored method this version cannot read (or none stored, for counters).
+const methodUnknown = -1
 
 // parseStoredMethod reads the JSON number the original plugin stored (absent: none).
 func parseStoredMethod(raw []byte) (int, error) {
@@ -320,4 +327,23 @@ func (s store) getHistories(userIDs []string) (map[string][]KeyHistoryEntry, err
 		out[id] = lists[i]
 	}
 	return out, nil
+}
+
+// setMethodIfUnset sets the method of a channel whose mode nobody ever set (no KV entry):
+// the policy never overrides a member's or admin's explicit choice, including "none".
+func (s store) setMethodIfUnset(channelID string, method int) (bool, error) {
+	ok, appErr := s.api.KVCompareAndSet(kvChanMethodPrefix+channelID, nil, []byte(strconv.Itoa(method)))
+	if appErr != nil {
+		return false, fmt.Errorf("storing the channel's encryption method: %w", appErr)
+	}
+	return ok, nil
+}
+
+// methodUnset: the channel has no stored method.
+func (s store) methodUnset(channelID string) (bool, error) {
+	raw, appErr := s.api.KVGet(kvChanMethodPrefix + channelID)
+	if appErr != nil {
+		return false, fmt.Errorf("reading the channel's encryption method: %w", appErr)
+	}
+	return raw == nil, nil
 }

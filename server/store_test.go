@@ -26,11 +26,11 @@ func TestStoredMethod(t *testing.T) {
 
 	// An unknown stored value is overwritten by an explicit choice.
 	api.kv[kvChanMethodPrefix+chanID] = []byte("7")
-	changed, err := st.setMethod(chanID, methodNone)
+	_, changed, err := st.setMethod(chanID, methodNone)
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, "0", string(api.kv[kvChanMethodPrefix+chanID]))
-	changed, err = st.setMethod(chanID, methodNone)
+	_, changed, err = st.setMethod(chanID, methodNone)
 	require.NoError(t, err)
 	assert.False(t, changed)
 

@@ -99,9 +99,12 @@ func (p *Plugin) stopSweeps() {
 func (p *Plugin) afterActivation(ctx context.Context, activatedAt int64) {
 	// An encrypted channel of the original plugin is unprotected until this copy: the sweep
 	// that follows covers it from activatedAt.
-	if _, _, err := p.runOriginalMigration(false); err != nil {
+	summary, _, err := p.runOriginalMigration(false)
+	if err != nil {
 		p.API.LogWarn("E2EE: migration from "+originalName+" did not run; it is retried at the next activation or with /e2ee migrate", "error", err.Error())
 	}
+	// Counters for the admin view: built once, and again when a migration copied data.
+	p.ensureStats(summary.Pubkeys.Copied+summary.Channels.Copied > 0)
 	p.warnAboutDrafts()
 	p.warnAboutBurnOnRead()
 	p.sweepAll(ctx, "activation", activatedAt)

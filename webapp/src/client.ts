@@ -1,7 +1,7 @@
 // Thin client for this plugin's server API (docs/api.md) and the two Mattermost REST calls
 // the plugin makes. Requests carry the host's session cookie and, for writes, the CSRF token,
-// as Mattermost's own web client does. (Not mattermost-redux's Client4: its class alone would be
-// a third of the bundle's size budget, for three calls.)
+// as Mattermost's own web client does. (Not mattermost-redux's Client4 or its actions: they would
+// make main.js 1.45 MB, for four calls; docs/design.md §2.2.)
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
@@ -42,6 +42,21 @@ export interface PreferenceJSON {
 export interface KeyHistoryEntryJSON {
     pubkey: PublicKeyJSON;
     since: number;
+}
+
+/** GET /admin/stats (docs/api.md): the admin view's figures. */
+export interface AdminStats {
+    active_users: number;
+    active_users_with_key: number;
+    key_share: number;
+    approximate: boolean;
+    encrypted_channels: Record<string, number>;
+    encrypted_direct: number;
+    keys_last_30_days: number;
+    synced_drafts: boolean;
+    policy: {auto_encrypt_direct: string; auto_encrypt_private_channels: string; require_encryption: boolean};
+    config_error: string;
+    counted_since: number;
 }
 
 export class PluginAPIError extends Error {
@@ -114,6 +129,10 @@ export const restAPI = {
             query.set('active', String(options.active));
         }
         return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users?${query}`, 'GET', undefined, field('message'));
+    },
+    /** POST /api/v4/users/ids (what Client4.getProfilesByIds calls). */
+    getProfilesByIds(userIds: string[]): Promise<UserProfile[]> {
+        return fetchJSON<UserProfile[]>(`${siteURL}/api/v4/users/ids`, 'POST', userIds, field('message'));
     },
     /** POST /api/v4/users/usernames: the users with these names (unknown names are left out). */
     getUsersByUsernames(usernames: string[]): Promise<UserProfile[]> {
@@ -194,6 +213,10 @@ export const pluginAPI = {
     },
     getChannelStatus(channelId: string): Promise<ChannelStatus> {
         return request<ChannelStatus>('GET', `/channel/status?chanID=${encodeURIComponent(channelId)}`);
+    },
+    /** System admins only. recount: rebuild the counters from the server's data first. */
+    getAdminStats(recount = false): Promise<AdminStats> {
+        return recount ? request<AdminStats>('POST', '/admin/stats/recount') : request<AdminStats>('GET', '/admin/stats');
     },
     async getGPGKeyServer(): Promise<string> {
         const res = await request<{url: string}>('GET', '/gpg/key_server');

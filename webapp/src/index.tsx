@@ -1,6 +1,8 @@
 import type {Store} from 'redux';
 
+import {AdoptionSetting} from './admin/adoption_setting';
 import {setSiteURL} from './client';
+import {hostState} from './host_state';
 import manifest from './manifest';
 import {registerKeyFeatures} from './keys';
 import {registerMessageFeatures} from './messages';
@@ -20,8 +22,7 @@ class E2EEPlugin {
     private teardown: Array<() => void> = [];
 
     initialize(registry: PluginRegistry, store: Store): void {
-        const state = store.getState();
-        const configured = state?.entities?.general?.config?.SiteURL;
+        const configured = hostState.config(store.getState()).SiteURL;
         setSiteURL(configured || `${window.location.origin}${(window as {basename?: string}).basename || ''}`);
 
         let myKeys = noKeys;
@@ -36,6 +37,8 @@ class E2EEPlugin {
         }
         const messages = registerMessageFeatures(registry, store, myKeys, keyActions);
         this.teardown.push(messages.dispose);
+        // The System Console section (setting key as in plugin.json).
+        registry.registerAdminConsoleCustomSetting?.('AdoptionStats', AdoptionSetting, {showTitle: true});
     }
 
     uninitialize(): void {

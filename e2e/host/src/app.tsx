@@ -13,6 +13,7 @@ import {getProfilesByIds} from 'mattermost-redux/actions/users';
 import {FileTypes, UserTypes} from 'mattermost-redux/action_types';
 import {getMyPreferences} from 'mattermost-redux/actions/preferences';
 
+import {AdminConsolePluginPage, adminConsolePluginId} from './admin_console';
 import {runMessageWillBePostedHooks, runSlashCommandWillBePostedHooks} from './hooks';
 import {initializePlugins} from './plugins';
 import {HOST_RHS_THREAD, type Registered} from './plugins_state';
@@ -509,5 +510,17 @@ export function App({store}: {store: Store}) {
     if (phase === 'error') {
         return <div data-testid='host-error' className='error'>{error}</div>;
     }
-    return <ChannelView store={store}/>;
+    return <Routed store={store}/>;
+}
+
+// The channel view, or the System Console page of a plugin (#/admin_console/plugins/plugin_<id>).
+function Routed({store}: {store: Store}) {
+    const [hash, setHash] = useState(window.location.hash);
+    useEffect(() => {
+        const onChange = () => setHash(window.location.hash);
+        window.addEventListener('hashchange', onChange);
+        return () => window.removeEventListener('hashchange', onChange);
+    }, []);
+    const pluginId = adminConsolePluginId(hash);
+    return pluginId ? <AdminConsolePluginPage pluginId={pluginId}/> : <ChannelView store={store}/>;
 }

@@ -12,6 +12,8 @@ export interface PluginsState {
     plugins: Record<string, {id: string; version: string; webapp?: {bundle_path: string}}>;
     components: Record<string, Registered[]>;
     postTypes: Record<string, Registered & {type: string; component: unknown}>;
+    // As the web app's reducers/plugins: per plugin, per lower-cased setting key.
+    adminConsoleCustomComponents: Record<string, Record<string, {pluginId: string; key: string; component: unknown; options: {showTitle?: boolean}}>>;
 }
 
 export const RECEIVED_WEBAPP_PLUGINS = 'RECEIVED_WEBAPP_PLUGINS';
@@ -20,8 +22,9 @@ export const REMOVED_PLUGIN_COMPONENT = 'REMOVED_PLUGIN_COMPONENT';
 export const RECEIVED_PLUGIN_POST_COMPONENT = 'RECEIVED_PLUGIN_POST_COMPONENT';
 export const REMOVED_PLUGIN_POST_COMPONENT = 'REMOVED_PLUGIN_POST_COMPONENT';
 export const REMOVED_WEBAPP_PLUGIN = 'REMOVED_WEBAPP_PLUGIN';
+export const RECEIVED_ADMIN_CONSOLE_CUSTOM_COMPONENT = 'RECEIVED_ADMIN_CONSOLE_CUSTOM_COMPONENT';
 
-const initial: PluginsState = {plugins: {}, components: {}, postTypes: {}};
+const initial: PluginsState = {plugins: {}, components: {}, postTypes: {}, adminConsoleCustomComponents: {}};
 
 function sortByPlugin(list: Registered[]): Registered[] {
     return [...list].sort((a, b) => a.pluginId.localeCompare(b.pluginId));
@@ -64,6 +67,11 @@ export function pluginsReducer(state: PluginsState = initial, action: AnyAction)
         }
         return {...state, postTypes};
     }
+    case RECEIVED_ADMIN_CONSOLE_CUSTOM_COMPONENT: {
+        const {pluginId, key} = action.data;
+        const mine = {...state.adminConsoleCustomComponents[pluginId], [String(key).toLowerCase()]: action.data};
+        return {...state, adminConsoleCustomComponents: {...state.adminConsoleCustomComponents, [pluginId]: mine}};
+    }
     case REMOVED_WEBAPP_PLUGIN: {
         const components: PluginsState['components'] = {};
         for (const [name, list] of Object.entries(state.components)) {
@@ -77,7 +85,9 @@ export function pluginsReducer(state: PluginsState = initial, action: AnyAction)
         }
         const plugins = {...state.plugins};
         delete plugins[action.data.id];
-        return {plugins, components, postTypes};
+        const adminConsoleCustomComponents = {...state.adminConsoleCustomComponents};
+        delete adminConsoleCustomComponents[action.data.id];
+        return {plugins, components, postTypes, adminConsoleCustomComponents};
     }
     default:
         return state;

@@ -4,7 +4,7 @@ import type {Reducer, Store} from 'redux';
 
 import reducerRegistry from 'mattermost-redux/store/reducer_registry';
 
-import {RECEIVED_PLUGIN_COMPONENT, RECEIVED_PLUGIN_POST_COMPONENT, REMOVED_PLUGIN_COMPONENT, REMOVED_PLUGIN_POST_COMPONENT} from './plugins_state';
+import {RECEIVED_ADMIN_CONSOLE_CUSTOM_COMPONENT, RECEIVED_PLUGIN_COMPONENT, RECEIVED_PLUGIN_POST_COMPONENT, REMOVED_PLUGIN_COMPONENT, REMOVED_PLUGIN_POST_COMPONENT} from './plugins_state';
 import {wsHandlers, reconnectHandlers} from './ws_registry';
 
 let counter = 0;
@@ -68,6 +68,10 @@ export class Registry {
         this.registerDesktopNotificationHook = reArg(['hook'], (hook) => add('DesktopNotificationHooks', {hook}));
         this.registerFilesWillUploadHook = reArg(['hook'], (hook) => add('FilesWillUploadHook', {hook}));
         this.registerFilePreviewComponent = reArg(['override', 'component'], (override, component) => add('FilePreview', {override, component}));
+        this.registerAdminConsoleCustomSetting = reArg(['key', 'component', 'options'], (key, component, options) => {
+            const {showTitle} = (options || {}) as {showTitle?: boolean};
+            this.store.dispatch({type: RECEIVED_ADMIN_CONSOLE_CUSTOM_COMPONENT, data: {pluginId, key, component, options: {showTitle}}});
+        });
         this.registerTranslations = reArg(['getTranslationsForLocale'], () => undefined);
         this.unregisterComponent = reArg(['componentId'], (id) => {
             this.store.dispatch({type: REMOVED_PLUGIN_COMPONENT, id});

@@ -3,6 +3,7 @@
 import type React from 'react';
 import type {Store} from 'redux';
 
+import {hostState} from '../host_state';
 import type {MyKeys} from '../types/my_keys';
 import type {PluginRegistry} from '../types/registry';
 
@@ -15,16 +16,12 @@ import {KeysUI} from './ui';
 export {onMyKeysChange} from './my_keys';
 export {parseKeyCommand} from './slash';
 
-interface UsersState {
-    entities?: {users?: {currentUserId?: string}};
-}
-
 export function registerKeyFeatures(
     registry: PluginRegistry,
     store: Store,
     options: Pick<KeyServiceOptions, 'fetchFn'> = {},
 ): {myKeys: MyKeys; offerSetup: () => void; replaceKey: () => void; dispose: () => void} {
-    const currentUserId = () => (store.getState() as UsersState)?.entities?.users?.currentUserId || '';
+    const currentUserId = () => hostState.currentUserId(store.getState());
     const myKeys = new MyKeysStore(currentUserId);
     const ui = new KeysUI();
     const service = new KeyService({store, myKeys, ui, ...options});

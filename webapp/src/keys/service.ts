@@ -3,6 +3,7 @@
 import type {Store} from 'redux';
 
 import {pluginAPI} from '../client';
+import {hostState} from '../host_state';
 import {BackupFormatError, InvalidKeyError, fingerprintOf, generateKeys, importBackupSet, importPublicKey, publicKeyOf, signPushProof} from '../crypto';
 import type {FetchLike} from '../crypto/hkp';
 import type {PrivateKeySet, PublicKey, PublicKeyJSON} from '../crypto/types';
@@ -23,10 +24,6 @@ export interface KeyServiceOptions {
     ui: KeysUI;
     /** For HKP look-ups; the browser's fetch by default. */
     fetchFn?: FetchLike;
-}
-
-interface UsersState {
-    entities?: {users?: {currentUserId?: string; profiles?: Record<string, {email?: string} | undefined>}};
 }
 
 export function errorText(err: unknown): string {
@@ -62,21 +59,17 @@ export class KeyService {
         this.fetchFn = opts.fetchFn;
     }
 
-    private state(): UsersState {
-        return (this.store.getState() as UsersState) || {};
-    }
-
     private me(): string {
-        return this.state().entities?.users?.currentUserId || '';
+        return hostState.currentUserId(this.store.getState());
     }
 
     private myUsername(me: string): string {
-        const profile = this.state().entities?.users?.profiles?.[me] as {username?: string} | undefined;
+        const profile = hostState.user(this.store.getState(), me);
         return (profile?.username || '').replace(/[^A-Za-z0-9._-]/g, '');
     }
 
     private myEmail(me: string): string {
-        return this.state().entities?.users?.profiles?.[me]?.email || '';
+        return hostState.user(this.store.getState(), me)?.email || '';
     }
 
     private async serverKey(userId: string): Promise<ServerKey> {

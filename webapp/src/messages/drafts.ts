@@ -5,6 +5,7 @@
 // encrypted channels. (The server part cannot turn ServiceSettings.AllowSyncedDrafts off: see
 // docs/admin-guide.md.)
 import type {DraftJSON, EncryptionMethod, PreferenceJSON} from '../client';
+import {hostState} from '../host_state';
 import type {MyKeys} from '../types/my_keys';
 
 export const SYNC_DRAFTS_CATEGORY = 'advanced_settings';
@@ -40,7 +41,7 @@ interface DraftState {
 }
 
 export function syncDraftsPreference(state: unknown): string | undefined {
-    return (state as DraftState)?.entities?.preferences?.myPreferences?.[`${SYNC_DRAFTS_CATEGORY}--${SYNC_DRAFTS_NAME}`]?.value;
+    return hostState.preference(state, SYNC_DRAFTS_CATEGORY, SYNC_DRAFTS_NAME) || undefined;
 }
 
 /** Runs now, when the user's keys change, when an encrypted channel is opened, and when the
@@ -51,7 +52,7 @@ export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => vo
             return;
         }
         const state = deps.getState() as DraftState;
-        const userId = state?.entities?.users?.currentUserId;
+        const userId = hostState.currentUserId(state);
         if (!userId) {
             return;
         }
@@ -63,7 +64,7 @@ export function guardDrafts(deps: DraftGuardDeps, subscribe: (listener: () => vo
             deps.dispatch({type: 'RECEIVED_PREFERENCES', data: [pref]});
             turnedOff = true;
         }
-        if (state?.entities?.general?.config?.AllowSyncedDrafts === 'true') {
+        if (hostState.config(state).AllowSyncedDrafts === 'true') {
             await deleteEncryptedDrafts(state);
         }
         if (turnedOff) {

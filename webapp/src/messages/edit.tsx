@@ -5,6 +5,8 @@ import React, {useEffect, useRef, useState, useSyncExternalStore} from 'react';
 
 import type {Post} from '@mattermost/types/posts';
 
+import {hostState} from '../host_state';
+
 import type {EncryptionMethod} from '../client';
 import type {HookResult} from '../types/registry';
 
@@ -228,7 +230,6 @@ export function createUpdateHook(deps: UpdateHookDeps) {
 
 interface HostEditingState {
     views?: {posts?: {editingPost?: {postId?: string; show?: boolean}}};
-    entities?: {posts?: {posts?: Record<string, Post | undefined>}};
 }
 
 export interface HostEditorGuardDeps {
@@ -260,7 +261,7 @@ export function guardHostEditor(store: {getState(): unknown; dispatch(action: {t
         if (handled === editing.postId) {
             return;
         }
-        const post = state.entities?.posts?.posts?.[editing.postId];
+        const post = hostState.post(state, editing.postId);
         if (!post) {
             return;
         }

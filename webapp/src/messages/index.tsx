@@ -4,10 +4,12 @@ import React from 'react';
 import type {Store} from 'redux';
 
 import type {Post} from '@mattermost/types/posts';
+import type {UserProfile} from '@mattermost/types/users';
 
 import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
 import {KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
+import {createProfileLoader, hostState} from '../host_state';
 import manifest from '../manifest';
 import type {MyKeys} from '../types/my_keys';
 import type {PluginRegistry, SlashCommandArgs, WebSocketMessage} from '../types/registry';
@@ -52,6 +54,7 @@ export interface MessageFeatureOptions {
     client?: ProfilesClient & {
         patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
         getUserByUsername?(username: string): Promise<{id: string; username: string}>;
+        getProfilesByIds?(userIds: string[]): Promise<UserProfile[]>;
     } & Partial<DraftGuardDeps['rest'] & DirectChannelClient>;
     directoryTtlMs?: number;
     /** Opens the key setup dialog (no key in this browser): header lock, encrypted channel. */
@@ -129,8 +132,9 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         },
     })));
 
-    const currentUser = () => state().entities?.users?.profiles?.[me()] as NotifyUser | undefined;
-    const myMember = (channelId: string) => state().entities?.channels?.myMembers?.[channelId] as NotifyMember | undefined;
+    const currentUser = () => hostState.currentUser(state()) as NotifyUser | undefined;
+    const myMember = (channelId: string) => hostState.myChannelMember(state(), channelId) as NotifyMember | undefined;
+    const profileLoader = createProfileLoader(store, (userIds) => (client.getProfilesByIds ?? restAPI.getProfilesByIds)(userIds));
     const openVerify = (userId: string) => verify.open({kind: 'user', userId, username: usernameOf(state(), userId) ?? userId});
     ids.push(registry.registerSlashCommandWillBePostedHook(async (message: string, args: SlashCommandArgs) => {
         const cmd = parseVerifyCommand(message);
@@ -145,7 +149,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             verify.open({kind: 'list', channelId});
             return {};
         }
-        const profiles = state().entities?.users?.profiles ?? {};
+        const profiles = hostState.users(state());
         let user = Object.values(profiles).find((p) => p?.username?.toLowerCase() === cmd.username) as {id: string; username?: string} | undefined;
         if (!user && client.getUserByUsername) {
             user = await client.getUserByUsername(cmd.username).catch(() => undefined);
@@ -159,7 +163,13 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     ids.push(registry.registerPostTypeComponent(E2EE_POST_TYPE, makeEncryptedPost({
         openVerify,
         decrypt,
-        usernameOf: (id) => usernameOf(state(), id),
+        usernameOf: (id) => {
+            const name = usernameOf(state(), id);
+            if (name === undefined) {
+                profileLoader.loadMissing([id]);
+            }
+            return name;
+        },
         mentionKeys: (channelId) => {
             const user = currentUser();
             return user ? mentionKeysFor(user, myMember(channelId)) : [];
@@ -193,7 +203,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         replaceKey: options.replaceKey,
     }) as React.ComponentType<Record<string, unknown>>));
     ids.push(registry.registerRootComponent(makeConfirmRoot(confirm) as React.ComponentType<Record<string, unknown>>));
-    const postById = (postId: string) => state().entities?.posts?.posts?.[postId];
+    const postById = (postId: string) => hostState.post(state(), postId);
     const openOurEditor = async (post: Post) => {
         const result = await decrypt.decrypt(post);
         if (result.status !== 'ok') {

@@ -5,6 +5,7 @@
 // other case stays with the notification hook, so a post never notifies twice.
 import type {Post} from '@mattermost/types/posts';
 
+import {hostState} from '../host_state';
 import type {WebSocketMessage} from '../types/registry';
 
 import type {DecryptService} from './decrypt_service';
@@ -64,12 +65,12 @@ export interface PostedNotifierDeps {
 }
 
 function pref(state: NotifyState, name: string): string | undefined {
-    return state.entities?.preferences?.myPreferences?.[`display_settings--${name}`]?.value;
+    return hostState.preference(state, 'display_settings', name) || undefined;
 }
 
 /** mattermost-redux isCollapsedThreadsEnabled. */
 function collapsedThreads(state: NotifyState): boolean {
-    const setting = state.entities?.general?.config?.CollapsedThreads;
+    const setting = hostState.config(state).CollapsedThreads;
     if (!setting || setting === 'disabled') {
         return false;
     }
@@ -79,7 +80,7 @@ function collapsedThreads(state: NotifyState): boolean {
 
 /** mattermost-redux displayUsername with the teammate name display setting. */
 function displayName(state: NotifyState, user: Profile): string {
-    const setting = pref(state, 'name_format') || state.entities?.general?.config?.TeammateNameDisplay || 'username';
+    const setting = pref(state, 'name_format') || hostState.config(state).TeammateNameDisplay || 'username';
     const full = [user.first_name, user.last_name].filter(Boolean).join(' ').trim();
     let name = user.username;
     if (setting === 'nickname_full_name') {
@@ -123,13 +124,13 @@ type Plan = {user: Profile; member: NotifyMember; notification: DesktopNotificat
  * have shown; null when the host shows it (through our hook) or skips it for another reason. */
 export function planGapNotification(state: NotifyState, post: Post, data: Props): Plan | null {
     const e = state.entities ?? {};
-    const me = e.users?.currentUserId ?? '';
+    const me = hostState.currentUserId(state);
     const props = (post.props ?? {}) as Record<string, unknown>;
     if (!isEncryptedPost(post) || !me || (post.user_id === me && props.from_webhook !== 'true')) {
         return null;
     }
-    const member = e.channels?.myMembers?.[post.channel_id];
-    const user = e.users?.profiles?.[me];
+    const member = hostState.myChannelMember(state, post.channel_id) as NotifyMember | undefined;
+    const user = hostState.user(state, me) as Profile | undefined;
     if (!member || !user || member.notify_props?.mark_unread === 'mention') {
         return null; // not a member, or muted
     }

@@ -2,6 +2,7 @@
 import type {Store} from 'redux';
 
 import type {EncryptionMethod} from '../client';
+import {hostState} from '../host_state';
 import manifest from '../manifest';
 
 export const STATE_KEY = `plugins-${manifest.id}` as const;
@@ -63,23 +64,23 @@ export function selectChannelMethod(state: unknown, channelId: string): Encrypti
 }
 
 export function currentUserId(state: unknown): string {
-    return (state as HostState)?.entities?.users?.currentUserId ?? '';
+    return hostState.currentUserId(state);
 }
 
 export function currentChannelId(state: unknown): string {
-    return (state as HostState)?.entities?.channels?.currentChannelId ?? '';
+    return hostState.currentChannelId(state);
 }
 
 /** The channel of the thread open in the right-hand side, if any. */
 export function rhsChannelId(state: unknown): string {
     const s = state as HostState & {views?: {rhs?: {selectedPostId?: string; selectedChannelId?: string}}};
     const postId = s?.views?.rhs?.selectedPostId;
-    const post = postId ? s?.entities?.posts?.posts?.[postId] : undefined;
+    const post = postId ? hostState.post(state, postId) : undefined;
     return post?.channel_id || s?.views?.rhs?.selectedChannelId || '';
 }
 
 export function usernameOf(state: unknown, userId: string): string | undefined {
-    return (state as HostState)?.entities?.users?.profiles?.[userId]?.username;
+    return hostState.user(state, userId)?.username;
 }
 
 /** Who last turned an unencrypted channel's encryption off, as the server recorded it. */

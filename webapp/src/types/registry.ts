@@ -64,6 +64,7 @@ export interface PluginRegistry {
     registerFilesWillUploadHook?(hook: (files: File[], upload: (files: File[]) => void) => {message?: string; files?: File[] | null}): string;
     registerFilePreviewComponent?(override: (fileInfo: {id?: string; name?: string}, post?: Post) => boolean,
         component: React.ComponentType<{fileInfo: {id?: string; name?: string}; post?: Post; onModalDismissed?: () => void}>): string;
+    registerAdminConsoleCustomSetting?(key: string, component: React.ComponentType<{id: string}>, options?: {showTitle?: boolean}): void;
     unregisterComponent(id: string): void;
     unregisterPostTypeComponent?(id: string): void;
 }
