@@ -4,14 +4,12 @@
 // chunk so a large file is never held twice in JS memory.
 import {bytesEqual, concat, type Bytes} from './encoding';
 import {IntegrityError, MalformedError} from './errors';
+import {F1_CHUNK_BYTES, F1_HEADER_BYTES, F1_KEY_BYTES, F1_TAG_BYTES, encryptedFileSize} from './file_format';
 import {randomBytes, subtle} from './subtle';
 
 export const F1_MAGIC = new Uint8Array([0x4d, 0x4d, 0x45, 0x32, 0x45, 0x45, 0x46]); // "MME2EEF"
 export const F1_VERSION = 1;
-export const F1_HEADER_BYTES = 20;
-export const F1_CHUNK_BYTES = 65536;
-export const F1_TAG_BYTES = 16;
-export const F1_KEY_BYTES = 32;
+export {F1_HEADER_BYTES, F1_CHUNK_BYTES, F1_TAG_BYTES, F1_KEY_BYTES, encryptedFileSize};
 const PREFIX_BYTES = 7;
 const SEGMENT_BYTES = F1_CHUNK_BYTES + F1_TAG_BYTES;
 // Chunks are read, sealed and hashed in groups of 16 (1 MiB): fewer, larger WebCrypto and Blob
@@ -39,12 +37,6 @@ export interface EncryptedFile {
 export interface EncryptFileOptions {
     key?: Uint8Array; // tests and vectors only: a fixed key
     prefix?: Uint8Array; // tests and vectors only: a fixed 7-byte nonce prefix
-}
-
-/** Size of the F1 ciphertext of a plaintext of `size` bytes. */
-export function encryptedFileSize(size: number): number {
-    const chunks = Math.max(1, Math.ceil(size / F1_CHUNK_BYTES));
-    return F1_HEADER_BYTES + size + (chunks * F1_TAG_BYTES);
 }
 
 export function fileHeader(prefix: Uint8Array): Bytes {

@@ -2,7 +2,7 @@
 // its server file ID, key, hash and the real name, type and size that only readers learn.
 import {fromBase64, toBase64, type Bytes} from './encoding';
 import {MalformedError} from './errors';
-import {F1_KEY_BYTES} from './file';
+import {F1_KEY_BYTES} from './file_format';
 
 /** Mattermost IDs: 26 characters of [a-z0-9]. */
 const ID_RE = /^[a-z0-9]{26}$/;

@@ -1,8 +1,10 @@
 // Attachments in encrypted channels (docs/design.md §15): the FilesWillUpload hook encrypts each
 // file in the browser and hands the host only `<random>.bin` ciphertext to upload; the send hook
 // turns the post's file IDs back into the entries (key, name, type…) of the encrypted payload.
+import {getSiteURL} from '../client';
 import {toHex} from '../crypto/encoding';
-import {encryptFile, encryptedFileSize, type EncryptedFile} from '../crypto/file';
+import type {EncryptedFile} from '../crypto/file';
+import {encryptedFileSize} from '../crypto/file_format';
 import {MAX_POST_FILE_IDS, type FileEntry, type FileThumbEntry} from '../crypto/file_entry';
 import {randomBytes} from '../crypto/subtle';
 
@@ -20,6 +22,23 @@ export const THUMB_MIN_BYTES = 256 * 1024;
 export const THUMB_MAX_SIDE = 320;
 
 export const ENCRYPTED_FILE_TYPE = 'application/octet-stream';
+
+/** The file encryption code, a chunk of its own (main.js stays small). */
+export function loadFileCrypto(): Promise<typeof import('../crypto/file')> {
+    return import(/* webpackChunkName: "files" */ '../crypto/file');
+}
+
+/** GET /api/v4/files/{id}/info: the upload name of a file (to find its key before sending). */
+export async function fetchFileName(fileId: string): Promise<string | undefined> {
+    const res = await fetch(`${getSiteURL()}/api/v4/files/${encodeURIComponent(fileId)}/info`, {
+        credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'},
+    });
+    if (!res.ok) {
+        return undefined;
+    }
+    const info = await res.json() as {name?: unknown};
+    return typeof info?.name === 'string' ? info.name : undefined;
+}
 
 export function encryptedFileName(): string {
     return `${toHex(randomBytes(16))}.bin`;
@@ -94,7 +113,7 @@ const MIXED = 'A thread of another channel is open on the right, and only one of
 /** The FilesWillUpload hook. The host calls it synchronously and ignores a Promise, so for an
  * encrypted channel it returns no files at once, encrypts, then calls `upload` with ciphertext. */
 export function createFilesWillUploadHook(deps: UploadHookDeps) {
-    const encrypt = deps.encrypt ?? ((f: Blob) => encryptFile(f));
+    const encrypt = deps.encrypt ?? (async (f: Blob) => (await loadFileCrypto()).encryptFile(f));
     const thumbnail = deps.thumbnail ?? makeThumbnail;
     return (files: File[], upload?: (files: File[]) => void): UploadHookResult => {
         const channelIds = deps.candidateChannels().filter((id, i, all) => id && all.indexOf(id) === i);

@@ -26,18 +26,6 @@ export async function fetchFileCiphertext(fileId: string): Promise<Blob> {
     return res.blob();
 }
 
-/** GET /api/v4/files/{id}/info: the upload name of a file (to find its key before sending). */
-export async function fetchFileName(fileId: string): Promise<string | undefined> {
-    const res = await fetch(`${getSiteURL()}/api/v4/files/${encodeURIComponent(fileId)}/info`, {
-        credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'},
-    });
-    if (!res.ok) {
-        return undefined;
-    }
-    const info = await res.json() as {name?: unknown};
-    return typeof info?.name === 'string' ? info.name : undefined;
-}
-
 /** Fetches and decrypts one file; throws on any failure (network, tag, hash). */
 export async function openEncryptedFile(entry: FileEntry, fetchFile = fetchFileCiphertext, type = 'application/octet-stream'): Promise<Blob> {
     return decryptFile(await fetchFile(entry.id), entry.key, entry.hash, type);

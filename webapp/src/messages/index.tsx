@@ -28,8 +28,8 @@ import {ConfirmController, makeConfirmRoot, type Question} from './confirm';
 import {guardDrafts, type DraftGuardDeps} from './drafts';
 import {createSendHook} from './send_hook';
 import {createSlashCommandGuard} from './slash_guard';
-import {PendingFiles, createFilesWillUploadHook, isEncryptedFileName} from './files';
-import {fetchFileName, makeEncryptedFilePreview} from './files_view';
+import {PendingFiles, createFilesWillUploadHook, fetchFileName, isEncryptedFileName} from './files';
+import {makeLazyFilePreview} from './files_lazy';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
@@ -280,7 +280,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     if (registry.registerFilePreviewComponent) {
         ids.push(registry.registerFilePreviewComponent(
             (fileInfo, post) => isEncryptedPost(post) && isEncryptedFileName(fileInfo?.name),
-            makeEncryptedFilePreview(decrypt),
+            makeLazyFilePreview(decrypt),
         ));
     }
 

@@ -7,7 +7,7 @@ import type {Post} from '@mattermost/types/posts';
 import type {PostTypeComponentProps} from '../types/registry';
 
 import {postVersion, type DecryptResult, type DecryptService} from './decrypt_service';
-import {EncryptedFiles} from './files_view';
+import {LazyEncryptedFiles} from './files_lazy';
 import {DecryptedText} from './markdown';
 
 export interface PostComponentServices {
@@ -171,7 +171,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                     />
                     <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
-                    {result.files !== undefined && <EncryptedFiles files={result.files}/>}
+                    {result.files !== undefined && <LazyEncryptedFiles files={result.files}/>}
                 </div>
             );
         }
@@ -200,7 +200,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                     />
                     <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
-                    {result.files !== undefined && <EncryptedFiles files={result.files}/>}
+                    {result.files !== undefined && <LazyEncryptedFiles files={result.files}/>}
                 </div>
             );
         }
