@@ -126,10 +126,12 @@ browser-test:
 bench: cli
 	cd webapp && $(NPM) run bench
 
-## bench-browser: display time of a 200-post encrypted channel in Chromium (needs make mm-up).
+## bench-browser: display time of a 200-post encrypted channel in Chromium (needs make mm-up),
+## in P2P (v2) and in channel-key mode (v3).
 bench-browser: dist
 	./build/deploy.sh $(BUNDLE)
 	cd e2e && $(NPM) run bench
+	cd e2e && BENCH_FORMAT=channel $(NPM) run bench
 
 ## demo: a real server with two ready users and the test host, to try the plugin in a browser.
 demo: dist

@@ -46,6 +46,11 @@ func (p *Plugin) newRouter() http.Handler {
 		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
 		"/channel/status":            {{http.MethodGet, p.handleChannelStatus}},
 		"/gpg/key_server":            {{http.MethodGet, p.handleKeyServer}},
+		"/channel/epoch":             {{http.MethodGet, p.handleReadEpoch}, {http.MethodPost, p.handleCommitEpoch}},
+		"/channel/epoch/part":        {{http.MethodPost, p.handleUploadPart}},
+		"/channel/epoch/status":      {{http.MethodGet, p.handleEpochStatus}},
+		"/channel/epoch/joiners":     {{http.MethodPost, p.handleAddJoiners}},
+		"/channel/history_sharing":   {{http.MethodPost, p.handleHistorySharing}},
 		"/admin/stats":               {{http.MethodGet, p.handleAdminStats}},
 		"/admin/stats/recount":       {{http.MethodPost, p.handleAdminRecount}},
 	}
@@ -244,7 +249,7 @@ func (p *Plugin) handleSetMethod(userID string, r *http.Request) (any, error) {
 	}
 	method, ok := parseMethod(r.URL.Query().Get("method"))
 	if !ok {
-		return nil, apiErr(http.StatusBadRequest, `method must be "none" or "p2p"`)
+		return nil, apiErr(http.StatusBadRequest, `method must be "none", "p2p" or "channel"`)
 	}
 	if err := p.changeMethod(userID, channelID, method); err != nil {
 		return nil, err

@@ -143,6 +143,10 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string, proof
 	if changed {
 		p.API.PublishWebSocketEvent("newPubkey", map[string]any{"userID": userID}, &model.WebsocketBroadcast{})
 		p.keyRegistered(userID, storedKey(old) == nil)
+		if old != nil {
+			// A replaced key (not a first one: joiner wraps cover that) needs new channel keys.
+			p.markKeyChanged(userID)
+		}
 	}
 	if backup != nil {
 		p.mailBackup(userID, *backup)

@@ -39,8 +39,12 @@ func (p *Plugin) warnAboutBurnOnRead() {
 
 // MessageHasBeenPosted removes a burn-on-read post from an encrypted channel as soon as the
 // server reports it. Other types were checked by MessageWillBePosted; the type test comes
-// first so that ordinary posts cost no KV read.
+// first so that ordinary posts cost no KV read. It also counts channel-key posts per epoch
+// (rotation after ChannelKeyRotationMessages).
 func (p *Plugin) MessageHasBeenPosted(_ *plugin.Context, post *model.Post) {
+	if post != nil {
+		p.countV3Post(post)
+	}
 	if post == nil || post.Type != burnOnReadPostType || !p.channelEncrypted(post.ChannelId) || p.passesUnencrypted(post) {
 		return
 	}

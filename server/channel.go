@@ -66,7 +66,7 @@ func (p *Plugin) changeMethod(userID, channelID string, method int) error {
 	if method == methodNone {
 		p.noteTurnedOff(userID, channelID)
 	}
-	if method == methodP2P {
+	if method != methodNone {
 		p.markChannelEncrypted(channelID, model.GetMillis())
 	}
 	p.publishMethod(channelID, method)
@@ -96,8 +96,8 @@ func (p *Plugin) announceChange(userID, channelID string, method int) {
 		who = "@" + u.Username
 	}
 	var msg string
-	if method == methodP2P {
-		msg = who + " turned on end-to-end encryption in this channel. New messages are encrypted in the browser; the server stores only ciphertext."
+	if method != methodNone {
+		msg = who + " turned on end-to-end encryption" + modeText(method) + " in this channel. New messages are encrypted in the browser; the server stores only ciphertext."
 		if without, err := p.membersWithoutKey(channelID); err == nil && len(without) > 0 {
 			msg += "\nMembers without an encryption key (they cannot read new messages until they set one up with `/e2ee init`): " + mentionList(without)
 		}

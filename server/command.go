@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -13,9 +14,10 @@ const commandTrigger = "e2ee"
 
 var subcommands = []struct{ name, help, roleID string }{
 	{"help", "Show this help", ""},
-	{"start", "Turn on end-to-end encryption in this channel", ""},
+	{"start", "Turn on end-to-end encryption in this channel ([--mode p2p|channel]; default by channel size)", ""},
 	{"stop", "Turn off end-to-end encryption in this channel", ""},
 	{"status", "Show this channel's encryption and who has no key", ""},
+	{"history", "Channel-key mode: share every past epoch with new members (on) or not (off)", ""},
 	{"show_backup", "Show your GPG-encrypted key backup stored on the server", ""},
 	{"init", "Create your encryption key (in the web app)", ""},
 	{"import", "Import your private key backup, or a backup of all your keys (in the web app)", ""},
@@ -41,7 +43,7 @@ func e2eeCommand() *model.Command {
 		DisplayName:      botDisplayName,
 		Description:      "End-to-end encryption",
 		AutoComplete:     true,
-		AutoCompleteDesc: "Available commands: help, start, stop, status, show_backup, init, import, verify, migrate",
+		AutoCompleteDesc: "Available commands: help, start, stop, status, history, show_backup, init, import, verify, migrate",
 		AutoCompleteHint: "[command]",
 		AutocompleteData: ac,
 	}
@@ -72,16 +74,31 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 	case "help":
 		return ephemeral(helpText()), nil
 	case "start", "stop":
-		method := methodP2P
-		if sub == "stop" {
-			method = methodNone
+		method := methodNone
+		if sub == "start" {
+			m, err := p.startMode(args.ChannelId, fields[2:])
+			if err != nil {
+				return ephemeral("Cannot change this channel's encryption: " + userMessage(err)), nil
+			}
+			method = m
 		}
 		if err := p.changeMethod(args.UserId, args.ChannelId, method); err != nil {
 			return ephemeral("Cannot change this channel's encryption: " + userMessage(err)), nil
 		}
-		return ephemeral("End-to-end encryption is now " + onOff(method) + " in this channel."), nil
+		return ephemeral("End-to-end encryption is now " + onOff(method) + modeText(method) + " in this channel."), nil
 	case "status":
 		return ephemeral(p.statusText(args.UserId, args.ChannelId) + "\n\n" + p.bundleStatusText()), nil
+	case "history":
+		if len(fields) != 3 || (fields[2] != "on" && fields[2] != "off") {
+			return ephemeral("Usage: `/e2ee history on|off`"), nil
+		}
+		if err := p.setHistorySharing(args.UserId, args.ChannelId, fields[2] == "on"); err != nil {
+			return ephemeral("Cannot change history sharing: " + userMessage(err)), nil
+		}
+		if fields[2] == "on" {
+			return ephemeral("History sharing is on: members' browsers give new members the keys of every past epoch of this channel."), nil
+		}
+		return ephemeral("History sharing is off: new members read from the current epoch on."), nil
 	case "show_backup":
 		backup, err := p.store().getBackup(args.UserId)
 		if err != nil {
@@ -101,10 +118,40 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 }
 
 func onOff(method int) string {
-	if method == methodP2P {
+	if method != methodNone {
 		return "on"
 	}
 	return "off"
+}
+
+// modeText names the encryption mode for messages.
+func modeText(method int) string {
+	switch method {
+	case methodP2P:
+		return " (P2P mode: each message is encrypted for every member)"
+	case methodChannel:
+		return " (channel-key mode: one key per epoch, renewed on every membership or key change)"
+	}
+	return ""
+}
+
+// startMode: --mode p2p|channel, else P2P below ChannelKeyThreshold members and channel-key from it on.
+func (p *Plugin) startMode(channelID string, args []string) (int, error) {
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && args[0] == "--mode":
+		if m, ok := parseMethod(args[1]); ok && m != methodNone {
+			return m, nil
+		}
+		return 0, apiErr(http.StatusBadRequest, "--mode is p2p or channel")
+	default:
+		return 0, apiErr(http.StatusBadRequest, "usage: /e2ee start [--mode p2p|channel]")
+	}
+	stats, appErr := p.API.GetChannelStats(channelID)
+	if appErr != nil {
+		return 0, fmt.Errorf("counting channel members: %w", appErr)
+	}
+	return p.modeForNewEncryption(nil, int(stats.MemberCount)), nil
 }
 
 // userMessage shows typed errors as they are and hides internal ones.
@@ -128,7 +175,16 @@ func (p *Plugin) statusText(userID, channelID string) string {
 	if err != nil {
 		return "Cannot read this channel's encryption: " + userMessage(err)
 	}
-	text := "End-to-end encryption is " + onOff(m) + " in this channel."
+	text := "End-to-end encryption is " + onOff(m) + modeText(m) + " in this channel."
+	if m == methodChannel {
+		if head, _, err := p.store().getHead(channelID); err == nil && head != nil {
+			text += fmt.Sprintf("\nCurrent epoch: %d", head.Epoch)
+			if reason := head.staleReason(p.getConfiguration(), model.GetMillis()); reason != "" {
+				text += " (to be renewed before the next message: " + reason + ")"
+			}
+			text += "."
+		}
+	}
 	without, err := p.membersWithoutKey(channelID)
 	if err != nil {
 		p.API.LogError("E2EE: cannot list members without key", "error", err.Error())

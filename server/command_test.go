@@ -85,8 +85,8 @@ func TestOnActivate(t *testing.T) {
 	for _, c := range registered.AutocompleteData.SubCommands {
 		subs = append(subs, c.Trigger)
 	}
-	assert.Equal(t, []string{"help", "start", "stop", "status", "show_backup", "init", "import", "verify", "migrate"}, subs)
-	assert.Equal(t, model.SystemAdminRoleId, registered.AutocompleteData.SubCommands[8].RoleID)
+	assert.Equal(t, []string{"help", "start", "stop", "status", "history", "show_backup", "init", "import", "verify", "migrate"}, subs)
+	assert.Equal(t, model.SystemAdminRoleId, registered.AutocompleteData.SubCommands[len(subs)-1].RoleID)
 	assert.Empty(t, registered.AutocompleteData.SubCommands[0].RoleID)
 	// The original plugin's data was copied once and the run recorded.
 	assert.Equal(t, string(alice.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))

@@ -16,12 +16,39 @@ type configuration struct {
 	GPGKeyServer        string
 	BotCanAlwaysPost    bool
 	AlwaysAllowMsgTypes string
-
+	// Channel-key mode (docs/design.md §13): /e2ee start picks it from this many members on;
+	// epochs rotate after this many posts or days. Zero or less means the default.
+	ChannelKeyThreshold        int
+	ChannelKeyRotationMessages int
+	ChannelKeyRotationDays     int
 	// Encryption policy (docs/design.md §14): off (or empty), when_all_have_keys, always.
 	AutoEncryptDirect          string
 	AutoEncryptPrivateChannels string
 	// RequireEncryption: only a system admin may turn an encrypted channel back to plaintext.
 	RequireEncryption bool
+}
+
+const (
+	defaultChannelKeyThreshold = 50
+	defaultRotationMessages    = 1000
+	defaultRotationDays        = 7
+)
+
+func orDefault(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+func (c *configuration) channelKeyThreshold() int {
+	return orDefault(c.ChannelKeyThreshold, defaultChannelKeyThreshold)
+}
+func (c *configuration) rotationMessages() int {
+	return orDefault(c.ChannelKeyRotationMessages, defaultRotationMessages)
+}
+func (c *configuration) rotationDays() int {
+	return orDefault(c.ChannelKeyRotationDays, defaultRotationDays)
 }
 
 // Values of AutoEncryptDirect and AutoEncryptPrivateChannels.

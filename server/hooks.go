@@ -48,6 +48,20 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 		return &PostRejectedError{Reason: "you have no registered public key; run /e2ee init in the web app"}
 	}
 	ctx := messageContext{ChannelID: post.ChannelId, RootID: post.RootId, UserID: post.UserId}
+	if v, raw := e2eeVersion(e2ee); v == 3 {
+		if err := p.checkV3Post(raw, key, ctx); err != nil {
+			var r *PostRejectedError
+			if errors.As(err, &r) {
+				return err
+			}
+			var inv *InvalidMessageError
+			if errors.As(err, &inv) {
+				return &PostRejectedError{Reason: err.Error()}
+			}
+			return err
+		}
+		return nil
+	}
 	if err := verifyEncryptedMessage(e2ee, key, ctx); err != nil {
 		return &PostRejectedError{Reason: err.Error()}
 	}
@@ -111,7 +125,7 @@ func (p *Plugin) channelEncrypted(channelID string) bool {
 		p.API.LogError("E2EE: cannot read a channel's encryption method; treating it as encrypted", "channel_id", channelID, "error", err.Error())
 		return true
 	}
-	return m == methodP2P
+	return m != methodNone
 }
 
 // MessageWillBePosted refuses anything but valid encrypted posts in encrypted channels.

@@ -233,7 +233,7 @@ func (p *Plugin) migrateOriginal(rows []originalRow, now int64) migrationSummary
 				continue
 			}
 			m, err := parseStoredMethod(r.Value)
-			if err != nil {
+			if err != nil || m == methodChannel { // the original has no channel-key mode
 				s.Channels.Invalid++
 				continue
 			}

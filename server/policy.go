@@ -57,9 +57,12 @@ func (p *Plugin) withBot(ch *model.Channel) (bool, error) {
 	return false, nil
 }
 
-// modeForNewEncryption chooses the mode the policy turns a channel on with. Today it is always
-// P2P; the channel-key mode (ChannelKeyThreshold) plugs in here, choosing by member count.
-func (p *Plugin) modeForNewEncryption(_ *model.Channel, _ int) int {
+// modeForNewEncryption chooses the mode the policy turns a channel on with: channel-key mode
+// from ChannelKeyThreshold members on, P2P below (as /e2ee start without --mode).
+func (p *Plugin) modeForNewEncryption(_ *model.Channel, members int) int {
+	if members >= p.getConfiguration().channelKeyThreshold() {
+		return methodChannel
+	}
 	return methodP2P
 }
 

@@ -21,13 +21,17 @@ const (
 
 // Channel encryption methods, stored as the JSON numbers 0 and 1.
 const (
-	methodNone = 0
-	methodP2P  = 1
+	methodNone    = 0
+	methodP2P     = 1
+	methodChannel = 2 // channel-key mode (docs/design.md §13)
 )
 
 func methodName(m int) string {
-	if m == methodP2P {
+	switch m {
+	case methodP2P:
 		return "p2p"
+	case methodChannel:
+		return "channel"
 	}
 	return "none"
 }
@@ -38,6 +42,8 @@ func parseMethod(s string) (int, bool) {
 		return methodNone, true
 	case "p2p":
 		return methodP2P, true
+	case "channel":
+		return methodChannel, true
 	}
 	return 0, false
 }
@@ -193,7 +199,7 @@ func parseStoredMethod(raw []byte) (int, error) {
 		return methodNone, nil
 	}
 	m, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil || (m != methodNone && m != methodP2P) {
+	if err != nil || (m != methodNone && m != methodP2P && m != methodChannel) {
 		return 0, errors.New("unknown method")
 	}
 	return m, nil

@@ -365,7 +365,7 @@ func (p *Plugin) sweepEncrypted(post *model.Post, changedSinceMark bool) error {
 	ctx := messageContext{ChannelID: post.ChannelId, RootID: post.RootId, UserID: post.UserId}
 	var verr error = &PostRejectedError{Reason: "its author has no registered key"}
 	for i := range history {
-		if verr = verifyEncryptedMessage(e2ee, &history[i].Pubkey, ctx); verr == nil {
+		if verr = p.verifyStoredMessage(e2ee, &history[i].Pubkey, ctx); verr == nil {
 			return nil
 		}
 	}

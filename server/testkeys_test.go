@@ -56,8 +56,6 @@ func ephemeralPoint(t testing.TB) []byte {
 	return k.PublicKey().Bytes()
 }
 
-var b64 = base64.StdEncoding.EncodeToString
-
 func toProp(t testing.TB, v any) map[string]any {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)

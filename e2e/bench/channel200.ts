@@ -6,7 +6,7 @@
 // Own users (bench-alice, bench-bob) so that a parallel run of the e2e suite on the same server
 // keeps its alice/bob keys.
 import {execFile} from 'node:child_process';
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -27,6 +27,9 @@ const SENDER = 'bench-alice';
 const READER = 'bench-bob';
 const CLI = join(repoRoot, 'dist', 'mm-e2ee.js');
 const T = 120000;
+// BENCH_FORMAT=channel: the same channel in channel-key mode (v3 posts under one epoch record).
+const FORMAT = process.env.BENCH_FORMAT === 'channel' ? 'channel' : 'v2';
+const VERSION = FORMAT === 'channel' ? '3' : '2';
 
 function log(msg: string): void {
     process.stderr.write(`bench: ${msg}\n`);
@@ -207,9 +210,9 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
         const texts = await u.page.locator('[data-testid="e2ee-text"]').allInnerTexts();
         const shown = new Set(texts.map((t) => t.trim()));
         const missing = [...ctx.plaintexts].filter((t) => !shown.has(t));
-        const v2 = await u.page.locator('[data-testid="e2ee-lock"][data-version="2"]').count();
-        if (texts.length !== POSTS || missing.length || v2 !== POSTS) {
-            throw new Error(`run ${run}: ${texts.length} decrypted posts shown (${v2} v2), ${missing.length} of the ${POSTS} plaintexts missing`);
+        const ofVersion = await u.page.locator(`[data-testid="e2ee-lock"][data-version="${VERSION}"]`).count();
+        if (texts.length !== POSTS || missing.length || ofVersion !== POSTS) {
+            throw new Error(`run ${run}: ${texts.length} decrypted posts shown (${ofVersion} v${VERSION}), ${missing.length} of the ${POSTS} plaintexts missing`);
         }
         // Late work (effects re-run by store updates) would still count: let the page settle.
         await u.page.waitForLoadState('networkidle');
@@ -245,7 +248,7 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
 
         const r = (x: number) => Math.round(x * 10) / 10;
         return {
-            bench: 'channel-200',
+            bench: FORMAT === 'channel' ? 'channel-200-channel-key' : 'channel-200',
             run,
             posts: POSTS,
             posts_listed_ms: r(cold.listed),
@@ -265,6 +268,27 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
     } finally {
         await u.context.close();
     }
+}
+
+/** Uploads a full epoch record's parts, then its header form (part hashes per docs/design.md §13.3). */
+async function commitRecord(session: UserSession, record: {channelId: string; epoch: number; commitment: string; parts: string[][][]} & Record<string, unknown>): Promise<void> {
+    const u32 = (n: number) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(n);
+        return b;
+    };
+    const framed = (items: Buffer[]) => Buffer.concat(items.flatMap((it) => [u32(it.length), it]));
+    const tag = Buffer.from(record.commitment, 'base64').subarray(0, 8).toString('hex');
+    const partHashes = record.parts.map((part, i) => createHash('sha256').update(framed([Buffer.from('mm-e2ee/channel/v3/wraps-part'), u32(i), u32(part.length),
+        ...part.flatMap((w) => [Buffer.from(w[0]), Buffer.from(w[1], 'base64'), Buffer.from(w[2], 'base64')])])).digest('base64'));
+    for (let i = 0; i < record.parts.length; i++) {
+        await session.call('POST', `${API}/channel/epoch/part?chanID=${record.channelId}&epoch=${record.epoch}&tag=${tag}&part=${i}`, record.parts[i]);
+    }
+    const header: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(record)) {
+        header[k === 'parts' ? 'partHashes' : k] = k === 'parts' ? partHashes : v;
+    }
+    await session.call('POST', `${API}/channel/epoch?chanID=${record.channelId}`, header);
 }
 
 function median(values: number[]): number {
@@ -327,13 +351,23 @@ async function main(): Promise<void> {
         const {nonce} = await alice.call('GET', `${API}/pubkey/nonce`);
         const proof = (await cli(['push-proof', '--key', join(tmp, 'alice.key'), '--user', alice.id, '--nonce', nonce])).trim();
         await alice.call('POST', `${API}/pubkey/push`, {pubkey: JSON.parse(alicePubText.split('\n')[0]), proof});
-        await alice.call('POST', `${API}/channel/encryption_method?chanID=${channel.id}&method=p2p`);
+        await alice.call('POST', `${API}/channel/encryption_method?chanID=${channel.id}&method=${FORMAT === 'channel' ? 'channel' : 'p2p'}`);
+        const recordFile = join(tmp, 'record.json');
+        if (FORMAT === 'channel') {
+            // Epoch 1 for alice and bob, made by the CLI and committed as the web app does.
+            const record = await cli(['epoch', 'new', '--key', join(tmp, 'alice.key'), '--channel', channel.id, '--epoch', '1', '--user', alice.id,
+                '--to', `${alice.id}=${join(tmp, 'alice.pub')}`, '--to', `${bobREST.id}=${join(tmp, 'bob.pub')}`]);
+            writeFileSync(recordFile, record);
+            await commitRecord(alice, JSON.parse(record));
+        }
 
         const started = Date.now();
         const plaintexts = Array.from({length: POSTS}, (_, i) => `bench message ${i + 1} ${randomBytes(6).toString('hex')}`);
         await pool(3, plaintexts, async (text) => {
-            const e2ee = JSON.parse(await cli(['encrypt', '--key', join(tmp, 'alice.key'), '--to', join(tmp, 'alice.pub'), '--to', join(tmp, 'bob.pub'),
-                '--channel', channel.id, '--root', '', '--user', alice.id], text));
+            const e2ee = JSON.parse(await cli(FORMAT === 'channel' ?
+                ['encrypt', '--format', 'channel', '--epoch-record', recordFile, '--key', join(tmp, 'alice.key'), '--channel', channel.id, '--root', '', '--user', alice.id] :
+                ['encrypt', '--key', join(tmp, 'alice.key'), '--to', join(tmp, 'alice.pub'), '--to', join(tmp, 'bob.pub'),
+                    '--channel', channel.id, '--root', '', '--user', alice.id], text));
             await alice.call('POST', '/api/v4/posts', {channel_id: channel.id, message: 'Encrypted message', type: 'custom_e2ee', props: {e2ee}});
         });
         log(`${POSTS} encrypted posts created in ${((Date.now() - started) / 1000).toFixed(1)}s in ~${channel.name}; ${RUNS} runs on the ${host.label}`);
@@ -344,7 +378,7 @@ async function main(): Promise<void> {
             results.push(figures);
             console.log(JSON.stringify(figures));
         }
-        const summary: RunFigures = {bench: 'channel-200', stat: 'median', runs: RUNS};
+        const summary: RunFigures = {bench: results[0].bench, stat: 'median', runs: RUNS};
         for (const [k, v] of Object.entries(results[0])) {
             if (k === 'run' || k === 'bench') {
                 continue;

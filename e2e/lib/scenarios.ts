@@ -982,5 +982,114 @@ export function defineScenarios(host: Host): void {
             await assertServerHasNoPlaintext([plain]);
             await sys.context.close();
         });
+
+        // Last: it gives alice, bob and carol new keys in fresh profiles.
+        scenario('15. channel-key mode: carol, removed, cannot read what follows; dave joins and reads the current epoch, then all with history sharing', async () => {
+            // A channel of its own, and fresh browser profiles with new keys (the earlier scenarios' keys stay where they are).
+            const ch = await admin.createChannel(team, 'e2e-ck', ['alice', 'bob', 'carol']);
+            const path = `${team}/channels/${ch.name}`;
+            const openIn = async (name: string) => {
+                const u = await openAs(browser, proxy.url, name, password, path);
+                pages.push(u);
+                return u;
+            };
+            const a = await openIn('alice');
+            const b = await openIn('bob');
+            const c = await openIn('carol');
+            // Fresh profiles: the setup dialog (it may open by itself in an encrypted channel), "create".
+            const createKey = async (page: Page) => {
+                const dialog = page.getByTestId('e2ee-setup-dialog');
+                if (!await dialog.isVisible()) {
+                    await send(page, '/e2ee init');
+                }
+                await page.getByTestId('e2ee-setup-create').click({timeout: T});
+                const box = page.getByTestId('e2ee-backup-text');
+                await box.waitFor({timeout: T});
+                await closeBackup(page);
+                await box.waitFor({state: 'detached', timeout: T});
+            };
+            for (const u of [a, b, c]) {
+                await createKey(u.page);
+            }
+            await waitWsEvent(a.page, 'newPubkey', {userID: users.bob.id});
+            await waitWsEvent(a.page, 'newPubkey', {userID: users.carol.id});
+
+            await send(a.page, '/e2ee start --mode channel');
+            for (const u of [a, b]) {
+                await u.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
+            }
+            assert.equal(await a.page.getByTestId('e2ee-header-icon').getAttribute('title'), 'Encryption on (channel-key mode)');
+            const ckSecrets: string[] = [];
+            const say = (label: string) => {
+                const text = nonce(label);
+                ckSecrets.push(text);
+                return text;
+            };
+
+            const t1 = say('channel key epoch 1');
+            await send(a.page, t1);
+            await expectDecrypted(b.page, t1);
+            await expectDecrypted(c.page, t1);
+            assert.equal(await postIn(b.page, t1).getByTestId('e2ee-lock').getAttribute('data-version'), '3');
+
+            // carol is removed; alice's next post starts epoch 2 without her.
+            await admin.api('DELETE', `/channels/${ch.id}/members/${users.carol.id}`);
+            const t2 = say('channel key after the removal');
+            await send(a.page, t2);
+            await expectDecrypted(b.page, t2);
+            const kv = (like: string) => admin.psql(`select pkey, convert_from(pvalue, 'UTF8') from pluginkeyvaluestore where pluginid = '${PLUGIN_ID}' and pkey like '${like}'`);
+            const epoch2 = kv(`e3part:${ch.id}:2:%`);
+            assert.ok(epoch2.includes(users.bob.id) && epoch2.includes(users.alice.id), 'epoch 2 wraps the key for alice and bob');
+            assert.ok(!epoch2.includes(users.carol.id), 'epoch 2 has no copy for carol');
+            // carol's browser (holding epoch 1's key) can neither fetch the record nor the post.
+            const status = await c.page.evaluate(async (url) => (await fetch(url, {credentials: 'include', headers: {'X-Requested-With': 'XMLHttpRequest'}})).status,
+                `${proxy.url}/plugins/${PLUGIN_ID}/api/v1/channel/epoch?chanID=${ch.id}&epoch=2`);
+            assert.equal(status, 403);
+            await shot(b.page, '15-bob-reads-epoch-2');
+
+            // dave joins with a key; alice's browser adds his copy of the current epoch when she posts.
+            const daveName = `dave${randomBytes(4).toString('hex')}`;
+            const dave = await admin.api('POST', '/users', {username: daveName, email: `${daveName}@example.com`, password});
+            const teamObj = await admin.team(team);
+            await admin.api('POST', `/teams/${teamObj.id}/members`, {team_id: teamObj.id, user_id: dave.id});
+            await admin.api('POST', `/channels/${ch.id}/members`, {user_id: dave.id});
+            const d = await openIn(daveName);
+            await d.page.getByTestId('e2ee-setup-dialog').waitFor({timeout: T}); // offered in an encrypted channel
+            await createKey(d.page);
+            await waitWsEvent(a.page, 'newPubkey', {userID: dave.id});
+            const t3 = say('channel key dave joined');
+            await send(a.page, t3);
+            const deadline = Date.now() + T;
+            while (!kv(`e3join:${ch.id}:2:${dave.id}`).includes(dave.id)) {
+                assert.ok(Date.now() < deadline, 'alice\'s browser added dave\'s copy of epoch 2');
+                await new Promise((r) => setTimeout(r, 250));
+            }
+            await reload(d);
+            await expectDecrypted(d.page, t3);
+            await expectDecrypted(d.page, t2);
+            // epoch 1 is from before dave: a clear state, not an error
+            await d.page.getByTestId('e2ee-state-not-member').first().waitFor({timeout: T});
+            await shot(d.page, '15-dave-reads-current-epoch');
+
+            // With history sharing on, alice's next post also gives dave epoch 1: he reads everything.
+            await send(a.page, '/e2ee history on');
+            const t4 = say('channel key history shared');
+            await send(a.page, t4);
+            const deadline1 = Date.now() + T;
+            while (!kv(`e3join:${ch.id}:1:${dave.id}`).includes(dave.id)) {
+                assert.ok(Date.now() < deadline1, 'alice\'s browser added dave\'s copy of epoch 1');
+                await new Promise((r) => setTimeout(r, 250));
+            }
+            await reload(d);
+            for (const text of [t1, t2, t3, t4]) {
+                await expectDecrypted(d.page, text);
+            }
+            assert.equal(await d.page.getByTestId('e2ee-state-not-member').count(), 0);
+
+            const db = admin.psql(`select message, props from posts where channelid = '${ch.id}'`);
+            for (const secret of ckSecrets) {
+                assert.ok(!db.includes(secret), `posts table must not contain "${secret}"`);
+            }
+        });
     });
 }

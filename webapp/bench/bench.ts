@@ -3,12 +3,16 @@
 // time and the props.e2ee size. One JSON line per case on stdout.
 import {generateKeys, importPublicKey, publicKeyOf} from '../src/crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../src/crypto/p2p';
+import {createEpochRecord, openEpochKeyFromRecord} from '../src/crypto/epoch';
+import {decryptV3, encryptV3} from '../src/crypto/v3';
 import {toBase64} from '../src/crypto/encoding';
 import type {EncryptedMessageJSON, MessageContext, PublicKey} from '../src/crypto/types';
 import {benchFiles} from './bench_files';
 
 // BENCH_SIZES=1000 (comma-separated) limits the cases, for profiling.
 const SIZES = (process.env.BENCH_SIZES ?? '1,10,100,1000').split(',').map(Number);
+// Channel-key mode (format v3): BENCH_CHANNEL_SIZES, default up to 10,000 members.
+const CHANNEL_SIZES = (process.env.BENCH_CHANNEL_SIZES ?? '1,10,100,1000,10000').split(',').filter((x) => x !== '').map(Number);
 const TEXT = 'The quick brown fox jumps over the lazy dog. Ünïcödé 🔐 and a bit more text to look like a real post.';
 type Format = 'v1' | 'v2';
 const CTX: MessageContext = {channelId: 'benchchannel00000000000000', rootId: '', userId: 'benchuser00000000000000000'};
@@ -31,7 +35,7 @@ async function main(): Promise<void> {
     const {keys: me} = await generateKeys();
     const mePub = await publicKeyOf(me);
     const others: PublicKey[] = [];
-    for (let i = 0; i < Math.max(...SIZES) - 1; i++) {
+    for (let i = 0; i < Math.max(...SIZES, ...CHANNEL_SIZES) - 1; i++) {
         others.push(await randomPublicKey());
     }
     const formats: Record<Format, (r: PublicKey[]) => Promise<EncryptedMessageJSON>> = {
@@ -83,7 +87,59 @@ async function main(): Promise<void> {
             process.stdout.write(JSON.stringify(line) + '\n');
         }
     }
+    for (const n of CHANNEL_SIZES) {
+        await benchChannel(n, me, mePub, others);
+    }
     await benchFiles();
+}
+
+/** One channel-key row: rotate_ms = making and signing a record for n members (one ECDH each);
+ * encrypt/decrypt with the epoch key already opened (the reader opens it once per epoch). */
+async function benchChannel(n: number, me: Awaited<ReturnType<typeof generateKeys>>['keys'], mePub: PublicKey, others: PublicKey[]): Promise<void> {
+    const recipients = [...others.slice(0, n - 1), mePub].map((key, i) => ({userId: `member${i}`, key}));
+    const rotateRuns = n >= 10000 ? 3 : n >= 1000 ? 9 : 21;
+    const rotate: number[] = [];
+    let made: Awaited<ReturnType<typeof createEpochRecord>> | undefined;
+    for (let i = 0; i < 1 + rotateRuns; i++) {
+        const t0 = performance.now();
+        made = await createEpochRecord({channelId: CTX.channelId, epoch: i + 1, creatorId: 'member0', creator: me, recipients});
+        if (i >= 1) {
+            rotate.push(performance.now() - t0);
+        }
+    }
+    const {record} = made!;
+    const key = await openEpochKeyFromRecord(record, me, mePub, mePub); // the sender is the last member
+    const ctx = {...CTX, userId: 'member0'};
+    const enc: number[] = [];
+    const dec: number[] = [];
+    let msg = await encryptV3({text: TEXT}, me, key, ctx);
+    for (let i = 0; i < 20 + 201; i++) {
+        const t0 = performance.now();
+        msg = await encryptV3({text: TEXT}, me, key, ctx);
+        if (i >= 20) {
+            enc.push(performance.now() - t0);
+        }
+    }
+    for (let i = 0; i < 20 + 201; i++) {
+        const t0 = performance.now();
+        const res = await decryptV3(msg, mePub, key, ctx);
+        const t = performance.now() - t0;
+        if (res.text !== TEXT) {
+            throw new Error('benchmark round trip failed');
+        }
+        if (i >= 20) {
+            dec.push(t);
+        }
+    }
+    process.stdout.write(JSON.stringify({
+        impl: 'ours',
+        format: 'channel',
+        recipients: n,
+        encrypt_ms: Number(median(enc).toFixed(3)),
+        decrypt_ms: Number(median(dec).toFixed(3)),
+        props_bytes: JSON.stringify(msg).length,
+        rotate_ms: Number(median(rotate).toFixed(3)),
+    }) + '\n');
 }
 
 main().catch((e: unknown) => {

@@ -8,7 +8,12 @@ import type {UserProfile} from '@mattermost/types/users';
 import type {PublicKeyJSON} from './crypto/types';
 import manifest from './manifest';
 
-export type EncryptionMethod = 'none' | 'p2p';
+export type EncryptionMethod = 'none' | 'p2p' | 'channel';
+
+/** Whether a method encrypts (P2P or channel-key mode). */
+export function isEncryptingMethod(m: unknown): boolean {
+    return m === 'p2p' || m === 'channel';
+}
 
 /** Who last turned a channel's encryption off (only for a channel that is not encrypted). */
 export interface TurnedOffJSON {
@@ -213,6 +218,21 @@ export const pluginAPI = {
     },
     getChannelStatus(channelId: string): Promise<ChannelStatus> {
         return request<ChannelStatus>('GET', `/channel/status?chanID=${encodeURIComponent(channelId)}`);
+    },
+    epochStatus(channelId: string, epoch?: number): Promise<import('./messages/channel_key').EpochStatusJSON> {
+        return request('GET', `/channel/epoch/status?chanID=${encodeURIComponent(channelId)}${epoch ? `&epoch=${epoch}` : ''}`);
+    },
+    readEpoch(channelId: string, epoch: number): Promise<import('./messages/channel_key').EpochReadJSON> {
+        return request('GET', `/channel/epoch?chanID=${encodeURIComponent(channelId)}&epoch=${epoch}`);
+    },
+    uploadPart(channelId: string, epoch: number, tag: string, part: number, wraps: unknown): Promise<unknown> {
+        return request('POST', `/channel/epoch/part?chanID=${encodeURIComponent(channelId)}&epoch=${epoch}&tag=${tag}&part=${part}`, wraps);
+    },
+    commitEpoch(channelId: string, header: unknown): Promise<{epoch: number}> {
+        return request('POST', `/channel/epoch?chanID=${encodeURIComponent(channelId)}`, header);
+    },
+    addJoiners(channelId: string, set: unknown): Promise<unknown> {
+        return request('POST', `/channel/epoch/joiners?chanID=${encodeURIComponent(channelId)}`, set);
     },
     /** System admins only. recount: rebuild the counters from the server's data first. */
     getAdminStats(recount = false): Promise<AdminStats> {

@@ -3,8 +3,9 @@
 import * as fs from 'fs';
 
 import {importBackup} from '../crypto/backup';
+import {CliIO, decryptChannel, encryptChannel, epochNew} from './channel';
 import {fromUtf8} from '../crypto/encoding';
-import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
+import {CryptoError, EpochKeyError, IntegrityError, MalformedError, NotRecipientError} from '../crypto/errors';
 import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
 import {signPushProof} from '../crypto/push_proof';
@@ -19,15 +20,23 @@ const USAGE = `usage:
   mm-e2ee pubkey BACKUP_FILE                       print the public key JSON, then the key ID
   mm-e2ee encrypt --key BACKUP_FILE --to PUBKEY_FILE [--to PUBKEY_FILE ...]
                   [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
+  mm-e2ee encrypt --format channel --epoch-record FILE --key BACKUP_FILE --channel ID --root ID --user ID
+                  [--creator PUBKEY_FILE]                               stdin text -> v3 props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
-                  [--channel ID --root ID --user ID]                    stdin props.e2ee JSON -> text
+                  [--channel ID --root ID --user ID] [--epoch-record FILE [--creator PUBKEY_FILE]]
+                                                                        stdin props.e2ee JSON -> text
+  mm-e2ee epoch new --key BACKUP_FILE --channel ID --epoch N --to [USERID=]PUBKEY_FILE [--to ...] [--user ID]
+                                                                        print a channel-key epoch record
   mm-e2ee push-proof --key BACKUP_FILE --user ID --nonce NONCE
                   print the "proof" for POST /pubkey/push (nonce from GET /pubkey/nonce)
   mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
                                                    print the two users' safety number (12 groups of 5 digits)
   mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
 ${FILE_USAGE}
-v2 (the default format) needs --channel, --root ("" for a top-level post) and --user (the sender's user ID).
+v2 (the default format) and channel need --channel, --root ("" for a top-level post) and --user (the sender's user ID).
+A channel-key (v3) message needs the epoch record it names; --creator is the record's creator key
+(default: the sender's key for decrypt, your own for encrypt). A --to without USERID= gets the user ID
+"k" + the first 25 hex digits of its key ID.
 exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key), 4 not a recipient
 (verify-server: 5 when the served code differs from the release or is missing)`;
 
@@ -40,7 +49,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'pubkey', 'other-user', 'other-pubkey']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'epoch', 'epoch-record', 'creator', 'pubkey', 'other-user', 'other-pubkey']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -130,6 +139,19 @@ function noPositional(o: Opts, n: number): void {
     }
 }
 
+function cliIO(o: Opts): CliIO {
+    return {
+        one: (name, required) => (required ? one(o, name, true) : one(o, name, false)),
+        all: (name) => o.flags.get(name) ?? [],
+        readFile,
+        readStdin,
+        readPublicKey,
+        backup: async () => importBackup(readFile(one(o, 'key', true))),
+        context: (required) => context(o, required),
+        usage: (message) => new UsageError(message),
+    };
+}
+
 async function run(argv: string[]): Promise<void> {
     const [cmd, ...rest] = argv;
     if (cmd && FILE_COMMANDS.has(cmd)) {
@@ -142,6 +164,13 @@ async function run(argv: string[]): Promise<void> {
     }
     const o = parseArgs(rest);
     switch (cmd) {
+    case 'epoch': {
+        if (o.positional[0] !== 'new' || o.positional.length !== 1) {
+            throw new UsageError('epoch: the only subcommand is "epoch new"');
+        }
+        process.stdout.write(await epochNew(cliIO(o)));
+        return;
+    }
     case 'keygen': {
         noPositional(o, 0);
         process.stdout.write((await generateKeys()).backup + '\n');
@@ -156,8 +185,12 @@ async function run(argv: string[]): Promise<void> {
     case 'encrypt': {
         noPositional(o, 0);
         const format = one(o, 'format', false) ?? 'v2';
+        if (format === 'channel') {
+            process.stdout.write(await encryptChannel(cliIO(o)));
+            return;
+        }
         if (format !== 'v1' && format !== 'v2') {
-            throw new UsageError('--format is v1 or v2');
+            throw new UsageError('--format is v1, v2 or channel');
         }
         const keys = await importBackup(readFile(one(o, 'key', true)));
         const to = o.flags.get('to');
@@ -177,9 +210,16 @@ async function run(argv: string[]): Promise<void> {
         noPositional(o, 0);
         const keys = await importBackup(readFile(one(o, 'key', true)));
         const sender = await readPublicKey(one(o, 'sender', true));
+        const input = fromUtf8(await readStdin(), 'stdin').trim();
+        if (versionOf(input) === 3) {
+            if (!o.flags.has('epoch-record')) {
+                throw new UsageError('a channel-key (v3) message needs --epoch-record FILE');
+            }
+            process.stdout.write(await decryptChannel(cliIO(o), input, keys, sender));
+            return;
+        }
         const ctx = context(o, false);
-        const input = fromUtf8(await readStdin(), 'stdin');
-        const res = await decryptMessage(input.trim(), keys, await publicKeyOf(keys), sender, ctx);
+        const res = await decryptMessage(input, keys, await publicKeyOf(keys), sender, ctx);
         process.stdout.write(res.text);
         return;
     }
@@ -213,6 +253,14 @@ async function run(argv: string[]): Promise<void> {
     }
 }
 
+function versionOf(input: string): unknown {
+    try {
+        return (JSON.parse(input) as {version?: unknown})?.version;
+    } catch (e) {
+        throw new MalformedError('message: not JSON', {cause: e});
+    }
+}
+
 function exitCodeOf(e: unknown): number {
     if (e instanceof UsageError || e instanceof FileUsageError) {
         return EXIT.usage;
@@ -220,7 +268,7 @@ function exitCodeOf(e: unknown): number {
     if (e instanceof IntegrityError) {
         return EXIT.integrity;
     }
-    if (e instanceof NotRecipientError) {
+    if (e instanceof NotRecipientError || e instanceof EpochKeyError) {
         return EXIT.notRecipient;
     }
     if (e instanceof CryptoError) {

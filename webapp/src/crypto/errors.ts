@@ -9,6 +9,7 @@ export type CryptoErrorCode =
     | 'invalid_key'
     | 'backup_format'
     | 'missing_context'
+    | 'epoch_key'
     | 'key_server'
     | 'gpg';
 
@@ -83,5 +84,13 @@ export class KeyServerError extends CryptoError {
 export class GPGError extends CryptoError {
     constructor(message: string, options?: {cause?: unknown}) {
         super(message, 'gpg', options);
+    }
+}
+
+/** v3: the epoch record, or our copy of the channel key in it, is not (yet) available: the reader
+ * waits for the channel key; not a failure of the message. */
+export class EpochKeyError extends CryptoError {
+    constructor(message = 'waiting for the channel key of this epoch') {
+        super(message, 'epoch_key');
     }
 }

@@ -21,4 +21,29 @@ export {
 export type {ParsedMessage, ParsedV1, ParsedV2, WrappedKeyEntry} from './message';
 export {encryptBackupToGPG, readGPGKeyInfo, type GPGKeyInfo} from './gpg';
 export {hkpIndex, hkpGet, hkpBaseURL, parseHKPIndex, type HKPKey, type FetchLike} from './hkp';
+export {
+    PART_MAX,
+    createEpochRecord,
+    createJoinerWraps,
+    headerOf,
+    openEpochKey,
+    openEpochKeyFromRecord,
+    parseEpochHeader,
+    parseEpochRecord,
+    parseJoinerWraps,
+    parsePart,
+    verifyEpochHeader,
+    type EpochHeaderJSON,
+    type EpochKey,
+    type EpochRecipient,
+    type EpochRecordJSON,
+    type JoinerWrapsJSON,
+    type ParsedEpochHeader,
+    type ParsedEpochRecord,
+    type ParsedJoinerWraps,
+    type Wrap,
+    type WrapJSON,
+    type WrapSource,
+} from './epoch';
+export {decryptV3, encryptV3, epochOf, parseV3, verifyV3, type MessageV3JSON, type ParsedV3} from './v3';
 export {safetyNumberOf, safetyDigits, combineSafetyDigits, formatSafetyNumber, SAFETY_ROUNDS, type SafetyParty} from './safety';

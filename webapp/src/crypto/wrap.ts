@@ -17,12 +17,18 @@ export type KdfInput = (z: Bytes, recipientId: Uint8Array) => Bytes;
  * libraries): three WebCrypto round trips per recipient cost more than the work itself
  * (measured at 1000 recipients: 45 ms of 170 ms, against 8 ms in JS). Only the per-message key
  * MK and the per-recipient KWKs are in JS memory, never a long-term private key. */
-export async function wrapForAll(eph: CryptoKey, recipients: PublicKey[], kdf: KdfInput | Promise<KdfInput>, mkRaw: Uint8Array): Promise<Bytes[]> {
+export async function wrapForAll(
+    eph: CryptoKey,
+    recipients: PublicKey[],
+    kdf: KdfInput | Promise<KdfInput>,
+    mkRaw: Uint8Array,
+    kwkBytes: 16 | 32 = 16, // v3 wraps a 256-bit channel key under a 256-bit KWK
+): Promise<Bytes[]> {
     const s = subtle();
     const zs = await Promise.all(recipients.map((r) => s.deriveBits({name: 'ECDH', public: r.encr}, eph, 256)));
     const kdfInput = await kdf; // v2's depends on the exported ephemeral key: made meanwhile
     return zs.map((z, i) => {
-        const kwk = sha256(kdfInput(new Uint8Array(z), recipients[i].id)).subarray(0, 16);
+        const kwk = sha256(kdfInput(new Uint8Array(z), recipients[i].id)).subarray(0, kwkBytes);
         const w = new Uint8Array(aeskw(kwk).encrypt(mkRaw));
         kwk.fill(0);
         return w;

@@ -3,7 +3,7 @@
 // archive of the key JSONs this browser trusted, to verify posts signed before a key change.
 import type {PublicKeyJSON} from '../crypto/types';
 
-export type EncryptionMethodName = 'none' | 'p2p';
+export type EncryptionMethodName = 'none' | 'p2p' | 'channel';
 
 export type TrustCheck = 'new' | 'same' | 'changed';
 
@@ -109,7 +109,7 @@ export class TrustStore {
 
     lastSentMethod(channelId: string): EncryptionMethodName | null {
         const value = this.read(methodItem(channelId));
-        return value === 'none' || value === 'p2p' ? value : null;
+        return value === 'none' || value === 'p2p' || value === 'channel' ? value : null;
     }
 
     setLastSentMethod(channelId: string, method: EncryptionMethodName): void {

@@ -7,15 +7,19 @@ import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from '../crypto/typ
 import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import type {MyKeys} from '../types/my_keys';
 
+import type {ChannelKeyService} from './channel_key';
 import {classifyDecryptError, type CryptoOps} from './crypto_ops';
 import {LRU} from './lru';
 
 export type DecryptResult =
-    | {status: 'ok'; text: string; files?: unknown; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
+    | {status: 'ok'; text: string; files?: unknown; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
     // Verified with a key the sender had before her current one: trusted in this browser, or
     // only reported by the server's key history.
-    | {status: 'earlier-key'; text: string; files?: unknown; version: 1 | 2; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
+    | {status: 'earlier-key'; text: string; files?: unknown; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
     | {status: 'no-key'}
+    // Channel-key mode: our copy of the epoch's key is not there (yet), or we were not a member then.
+    | {status: 'waiting-key'; reason: string}
+    | {status: 'not-member'}
     | {status: 'not-recipient'}
     | {status: 'integrity'}
     | {status: 'malformed'; reason: string}
@@ -31,6 +35,8 @@ export interface DecryptServiceDeps {
     ops: CryptoOps;
     /** The server's key history; without it, only keys this browser trusted are tried. */
     history?: KeyHistory;
+    /** Channel-key mode (v3 posts); without it they show as unreadable. */
+    channelKeys?: ChannelKeyService;
     /** Verified contacts; without it every sender is trusted on first use only. */
     verified?: VerifiedStore;
     capacity?: number;
@@ -276,6 +282,9 @@ export class DecryptService {
 
     /** With the sender's current key, then, if that fails verification, with an earlier one. */
     private async verifyAndDecrypt(msg: EncryptedMessageJSON, post: Post, mine: Mine, senderKey: PublicKey): Promise<Outcome> {
+        if (msg.version === 3) {
+            return this.decryptChannelKey(msg, post, senderKey);
+        }
         const result = await this.decryptOnce(msg, post, mine, senderKey);
         if (result.status !== 'integrity') {
             return {result, final: true};
@@ -350,6 +359,40 @@ export class DecryptService {
             }
         }
         return integrity;
+    }
+
+    /** v3: one epoch key per epoch (opened once, cached by the service); waiting states are not
+     * final, so the post is tried again when asked next (a copy may arrive). */
+    private async decryptChannelKey(msg: EncryptedMessageJSON, post: Post, senderKey: PublicKey): Promise<Outcome> {
+        if (!this.deps.channelKeys) {
+            return {result: {status: 'malformed', reason: 'channel-key messages are not supported here'}, final: true};
+        }
+        const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: post.user_id};
+        try {
+            const payload = await this.deps.channelKeys.decrypt(msg, senderKey, context);
+            return {
+                result: {status: 'ok', text: payload.text, files: payload.files, version: 3, senderId: post.user_id, senderKeyId: senderKey.idB64,
+                    fingerprint: await this.fingerprint(senderKey), createdAt: (msg as {createdAt?: number}).createdAt},
+                final: true,
+            };
+        } catch (err) {
+            const code = err && typeof err === 'object' && 'code' in err ? (err as {code: unknown}).code : '';
+            if (code === 'epoch_key') {
+                return {result: {status: 'waiting-key', reason: err instanceof Error ? err.message : 'no copy yet'}, final: false};
+            }
+            if (code === 'not_recipient') {
+                return {result: {status: 'not-member'}, final: true};
+            }
+            const status = err && typeof err === 'object' && 'status' in err ? (err as {status: unknown}).status : undefined;
+            if (status === 403 || status === 404) {
+                return {result: {status: 'not-member'}, final: false};
+            }
+            if (typeof status === 'number') {
+                return {result: {status: 'waiting-key', reason: 'the channel key could not be fetched right now'}, final: false};
+            }
+            const kind = classifyDecryptError(err);
+            return {result: kind === 'malformed' ? {status: 'malformed', reason: err instanceof Error ? err.message : 'unreadable'} : {status: kind}, final: true};
+        }
     }
 
     private async importChecked(json: unknown, idB64: string): Promise<PublicKey | null> {

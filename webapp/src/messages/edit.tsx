@@ -7,7 +7,7 @@ import type {Post} from '@mattermost/types/posts';
 
 import {hostState} from '../host_state';
 
-import type {EncryptionMethod} from '../client';
+import {isEncryptingMethod, type EncryptionMethod} from '../client';
 import type {HookResult} from '../types/registry';
 
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
@@ -212,7 +212,7 @@ export function createUpdateHook(deps: UpdateHookDeps) {
                     method = await deps.methods.refresh(channelId, true);
                 } catch {
                     // Fail closed: a remembered "none" may be stale; only "p2p" is sure to refuse.
-                    return {error: {message: deps.methods.get(channelId) === 'p2p' ? PLAINTEXT_EDIT_REFUSED : EDIT_STATE_UNKNOWN}};
+                    return {error: {message: isEncryptingMethod(deps.methods.get(channelId)) ? PLAINTEXT_EDIT_REFUSED : EDIT_STATE_UNKNOWN}};
                 }
                 if (method !== 'none') {
                     return {error: {message: PLAINTEXT_EDIT_REFUSED}};
@@ -273,7 +273,7 @@ export function guardHostEditor(store: {getState(): unknown; dispatch(action: {t
             }
             handled = editing.postId;
             store.dispatch({type: 'TOGGLE_EDITING_POST', data: {show: false}});
-            deps.refusePlain(post, method === 'p2p');
+            deps.refusePlain(post, method === 'p2p' || method === 'channel');
             return;
         }
         handled = editing.postId;

@@ -14,10 +14,23 @@ function useCurrentMethod(store: Store): EncryptionMethod | undefined {
     });
 }
 
+/** The header's words for a method, naming the mode when on. */
+export function headerLabel(method: EncryptionMethod | undefined): string {
+    switch (method) {
+    case 'p2p':
+        return 'Encryption on (P2P mode)';
+    case 'channel':
+        return 'Encryption on (channel-key mode)';
+    default:
+        return 'Encryption off';
+    }
+}
+
 export function makeHeaderIcon(store: Store): React.FC {
     function EncryptionHeaderIcon(): React.ReactElement {
-        const on = useCurrentMethod(store) === 'p2p';
-        const label = on ? 'Encryption on' : 'Encryption off';
+        const method = useCurrentMethod(store);
+        const on = method === 'p2p' || method === 'channel';
+        const label = headerLabel(method);
         return (
             <span data-testid='e2ee-header-icon' data-e2ee-state={on ? 'on' : 'off'} aria-label={label} title={label} className='icon'>
                 <svg width='16' height='16' viewBox='0 0 16 16' aria-hidden='true'>
@@ -33,8 +46,8 @@ export function makeHeaderIcon(store: Store): React.FC {
 
 export function makeHeaderTooltip(store: Store): React.FC {
     function EncryptionHeaderTooltip(): React.ReactElement {
-        const on = useCurrentMethod(store) === 'p2p';
-        return <span data-testid='e2ee-header-tooltip'>{on ? 'Encryption on' : 'Encryption off'}</span>;
+        const method = useCurrentMethod(store);
+        return <span data-testid='e2ee-header-tooltip' data-e2ee-mode={method ?? ''}>{headerLabel(method)}</span>;
     }
     return EncryptionHeaderTooltip;
 }
@@ -50,7 +63,7 @@ export async function toggleEncryption(deps: ToggleDeps, channelId: string): Pro
     let target: EncryptionMethod = 'p2p';
     try {
         const current = deps.methods.get(channelId) ?? await deps.methods.refresh(channelId);
-        target = current === 'p2p' ? 'none' : 'p2p';
+        target = current === 'p2p' || current === 'channel' ? 'none' : 'p2p';
         const method = await deps.setMethod(channelId, target);
         deps.methods.set(channelId, method);
         return method;

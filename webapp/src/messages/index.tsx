@@ -6,7 +6,7 @@ import type {Store} from 'redux';
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
-import {pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
+import {isEncryptingMethod, pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
 import {KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import {createProfileLoader, hostState} from '../host_state';
@@ -17,6 +17,7 @@ import type {PluginRegistry, SlashCommandArgs, WebSocketMessage} from '../types/
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
 import {EditController, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
+import {ChannelKeyService, type ChannelKeyAPI} from './channel_key';
 import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
 import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
 import {createNotificationHook, mentionKeysFor, type NotifyMember, type NotifyUser} from './notifications';
@@ -50,7 +51,7 @@ export interface MessageFeatureOptions {
         /** The method with who turned encryption off; without it no turn-off warning is shown. */
         getChannelMode?(channelId: string): Promise<ChannelMode>;
         setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
-    };
+    } & Partial<ChannelKeyAPI>;
     client?: ProfilesClient & {
         patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
         getUserByUsername?(username: string): Promise<{id: string; username: string}>;
@@ -100,7 +101,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const encryptor = new ChannelEncryptor({listMembers: (id) => fetchChannelMembers(client, id), directory, trust, myKeys, ops, notices, verified});
     const getKeyHistory = api.getKeyHistory?.bind(api);
     const history = getKeyHistory ? new KeyHistory({fetchHistory: (ids) => getKeyHistory(ids), importKey: (json) => ops.importPublicKey(json)}) : null;
-    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined, verified});
+    const channelKeyAPI = api.epochStatus && api.readEpoch && api.uploadPart && api.commitEpoch && api.addJoiners ? api as ChannelKeyAPI : null;
+    const channelKeys = channelKeyAPI ? new ChannelKeyService({
+        api: channelKeyAPI, myKeys, directory, trust, listMembers: (id) => fetchChannelMembers(client, id),
+        notify: (channelId, rootId, text) => notices.show(channelId, rootId, text),
+    }) : undefined;
+    const decrypt = new DecryptService({myKeys, directory, trust, ops, history: history ?? undefined, channelKeys, verified});
     const verify = new VerifyController();
     const edit = new EditController();
 
@@ -115,7 +121,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         return typeof known === 'string' ? known : fetchFileName(fileId);
     };
     const ask = (q: Question) => confirm.ask(q);
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, trust, currentUserId: me, confirm: ask, files: {pending: pendingFiles, nameOf: fileNameOf}})));
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, channelKeys, trust, currentUserId: me, confirm: ask, files: {pending: pendingFiles, nameOf: fileNameOf}})));
     ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard({
         methods,
         confirm: ask,
@@ -266,7 +272,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         ids.push(registry.registerFilesWillUploadHook(createFilesWillUploadHook({
             pending: pendingFiles,
             candidateChannels: () => [currentChannelId(state()), rhsChannelId(state())],
-            methodOf: (id) => methods.get(id),
+            methodOf: (id) => {
+                const m = methods.get(id);
+                return m === undefined ? undefined : isEncryptingMethod(m) ? 'p2p' : 'none'; // p2p or channel key: encrypt
+            },
             refresh: (id) => {
                 methods.refresh(id).catch(() => undefined);
             },
@@ -315,7 +324,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         const offerSetup = options.offerSetup;
         const check = () => {
             const channelId = currentChannelId(state());
-            if (offered || !channelId || methods.get(channelId) !== 'p2p') {
+            if (offered || !channelId || !isEncryptingMethod(methods.get(channelId))) {
                 return;
             }
             offered = true;
@@ -339,7 +348,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             methodOf: (id) => methods.refresh(id),
             inEncryptedChannel: () => {
                 const id = currentChannelId(state());
-                return Boolean(id) && methods.get(id) === 'p2p';
+                return Boolean(id) && isEncryptingMethod(methods.get(id));
             },
             notify: (text) => {
                 const channelId = currentChannelId(state());

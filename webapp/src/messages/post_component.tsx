@@ -155,6 +155,9 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
             if (result.version === 1) {
                 title += ` ${V1_NOTE}`;
             }
+            if (result.version === 3) {
+                title += ' (channel-key mode)';
+            }
             if (shared.length > 0) {
                 title += ` The same key is also registered to ${shared.map((o) => `@${o}`).join(', ')}.`;
             }
@@ -206,6 +209,10 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
         }
         case 'no-key':
             return <StateLine testId='e2ee-state-no-key'>Encrypted message. You have no encryption key in this browser: run /e2ee init to create one, or /e2ee import to restore your backup.</StateLine>;
+        case 'waiting-key':
+            return <StateLine testId='e2ee-state-waiting-key'>{`Encrypted message (channel-key mode). Waiting for the channel key: ${result.reason}. A member's browser adds your copy when it is online.`}</StateLine>;
+        case 'not-member':
+            return <StateLine testId='e2ee-state-not-member'>Encrypted message (channel-key mode). You were not a member of this channel when this was sent, so you have no copy of its key.</StateLine>;
         case 'not-recipient':
             return <StateLine testId='e2ee-state-not-recipient'>Encrypted message, not encrypted for your current key (it was sent before you had this key, or the sender did not have it).</StateLine>;
         case 'integrity':

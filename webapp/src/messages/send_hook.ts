@@ -2,9 +2,12 @@
 // and asks for a confirmation before the first plaintext post where this browser last encrypted.
 import type {Post} from '@mattermost/types/posts';
 
+import {isEncryptingMethod} from '../client';
+
 import type {TrustStore} from '../directory';
 import type {HookResult} from '../types/registry';
 
+import type {ChannelKeyService} from './channel_key';
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
 import {PLACEHOLDER, encryptedPost, isEncryptedPost, refuseKeyBackup} from './post_shape';
@@ -16,6 +19,7 @@ import {fileEntryToJSON, serverFileIdsOf} from '../crypto/file_entry';
 export interface SendHookDeps {
     methods: ChannelMethods;
     encryptor: ChannelEncryptor;
+    channelKeys?: ChannelKeyService; // channel-key mode (absent: such channels refuse to send)
     trust: TrustStore;
     currentUserId(): string;
     /** Encrypted attachments (design §15): without it, posts with files are refused. */
@@ -41,8 +45,9 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         } catch {
             // Fail closed: a remembered "none" may be a channel encrypted a moment ago (event
             // missed), so only a channel known to be encrypted goes on, and it is encrypted.
-            if (deps.methods.get(channelId) === 'p2p') {
-                return 'p2p';
+            const known = deps.methods.get(channelId);
+            if (known && isEncryptingMethod(known)) {
+                return known;
             }
             throw new SendRefusedError('unavailable', 'Could not check whether this channel is encrypted. Your message was not sent: try again.');
         }
@@ -63,7 +68,7 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         try {
             refuseKeyBackup(post.message);
             const method = await methodOf(channelId);
-            if (method !== 'p2p') {
+            if (!isEncryptingMethod(method)) {
                 const off = deps.methods.turnedOff(channelId);
                 if (off && deps.confirm && (deps.now ?? Date.now)() - off.at < RECENT_TURN_OFF_MS) {
                     if (!await deps.confirm(turnedOffQuestion(off))) {
@@ -73,7 +78,7 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
                     deps.trust.setLastSentMethod(channelId, 'none');
                     return undefined;
                 }
-                if (deps.trust.lastSentMethod(channelId) === 'p2p' && !confirmedPlaintext.has(channelId)) {
+                if (isEncryptingMethod(deps.trust.lastSentMethod(channelId)) && !confirmedPlaintext.has(channelId)) {
                     confirmedPlaintext.add(channelId);
                     return {error: {message: PLAINTEXT_CONFIRM_MESSAGE}};
                 }
@@ -96,8 +101,14 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
                 fileIds = serverFileIdsOf(entries);
             }
             const userId = deps.currentUserId();
-            const message = await deps.encryptor.encrypt(post.message ?? '', {channelId, rootId: post.root_id || '', userId}, extra);
-            deps.trust.setLastSentMethod(channelId, 'p2p');
+            const context = {channelId, rootId: post.root_id || '', userId};
+            if (method === 'channel' && !deps.channelKeys) {
+                throw new SendRefusedError('unavailable', 'This channel uses channel-key encryption, which this page cannot write yet. Your message was not sent.');
+            }
+            const message = method === 'channel' ?
+                await deps.channelKeys!.encrypt(post.message ?? '', context, extra) as unknown as Record<string, unknown> & {version: number} :
+                await deps.encryptor.encrypt(post.message ?? '', context, extra);
+            deps.trust.setLastSentMethod(channelId, method);
             return {post: encryptedPost(post, message, fileIds)};
         } catch (err) {
             if (err instanceof SendRefusedError) {

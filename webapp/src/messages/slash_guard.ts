@@ -1,6 +1,6 @@
 // SlashCommandWillBePosted: a command's text goes to the server in clear (and into its logs),
 // so in an encrypted channel only commands that carry no text pass without a question.
-import type {EncryptionMethod} from '../client';
+import {isEncryptingMethod, type EncryptionMethod} from '../client';
 import type {HookResult, SlashCommandArgs} from '../types/registry';
 
 import type {Question} from './confirm';
@@ -12,7 +12,7 @@ const none = (args: string[]) => args.length === 0;
 const oneChannel = (args: string[]) => args.length <= 1 && args.every((a) => CHANNEL.test(a));
 const mentions = (args: string[]) => args.length > 0 && args.every((a) => USER.test(a) && a.startsWith('@'));
 const usersAndChannels = (args: string[]) => args.length > 0 && args.every((a) => (USER.test(a) && a.startsWith('@')) || CHANNEL.test(a));
-const E2EE_SUBCOMMANDS = new Set(['help', 'start', 'stop', 'status', 'show_backup', 'migrate', 'import', 'verify']);
+const E2EE_SUBCOMMANDS = new Set(['help', 'start', 'stop', 'status', 'show_backup', 'migrate', 'import', 'verify', 'history']);
 
 /** Built-in commands of the server (11.4) whose arguments are no message text, with the argument
  * shapes they take; given anything more (e.g. "/away back soon") they count as carrying text. */
@@ -37,7 +37,10 @@ export const NO_TEXT_COMMANDS: Record<string, (args: string[]) => boolean> = {
     '/invite': usersAndChannels,
     '/e2ee': (args) => args.length === 0 || (args.length === 1 && E2EE_SUBCOMMANDS.has(args[0].toLowerCase())) ||
         (args[0]?.toLowerCase() === 'init' && args.slice(1).every((a) => a === '--force')) ||
-        (args[0]?.toLowerCase() === 'verify' && args.length === 2 && USER.test(args[1])),
+        (args[0]?.toLowerCase() === 'verify' && args.length === 2 && USER.test(args[1])) ||
+        // channel-key mode: /e2ee start --mode p2p|channel, /e2ee history on|off
+        (args[0]?.toLowerCase() === 'start' && args.length === 3 && args[1] === '--mode' && (args[2] === 'p2p' || args[2] === 'channel')) ||
+        (args[0]?.toLowerCase() === 'history' && args.length === 2 && (args[1] === 'on' || args[1] === 'off')),
 };
 
 // Commands that post their text into this very channel: the server refuses that post in an
@@ -84,7 +87,8 @@ export function createSlashCommandGuard(deps: SlashGuardDeps) {
         try {
             return await deps.methods.refresh(channelId, true);
         } catch {
-            return deps.methods.get(channelId) === 'p2p' ? 'p2p' : undefined; // undefined: unknown
+            const known = deps.methods.get(channelId);
+            return known && isEncryptingMethod(known) ? known : undefined; // undefined: unknown
         }
     }
 
@@ -114,7 +118,7 @@ export function createSlashCommandGuard(deps: SlashGuardDeps) {
             } catch {
                 targetMethod = undefined;
             }
-            if (targetMethod === 'p2p') {
+            if (isEncryptingMethod(targetMethod)) {
                 return {error: {message: `Your conversation with ${direct.usernames.map((u) => '@' + u).join(', ')} is encrypted, and ${command} would send your text to the server unencrypted. ${COMMAND_NOT_SENT} Open the conversation and write there.`}};
             }
             if (targetMethod === undefined) {

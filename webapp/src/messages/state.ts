@@ -21,7 +21,7 @@ export type PluginAction =
 const initialState: PluginState = {channelMethods: {}};
 
 export function isEncryptionMethod(value: unknown): value is EncryptionMethod {
-    return value === 'none' || value === 'p2p';
+    return value === 'none' || value === 'p2p' || value === 'channel';
 }
 
 export function channelMethodReceived(channelId: string, method: EncryptionMethod): PluginAction {

@@ -256,7 +256,12 @@ describe('channel header button', () => {
         expect(dropdownText).toBe('Toggle encryption');
         render(<div>{icon}{tooltip}</div>);
         expect(screen.getByTestId('e2ee-header-icon').getAttribute('data-e2ee-state')).toBe('on');
-        expect(screen.getByTestId('e2ee-header-tooltip').textContent).toBe('Encryption on');
+        expect(screen.getByTestId('e2ee-header-tooltip').textContent).toBe('Encryption on (P2P mode)');
+        act(() => {
+            w.registry.ws['custom_org.mme2ee.e2ee_channelStateChanged']({event: 'e', data: {chanID: CHANNEL, method: 'channel'}, broadcast: {}, seq: 1});
+        });
+        expect(screen.getByTestId('e2ee-header-icon').getAttribute('data-e2ee-state')).toBe('on');
+        expect(screen.getByTestId('e2ee-header-tooltip').textContent).toBe('Encryption on (channel-key mode)');
         act(() => {
             w.registry.ws['custom_org.mme2ee.e2ee_channelStateChanged']({event: 'e', data: {chanID: CHANNEL, method: 'none'}, broadcast: {}, seq: 1});
         });

@@ -10,6 +10,7 @@ describe('slash commands in an encrypted channel', () => {
         '/away', '/online', '/offline', '/dnd', '/leave', '/collapse', '/expand', '/settings', '/logout', '/help',
         '/join ~town-square', '/open ~off-topic', '/mute', '/mute ~town-square', '/kick @bob', '/remove @bob @carol',
         '/invite @bob ~town-square', '/e2ee', '/e2ee status', '/e2ee stop', '/e2ee init --force', '/e2ee verify', '/e2ee verify @bob', '/msg @bob', '/groupmsg @bob,@carol',
+        '/e2ee start --mode channel', '/e2ee start --mode p2p', '/e2ee history on', '/e2ee history off',
     ])('%j carries no text: passes unchanged, without a question', async (message) => {
         const w = await makeWorld();
         expect(await w.slash(message, args)).toEqual({message, args});

@@ -1,0 +1,486 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A record as a client uploads it: header form and parts. The server never unwraps, so wrapped
+// keys are random bytes here; signatures are real.
+type testRecord struct {
+	Epoch      uint64
+	Commitment []byte
+	Header     []byte
+	Parts      [][]byte
+}
+
+type member struct {
+	id   string
+	user *testUser
+}
+
+func (u *testUser) keyIDB64(t testing.TB) string {
+	id, err := u.pub.id()
+	require.NoError(t, err)
+	return b64(id)
+}
+
+func (u *testUser) epochRecord(t testing.TB, channelID, creatorID string, epoch uint64, members []member) testRecord {
+	var wraps [][]string
+	for _, m := range members {
+		wraps = append(wraps, []string{m.id, m.user.keyIDB64(t), b64(randBytes(40))})
+	}
+	h := &epochHeader{ChannelID: channelID, Epoch: epoch, CreatorID: creatorID, CreatedAt: 1764160000000,
+		PubECDHE: ephemeralPoint(t), Commitment: randBytes(32)}
+	rec := testRecord{Epoch: epoch, Commitment: h.Commitment}
+	for i := 0; i < len(wraps); i += v3PartMax {
+		part := wraps[i:min(i+v3PartMax, len(wraps))]
+		raw, err := json.Marshal(part)
+		require.NoError(t, err)
+		parsed, err := parsePartJSON(raw)
+		require.NoError(t, err)
+		h.PartHashes = append(h.PartHashes, partHash(len(rec.Parts), parsed))
+		rec.Parts = append(rec.Parts, raw)
+	}
+	h.Signature = u.rawSign(t, h.signedData())
+	rec.Header = h.headerJSON()
+	return rec
+}
+
+func (u *testUser) v3Message(t testing.TB, ctx messageContext, epoch uint64, commitment []byte) map[string]any {
+	m := &parsedV3{CreatedAt: 1764160000000, Epoch: epoch, IV: randBytes(12), CT: randBytes(40)}
+	data := appendFramed(nil, []byte(v3LabelSignature), u32(3), u64(m.CreatedAt), []byte(ctx.ChannelID), []byte(ctx.RootID),
+		[]byte(ctx.UserID), u64(m.Epoch), commitment, m.IV, m.CT)
+	return toProp(t, map[string]any{"version": 3, "createdAt": m.CreatedAt, "epoch": m.Epoch, "iv": b64(m.IV),
+		"encryptedData": b64(m.CT), "signature": b64(u.rawSign(t, data))})
+}
+
+// channelKeySetup: chanID in channel-key mode; alice, bob and carol members with keys.
+func channelKeySetup(t *testing.T) (*Plugin, *fakeAPI, map[string]*testUser) {
+	p, api := newTestPlugin()
+	users := map[string]*testUser{}
+	for id, name := range map[string]string{aliceID: "alice", bobID: "bob", carolID: "carol"} {
+		api.addUser(id, name, false)
+		users[id] = newTestUser(t)
+		api.kv[kvPubkeyPrefix+id] = users[id].pub.marshal()
+	}
+	api.addChannel(chanID, model.ChannelTypeOpen, aliceID, bobID, carolID)
+	api.kv[kvChanMethodPrefix+chanID] = []byte("2")
+	return p, api, users
+}
+
+func members(users map[string]*testUser, ids ...string) []member {
+	var out []member
+	for _, id := range ids {
+		out = append(out, member{id, users[id]})
+	}
+	return out
+}
+
+func uploadAndCommit(t *testing.T, p *Plugin, userID string, rec testRecord) (int, map[string]any) {
+	for i, part := range rec.Parts {
+		code, body := call(p, userID, "POST", fmt.Sprintf("/api/v1/channel/epoch/part?chanID=%s&epoch=%d&tag=%s&part=%d", chanID, rec.Epoch, partTag(rec.Commitment), i), string(part))
+		if code != http.StatusOK {
+			return code, body
+		}
+	}
+	return call(p, userID, "POST", "/api/v1/channel/epoch?chanID="+chanID, string(rec.Header))
+}
+
+func v3Post(userID string, e2ee map[string]any) *model.Post {
+	post := &model.Post{UserId: userID, ChannelId: chanID, Type: encryptedPostType, Message: encryptedPlaceholder}
+	post.AddProp("e2ee", e2ee)
+	return post
+}
+
+func TestChannelKeyEpochsPostsAndRemoval(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+
+	// No epoch yet: a v3 post is refused.
+	_, reason := p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, randBytes(32))))
+	assert.Contains(t, reason, "no channel key yet")
+
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, body := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.EqualValues(t, 1, body["epoch"])
+
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	assert.Empty(t, reason)
+	// Wrong commitment (another record of epoch 1), wrong epoch, another author's key, another thread.
+	for name, post := range map[string]*model.Post{
+		"commitment": v3Post(aliceID, alice.v3Message(t, ctx, 1, randBytes(32))),
+		"epoch":      v3Post(aliceID, alice.v3Message(t, ctx, 2, rec1.Commitment)),
+		"author":     v3Post(aliceID, users[bobID].v3Message(t, ctx, 1, rec1.Commitment)),
+		"root":       v3Post(aliceID, alice.v3Message(t, messageContext{ChannelID: chanID, RootID: "rootrootrootrootrootrootro", UserID: aliceID}, 1, rec1.Commitment)),
+	} {
+		_, reason := p.MessageWillBePosted(nil, post)
+		assert.NotEmpty(t, reason, name)
+	}
+
+	// carol is removed: the head is stale and epoch 1 is refused from now on.
+	api.removeMember(p, chanID, carolID)
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	assert.Contains(t, reason, "stale (member_left)")
+
+	// A record still wrapping for carol, or leaving out bob, or skipping an epoch, is refused.
+	withCarol := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID, bobID, carolID))
+	code, body = uploadAndCommit(t, p, aliceID, withCarol)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], "not a member")
+	withoutBob := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID))
+	code, body = uploadAndCommit(t, p, aliceID, withoutBob)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], "leaves out")
+	skip := alice.epochRecord(t, chanID, aliceID, 3, members(users, aliceID, bobID))
+	code, _ = uploadAndCommit(t, p, aliceID, skip)
+	assert.Equal(t, http.StatusConflict, code)
+	// bob's old key in the record
+	oldBob := newTestUser(t)
+	stale := alice.epochRecord(t, chanID, aliceID, 2, []member{{aliceID, alice}, {bobID, oldBob}})
+	code, body = uploadAndCommit(t, p, aliceID, stale)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], "not their registered key")
+
+	rec2 := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID, bobID))
+	code, body = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code, body)
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 2, rec2.Commitment)))
+	assert.Empty(t, reason)
+	// No grace for epoch 1: it was stale because carol left.
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	assert.Contains(t, reason, "uses epoch 1")
+	// v3 in a P2P channel is refused.
+	api.kv[kvChanMethodPrefix+chanID] = []byte("1")
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 2, rec2.Commitment)))
+	assert.Contains(t, reason, "only accepted in channel-key mode")
+}
+
+func TestChannelKeyGraceCountAndKeyChange(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	p.setConfiguration(&configuration{ChannelKeyRotationMessages: 2})
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, _ := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code)
+	for range 2 {
+		post := v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment))
+		_, reason := p.MessageWillBePosted(nil, post)
+		require.Empty(t, reason)
+		p.MessageHasBeenPosted(nil, post)
+	}
+	_, reason := p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	assert.Contains(t, reason, "message_limit")
+
+	// bob rotates: epoch 1 (not marked stale by a member or key change) passes for 60 s more.
+	rec2 := users[bobID].epochRecord(t, chanID, bobID, 2, members(users, aliceID, bobID, carolID))
+	code, body := uploadAndCommit(t, p, bobID, rec2)
+	require.Equal(t, http.StatusOK, code, body)
+	head, _, err := p.store().getHead(chanID)
+	require.NoError(t, err)
+	assert.Greater(t, head.PrevUntil, model.GetMillis())
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	assert.Empty(t, reason, "a post in flight under the previous epoch passes within the grace window")
+	head.PrevUntil = model.GetMillis() - 1
+	api.kv[kvEpochHead+chanID], _ = json.Marshal(head)
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	assert.Contains(t, reason, "uses epoch 1")
+
+	// carol replaces her key: every channel-key channel of hers goes stale.
+	code, _ = call(p, carolID, "POST", "/api/v1/pubkey/push", signedPush(t, p, carolID, newTestUser(t), nil))
+	require.Equal(t, http.StatusOK, code)
+	_, reason = p.MessageWillBePosted(nil, v3Post(aliceID, alice.v3Message(t, ctx, 2, rec2.Commitment)))
+	assert.Contains(t, reason, "key_changed")
+}
+
+func TestChannelKeyConcurrentRotationsOneWinner(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	recs := []testRecord{
+		users[aliceID].epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID)),
+		users[bobID].epochRecord(t, chanID, bobID, 1, members(users, aliceID, bobID, carolID)),
+	}
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i, who := range []string{aliceID, bobID} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = uploadAndCommit(t, p, who, recs[i])
+		}()
+	}
+	wg.Wait()
+	assert.ElementsMatch(t, []int{http.StatusOK, http.StatusConflict}, codes)
+	head, _, err := p.store().getHead(chanID)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, head.Epoch)
+	winner := 0
+	if codes[1] == http.StatusOK {
+		winner = 1
+	}
+	assert.Equal(t, b64(recs[winner].Commitment), head.Commitment)
+	assert.Equal(t, string(recs[winner].Header), string(api.kv[epochKey(kvEpochRecord, chanID, 1)]))
+}
+
+func TestChannelKeyReadStatusAndJoiners(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	rec := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, _ := uploadAndCommit(t, p, aliceID, rec)
+	require.Equal(t, http.StatusOK, code)
+
+	code, body := call(p, bobID, "GET", "/api/v1/channel/epoch?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.EqualValues(t, 0, body["part"])
+	assert.NotNil(t, body["wraps"])
+
+	// dave joins with a key: not stale, but missing a copy until a member adds a joiner wrap.
+	daveID := "davedavedavedavedavedavedx"
+	dave := newTestUser(t)
+	api.addUser(daveID, "dave", false)
+	api.kv[kvPubkeyPrefix+daveID] = dave.pub.marshal()
+	api.members[chanID] = append(api.members[chanID], daveID)
+	code, body = call(p, aliceID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID, "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "", body["stale"])
+	assert.Equal(t, []any{daveID}, body["missing"])
+	code, body = call(p, daveID, "GET", "/api/v1/channel/epoch?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.EqualValues(t, -1, body["part"])
+	assert.Nil(t, body["joiner"])
+
+	set := users[bobID].joinerSet(t, chanID, bobID, 1, rec.Commitment, []member{{daveID, dave}})
+	// signed by bob but sent by alice; for a non-member; over another record: refused
+	code, _ = call(p, aliceID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(set))
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _ = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID,
+		string(users[bobID].joinerSet(t, chanID, bobID, 1, randBytes(32), []member{{daveID, dave}})))
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _ = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID,
+		string(users[bobID].joinerSet(t, chanID, bobID, 1, rec.Commitment, []member{{"strangerstrangerstrangerst", newTestUser(t)}})))
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, body = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(set))
+	require.Equal(t, http.StatusOK, code, body)
+	code, _ = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(set))
+	assert.Equal(t, http.StatusConflict, code, "dave already has a copy")
+
+	code, body = call(p, daveID, "GET", "/api/v1/channel/epoch?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.NotNil(t, body["joiner"])
+	code, body = call(p, aliceID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, []any{}, body["missing"])
+
+	// Non-members read nothing.
+	code, _ = call(p, "strangerstrangerstrangerst", "GET", "/api/v1/channel/epoch?chanID="+chanID+"&epoch=1", "")
+	assert.Equal(t, http.StatusForbidden, code)
+}
+
+func (u *testUser) joinerSet(t testing.TB, channelID, adderID string, epoch uint64, commitment []byte, joiners []member) []byte {
+	s := &joinerSet{ChannelID: channelID, Epoch: epoch, AdderID: adderID, CreatedAt: 5, PubECDHE: ephemeralPoint(t)}
+	var wraps [][]string
+	for _, m := range joiners {
+		s.Wraps = append(s.Wraps, epochWrap{UserID: m.id, KeyID: mustB64(t, m.user.keyIDB64(t)), Wrapped: randBytes(40)})
+	}
+	for _, w := range s.Wraps {
+		wraps = append(wraps, []string{w.UserID, b64(w.KeyID), b64(w.Wrapped)})
+	}
+	s.Signature = u.rawSign(t, s.signedData(commitment))
+	out, err := json.Marshal(map[string]any{"version": 3, "channelId": channelID, "epoch": epoch, "adderId": adderID, "createdAt": 5,
+		"pubECDHE": b64(s.PubECDHE), "wraps": wraps, "signature": b64(s.Signature)})
+	require.NoError(t, err)
+	return out
+}
+
+func mustB64(t testing.TB, s string) []byte {
+	b, err := b64Exact("test", s, -1)
+	require.NoError(t, err)
+	return b
+}
+
+func TestChannelKeyBadInput(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	rec := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	before := snapshot(api)
+	for name, tc := range map[string]struct{ user, method, path, body string }{
+		"bad header":    {aliceID, "POST", "/api/v1/channel/epoch?chanID=" + chanID, `{"version":3}`},
+		"not JSON":      {aliceID, "POST", "/api/v1/channel/epoch?chanID=" + chanID, `{`},
+		"parts missing": {aliceID, "POST", "/api/v1/channel/epoch?chanID=" + chanID, string(rec.Header)},
+		"other creator": {bobID, "POST", "/api/v1/channel/epoch?chanID=" + chanID, string(rec.Header)},
+		"bad part":      {aliceID, "POST", "/api/v1/channel/epoch/part?chanID=" + chanID + "&epoch=1&tag=0011223344556677&part=0", `[["x"]]`},
+		"bad tag":       {aliceID, "POST", "/api/v1/channel/epoch/part?chanID=" + chanID + "&epoch=1&tag=ZZ&part=0", string(rec.Parts[0])},
+		"bad index":     {aliceID, "POST", "/api/v1/channel/epoch/part?chanID=" + chanID + "&epoch=1&tag=0011223344556677&part=100", string(rec.Parts[0])},
+		"bad epoch":     {aliceID, "GET", "/api/v1/channel/epoch?chanID=" + chanID + "&epoch=0", ""},
+		"big body":      {aliceID, "POST", "/api/v1/channel/epoch?chanID=" + chanID, strings.Repeat(" ", maxBodyBytes+1)},
+		"no epoch":      {aliceID, "GET", "/api/v1/channel/epoch?chanID=" + chanID + "&epoch=1", ""},
+		"history perm":  {bobID, "POST", "/api/v1/channel/history_sharing?chanID=" + chanID + "&on=true", ""},
+	} {
+		code, body := call(p, tc.user, tc.method, tc.path, tc.body)
+		assert.GreaterOrEqual(t, code, 400, name)
+		assert.NotEmpty(t, body["error"], name)
+	}
+	assert.Equal(t, before, snapshot(api), "refused requests change nothing")
+	// A forged signature (bob's key, alice's name) is refused.
+	forged := users[bobID].epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, body := uploadAndCommit(t, p, aliceID, forged)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], "signature")
+	// Not in channel-key mode.
+	api.kv[kvChanMethodPrefix+chanID] = []byte("1")
+	code, _ = uploadAndCommit(t, p, aliceID, rec)
+	assert.Equal(t, http.StatusBadRequest, code)
+}
+
+func TestStartModeByThresholdAndFlag(t *testing.T) {
+	p, api, _ := channelKeySetup(t)
+	api.kv[kvChanMethodPrefix+chanID] = []byte("0")
+	api.admins[aliceID] = true
+	run := func(cmd string) string {
+		res, _ := p.ExecuteCommand(nil, &model.CommandArgs{Command: cmd, UserId: aliceID, ChannelId: chanID})
+		return res.Text
+	}
+	assert.Contains(t, run("/e2ee start"), "P2P mode")
+	assert.Equal(t, "1", string(api.kv[kvChanMethodPrefix+chanID]))
+	p.setConfiguration(&configuration{ChannelKeyThreshold: 3})
+	run("/e2ee stop")
+	assert.Contains(t, run("/e2ee start"), "channel-key mode")
+	assert.Equal(t, "2", string(api.kv[kvChanMethodPrefix+chanID]))
+	assert.Contains(t, run("/e2ee status"), "channel-key mode")
+	assert.Contains(t, run("/e2ee start --mode p2p"), "P2P mode")
+	assert.Contains(t, run("/e2ee start --mode channel"), "channel-key mode")
+	assert.Contains(t, run("/e2ee start --mode x"), "--mode is p2p or channel")
+	assert.Equal(t, "2", string(api.kv[kvChanMethodPrefix+chanID]))
+}
+
+// The worked example of docs/design.md §13.8 (written by the web app's core and rebuilt by an
+// independent Node implementation) verifies here byte for byte; any flipped bit does not.
+func TestV3WorkedExampleOfTheDesignVerifies(t *testing.T) {
+	doc, err := os.ReadFile("../docs/design.md")
+	require.NoError(t, err)
+	sec := string(doc)[strings.Index(string(doc), "### 13.8"):]
+	grab := func(title string) []byte {
+		m := regexp.MustCompile(regexp.QuoteMeta(title) + ":\n```json\n(.*)\n```").FindStringSubmatch(sec)
+		require.NotNil(t, m, title)
+		return []byte(m[1])
+	}
+	var full struct {
+		epochHeaderJSON
+		Parts [][][]string `json:"parts"`
+	}
+	require.NoError(t, json.Unmarshal(grab("Epoch record"), &full))
+	alice := loadVectors(t).key(t, "alice")
+	pub, err := alice.verifier()
+	require.NoError(t, err)
+	var parts [][]epochWrap
+	for _, p := range full.Parts {
+		raw, _ := json.Marshal(p)
+		w, err := parsePartJSON(raw)
+		require.NoError(t, err)
+		full.PartHashes = append(full.PartHashes, b64(partHash(len(parts), w)))
+		parts = append(parts, w)
+	}
+	headerRaw, _ := json.Marshal(full.epochHeaderJSON)
+	h, err := parseEpochHeaderJSON(headerRaw)
+	require.NoError(t, err)
+	assert.True(t, h.verify(pub))
+	require.NoError(t, h.checkParts(parts))
+	m, err := parseMessageV3(grab("v3 `props.e2ee`"))
+	require.NoError(t, err)
+	ctx := messageContext{ChannelID: h.ChannelID, UserID: "w1o3a8qgf7y5bx9nkd8e4mujhr"}
+	assert.True(t, m.verify(pub, ctx, h.Commitment))
+	for i := range len(h.Commitment) * 8 {
+		c := append([]byte(nil), h.Commitment...)
+		c[i/8] ^= 1 << (i % 8)
+		assert.False(t, m.verify(pub, ctx, c))
+		h2 := *h
+		h2.Commitment = c
+		assert.False(t, h2.verify(pub))
+	}
+	assert.False(t, m.verify(pub, messageContext{ChannelID: h.ChannelID, RootID: "x", UserID: ctx.UserID}, h.Commitment))
+	parts[0][1].Wrapped[0] ^= 1
+	assert.Error(t, h.checkParts(parts))
+}
+
+func TestChannelKeyHistorySharing(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, _ := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code)
+	api.removeMember(p, chanID, carolID)
+	rec2 := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID, bobID))
+	code, _ = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code)
+	daveID := "davedavedavedavedavedavedx"
+	dave := newTestUser(t)
+	api.addUser(daveID, "dave", false)
+	api.kv[kvPubkeyPrefix+daveID] = dave.pub.marshal()
+	api.members[chanID] = append(api.members[chanID], daveID)
+
+	code, body := call(p, bobID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, []any{daveID}, body["missing"], "carol is gone; dave lacks epoch 1")
+	assert.Equal(t, false, body["historySharing"])
+	past := users[bobID].joinerSet(t, chanID, bobID, 1, rec1.Commitment, []member{{daveID, dave}})
+	code, body = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(past))
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], "history sharing")
+
+	api.admins[aliceID] = true
+	res, _ := p.ExecuteCommand(nil, &model.CommandArgs{Command: "/e2ee history on", UserId: aliceID, ChannelId: chanID})
+	assert.Contains(t, res.Text, "History sharing is on")
+	res, _ = p.ExecuteCommand(nil, &model.CommandArgs{Command: "/e2ee history on", UserId: bobID, ChannelId: chanID})
+	assert.Contains(t, res.Text, "permission", "bob cannot manage this channel's properties")
+	code, body = call(p, bobID, "POST", "/api/v1/channel/epoch/joiners?chanID="+chanID, string(past))
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = call(p, daveID, "GET", "/api/v1/channel/epoch?chanID="+chanID+"&epoch=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.NotNil(t, body["joiner"])
+	assert.EqualValues(t, 2, body["head"])
+	code, _ = call(p, bobID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID+"&epoch=3", "")
+	assert.Equal(t, http.StatusNotFound, code)
+}
+
+// The sweep keeps channel-key posts that verify against their epoch's record (also an older
+// epoch) and removes forged or unknown-epoch ones.
+func TestSweepKeepsChannelKeyPosts(t *testing.T) {
+	p, api, alice, mark := sweepSetup(t)
+	bob, carol := newTestUser(t), newTestUser(t)
+	api.kv[kvPubkeyPrefix+bobID] = bob.pub.marshal()
+	api.kv[kvPubkeyPrefix+carolID] = carol.pub.marshal()
+	api.kv[kvChanMethodPrefix+chanID] = []byte("2")
+	users := map[string]*testUser{aliceID: alice, bobID: bob, carolID: carol}
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, _ := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code)
+	rec2 := alice.epochRecord(t, chanID, aliceID, 2, members(users, aliceID, bobID, carolID))
+	code, _ = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code)
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	enc := func(e2ee map[string]any) func(*model.Post) {
+		return func(post *model.Post) {
+			post.Type, post.Message = encryptedPostType, encryptedPlaceholder
+			post.AddProp("e2ee", e2ee)
+		}
+	}
+	stored(api, "v3epochoneaaaaaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 1, rec1.Commitment)))
+	stored(api, "v3epochtwoaaaaaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 2, rec2.Commitment)))
+	stored(api, "v3forgedaaaaaaaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 2, randBytes(32))))
+	stored(api, "v3unknownepochaaaaaaaaaaaa", aliceID, mark+100, enc(alice.v3Message(t, ctx, 9, rec2.Commitment)))
+	p.sweepAll(context.Background(), "test", model.GetMillis())
+	assert.ElementsMatch(t, []string{"v3forgedaaaaaaaaaaaaaaaaaa", "v3unknownepochaaaaaaaaaaaa"}, deletedIDs(api))
+}

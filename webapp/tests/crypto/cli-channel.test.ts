@@ -1,0 +1,87 @@
+// mm-e2ee channel-key commands end to end (the webpack-built file run by node): epoch new, encrypt
+// --format channel, decrypt of v3 with the record; exit codes 0/2/3/4.
+import {execFileSync, spawnSync} from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {loadVectors} from './helpers';
+
+jest.setTimeout(120000);
+
+const WEBAPP = path.resolve(__dirname, '../..');
+let tmp: string;
+let cli: string;
+
+function run(args: string[], input = ''): {code: number; stdout: string; stderr: string} {
+    const r = spawnSync(process.execPath, [cli, ...args], {input, encoding: 'utf8', timeout: 60000});
+    return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
+}
+
+function file(name: string, content: string): string {
+    const p = path.join(tmp, name);
+    fs.writeFileSync(p, content);
+    return p;
+}
+
+beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-e2ee-cli-channel-'));
+    const out = path.join(tmp, 'dist');
+    execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), '--config', 'webpack.cli.config.js', '--mode=production',
+        '--output-path', out], {cwd: WEBAPP, stdio: 'pipe'});
+    cli = path.join(out, 'mm-e2ee.js');
+}, 120000);
+
+afterAll(() => {
+    fs.rmSync(tmp, {recursive: true, force: true});
+});
+
+test('epoch new, encrypt --format channel and decrypt with the record; exit codes', () => {
+    const v = loadVectors();
+    const f: Record<string, {key: string; pub: string}> = {};
+    for (const u of v.users) {
+        f[u.name] = {key: file(`${u.name}.key`, u.backup), pub: file(`${u.name}.pub`, JSON.stringify(u.pubkey))};
+    }
+    const ch = ['--channel', 'chan1', '--root', '', '--user', 'alice'];
+    const rec = run(['epoch', 'new', '--key', f.alice.key, '--channel', 'chan1', '--epoch', '4', '--user', 'alice',
+        '--to', `alice=${f.alice.pub}`, '--to', `bob=${f.bob.pub}`]);
+    expect(rec.stderr).toBe('');
+    expect(rec.code).toBe(0);
+    const record = JSON.parse(rec.stdout);
+    expect(record).toMatchObject({version: 3, channelId: 'chan1', epoch: 4, creatorId: 'alice'});
+    expect(record.parts[0].map((w: string[]) => w[0])).toEqual(['alice', 'bob']);
+    const recFile = file('record.json', rec.stdout);
+    const enc = run(['encrypt', '--format', 'channel', '--epoch-record', recFile, '--key', f.alice.key, ...ch], 'secret ✓');
+    expect(enc.code).toBe(0);
+    const msg = JSON.parse(enc.stdout);
+    expect(msg).toMatchObject({version: 3, epoch: 4});
+    // bob reads; the creator is the sender here, so --creator is optional
+    expect(run(['decrypt', '--key', f.bob.key, '--sender', f.alice.pub, '--epoch-record', recFile, ...ch], enc.stdout))
+        .toEqual({code: 0, stdout: 'secret ✓', stderr: ''});
+    expect(run(['decrypt', '--key', f.bob.key, '--sender', f.alice.pub, '--creator', f.alice.pub, '--epoch-record', recFile, ...ch], enc.stdout).code).toBe(0);
+    // carol is not in the record: 4; a wrong creator key: 3; another thread: 3; no record: 2
+    expect(run(['decrypt', '--key', f.carol.key, '--sender', f.alice.pub, '--epoch-record', recFile, ...ch], enc.stdout).code).toBe(4);
+    expect(run(['decrypt', '--key', f.bob.key, '--sender', f.alice.pub, '--creator', f.bob.pub, '--epoch-record', recFile, ...ch], enc.stdout).code).toBe(3);
+    expect(run(['decrypt', '--key', f.bob.key, '--sender', f.alice.pub, '--epoch-record', recFile, '--channel', 'chan1', '--root', 'r', '--user', 'alice'],
+        enc.stdout).code).toBe(3);
+    expect(run(['decrypt', '--key', f.bob.key, '--sender', f.alice.pub, ...ch], enc.stdout).code).toBe(2);
+    // tampered ciphertext: 3
+    const ct = Buffer.from(msg.encryptedData, 'base64');
+    ct[0] ^= 1;
+    expect(run(['decrypt', '--key', f.bob.key, '--sender', f.alice.pub, '--epoch-record', recFile, ...ch],
+        JSON.stringify({...msg, encryptedData: ct.toString('base64')})).code).toBe(3);
+    // bob posts under alice's record: --creator names alice
+    const byBob = run(['encrypt', '--format', 'channel', '--epoch-record', recFile, '--key', f.bob.key, '--creator', f.alice.pub,
+        '--channel', 'chan1', '--root', '', '--user', 'bob'], 'from bob');
+    expect(byBob.code).toBe(0);
+    expect(run(['decrypt', '--key', f.alice.key, '--sender', f.bob.pub, '--creator', f.alice.pub, '--epoch-record', recFile,
+        '--channel', 'chan1', '--root', '', '--user', 'bob'], byBob.stdout).stdout).toBe('from bob');
+    // usage errors: 2
+    expect(run(['epoch', 'new', '--key', f.alice.key, '--channel', 'chan1', '--epoch', '0', '--to', f.bob.pub]).code).toBe(2);
+    expect(run(['epoch', 'new', '--key', f.alice.key, '--channel', 'chan1', '--epoch', '1']).code).toBe(2);
+    expect(run(['epoch', 'old']).code).toBe(2);
+    // default user IDs: "k" + 25 hex digits of the key ID
+    const d = JSON.parse(run(['epoch', 'new', '--key', f.alice.key, '--channel', 'chan1', '--epoch', '1', '--to', f.bob.pub]).stdout);
+    expect(d.parts[0][0][0]).toBe('k' + Buffer.from(v.users[1].pubkey_id, 'base64').toString('hex').slice(0, 25));
+    expect(d.creatorId).toBe('k' + Buffer.from(v.users[0].pubkey_id, 'base64').toString('hex').slice(0, 25));
+});
