@@ -12,10 +12,10 @@ import {classifyDecryptError, type CryptoOps} from './crypto_ops';
 import {LRU} from './lru';
 
 export type DecryptResult =
-    | {status: 'ok'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
+    | {status: 'ok'; text: string; files?: unknown; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
     // Verified with a key the sender had before her current one: trusted in this browser, or
     // only reported by the server's key history.
-    | {status: 'earlier-key'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
+    | {status: 'earlier-key'; text: string; files?: unknown; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'}
     | {status: 'no-key'}
     // Channel-key mode: our copy of the epoch's key is not there (yet), or we were not a member then.
     | {status: 'waiting-key'; reason: string}
@@ -371,7 +371,7 @@ export class DecryptService {
         try {
             const payload = await this.deps.channelKeys.decrypt(msg, senderKey, context);
             return {
-                result: {status: 'ok', text: payload.text, version: 3, senderId: post.user_id, senderKeyId: senderKey.idB64,
+                result: {status: 'ok', text: payload.text, files: payload.files, version: 3, senderId: post.user_id, senderKeyId: senderKey.idB64,
                     fingerprint: await this.fingerprint(senderKey), createdAt: (msg as {createdAt?: number}).createdAt},
                 final: true,
             };
@@ -437,6 +437,7 @@ export class DecryptService {
             return {
                 status: 'ok',
                 text: out.text,
+                files: out.payload?.files, // design §15.4, checked where shown
                 version: out.version,
                 senderId: post.user_id,
                 senderKeyId: senderKey.idB64,
