@@ -29,6 +29,7 @@ type fakeAPI struct {
 	ephemeral   []*model.Post
 	ephemeralTo []string
 	mails       []fakeMail
+	files       map[string]*model.FileInfo
 	kvFail      bool
 	mailFail    bool
 	logs        []string
@@ -50,6 +51,7 @@ func newFakeAPI() *fakeAPI {
 		members:  map[string][]string{},
 		perms:    map[string]bool{},
 		admins:   map[string]bool{},
+		files:    map[string]*model.FileInfo{},
 	}
 }
 
@@ -111,6 +113,16 @@ func (f *fakeAPI) KVSetWithOptions(key string, value []byte, o model.PluginKVSet
 		return f.KVCompareAndSet(key, o.OldValue, value)
 	}
 	return true, f.KVSet(key, value)
+}
+
+func (f *fakeAPI) GetFileInfo(id string) (*model.FileInfo, *model.AppError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fi, ok := f.files[id]; ok {
+		c := *fi
+		return &c, nil
+	}
+	return nil, model.NewAppError("GetFileInfo", "app.file_info.get.app_error", nil, "", http.StatusNotFound)
 }
 
 func (f *fakeAPI) addUser(id, name string, bot bool) *model.User {

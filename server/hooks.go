@@ -31,10 +31,13 @@ func (e *PostRejectedError) Error() string { return e.Reason }
 const encryptedChannelNotice = "This channel is end-to-end encrypted: only messages encrypted by the E2EE plugin in the Mattermost web or desktop app can be posted here."
 
 // checkEncryptedPost verifies that post is an acceptable encrypted post: the placeholder
-// text, no files, no props that could carry plaintext, and a valid signature by the author.
+// text, only encrypted files of its author in this channel (files.go), no props that could carry plaintext, and a valid signature by the author.
 func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 	e2ee, err := checkEncryptedShape(post)
 	if err != nil {
+		return err
+	}
+	if err := p.checkEncryptedPostFiles(post); err != nil {
 		return err
 	}
 	key, err := p.store().getPubkey(post.UserId)
@@ -65,16 +68,14 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 	return nil
 }
 
-// checkEncryptedShape checks everything but the signature and returns props.e2ee.
+// checkEncryptedShape checks everything but the signature and the files (checkEncryptedPostFiles)
+// and returns props.e2ee.
 func checkEncryptedShape(post *model.Post) (any, error) {
 	if post.Type != encryptedPostType {
 		return nil, &PostRejectedError{Reason: "the message is not encrypted"}
 	}
 	if post.Message != encryptedPlaceholder {
 		return nil, &PostRejectedError{Reason: "an encrypted post's message must be the placeholder \"" + encryptedPlaceholder + "\""}
-	}
-	if len(post.FileIds) > 0 || (post.Metadata != nil && len(post.Metadata.Files) > 0) {
-		return nil, &PostRejectedError{Reason: "encrypted posts cannot carry files"}
 	}
 	props := post.GetProps()
 	e2ee, ok := props["e2ee"]
@@ -206,11 +207,14 @@ func (p *Plugin) reject(post *model.Post, err error) string {
 	return reason
 }
 
-// FileWillBeUploaded refuses uploads into encrypted channels: files are not encrypted yet, and
-// an encrypted post cannot carry them.
-func (p *Plugin) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, _ io.Reader, _ io.Writer) (*model.FileInfo, string) {
+// FileWillBeUploaded accepts only encrypted files (format F1, files.go) in encrypted channels; it
+// reads only their header and never changes the content.
+func (p *Plugin) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, file io.Reader, _ io.Writer) (*model.FileInfo, string) {
 	if info == nil || info.ChannelId == "" || !p.channelEncrypted(info.ChannelId) {
 		return nil, ""
 	}
-	return nil, "This channel is end-to-end encrypted and files cannot be encrypted yet: uploads are disabled here."
+	if err := p.checkF1Upload(info, file); err != nil {
+		return nil, "This channel is end-to-end encrypted: " + err.Error() + "."
+	}
+	return nil, ""
 }

@@ -344,7 +344,7 @@ func (p *Plugin) sweepVerdict(post *model.Post, mark int64) error {
 	return &PostRejectedError{Reason: "the message is not encrypted"}
 }
 
-// sweepEncrypted judges an encrypted post. Its shape (placeholder, no files, no other props) is
+// sweepEncrypted judges an encrypted post. Its shape (placeholder, only encrypted files, no other props) is
 // checked as the hooks do: anything else could carry text. Its signature may be by any key its
 // author has registered (key history): the author may have replaced the key since posting. A
 // post that was only touched since the mark (a reply, a pin) and no longer verifies (or whose
@@ -353,6 +353,9 @@ func (p *Plugin) sweepVerdict(post *model.Post, mark int64) error {
 func (p *Plugin) sweepEncrypted(post *model.Post, changedSinceMark bool) error {
 	e2ee, err := checkEncryptedShape(post)
 	if err != nil {
+		return err
+	}
+	if err := p.checkEncryptedPostFiles(post); err != nil {
 		return err
 	}
 	history, err := p.store().getHistory(post.UserId)

@@ -2,6 +2,25 @@
 // Redux and friends (window globals), plus lazily loaded chunks (OpenPGP) beside it.
 const path = require('path');
 
+// mattermost-redux modules allowed to import its constants index, which main.js replaces by
+// src/vendor/mattermost_redux_constants.ts (General and Preferences only).
+const CONSTANTS_INDEX = 'mattermost-redux/constants';
+const CONSTANTS_READERS = ['selectors/entities/general.js', 'selectors/entities/preferences.js', 'utils/theme_utils.js'];
+
+class ConstantsReadersCheck {
+    apply(compiler) {
+        compiler.hooks.afterCompile.tap('ConstantsReadersCheck', (compilation) => {
+            for (const module of compilation.modules) {
+                const resource = (module.resource || '').split(path.sep).join('/');
+                const imports = (module.dependencies || []).some((d) => d.request === CONSTANTS_INDEX);
+                if (imports && !CONSTANTS_READERS.some((r) => resource.endsWith(`mattermost-redux/lib/${r}`))) {
+                    compilation.errors.push(new Error(`${resource} imports ${CONSTANTS_INDEX}, which main.js reduces to General and Preferences: check what it reads and extend src/vendor/mattermost_redux_constants.ts`));
+                }
+            }
+        });
+    }
+}
+
 module.exports = (env, argv) => ({
     // Reproducible output (docs/design.md §12): paths relative to this folder, ids from them.
     context: __dirname,
@@ -10,7 +29,9 @@ module.exports = (env, argv) => ({
     devtool: argv.mode === 'development' ? 'eval-source-map' : false,
     resolve: {
         extensions: ['.ts', '.tsx', '.js'],
+        alias: {[`${CONSTANTS_INDEX}$`]: path.join(__dirname, 'src/vendor/mattermost_redux_constants.ts')},
     },
+    plugins: [new ConstantsReadersCheck()],
     module: {
         rules: [
             {

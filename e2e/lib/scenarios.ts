@@ -5,6 +5,9 @@
 // from its own state: no published keys, default plugin settings, a new channel.
 import assert from 'node:assert/strict';
 import {randomBytes} from 'node:crypto';
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {crc32, deflateSync} from 'node:zlib';
 import {after, before, describe, test} from 'node:test';
 
 import * as openpgp from 'openpgp';
@@ -22,6 +25,32 @@ const PLACEHOLDER = 'Encrypted message';
 const T = 30000;
 // plugin.json's defaults (Mattermost keeps plugin setting keys lower-cased).
 const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: ''};
+
+/** A valid RGB PNG of random pixels (so its bytes are distinctive plaintext). */
+function makePNG(width: number, height: number): Buffer {
+    const chunk = (type: string, data: Buffer) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(data.length);
+        const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32BE(crc32(body));
+        return Buffer.concat([len, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(width, 0);
+    ihdr.writeUInt32BE(height, 4);
+    ihdr[8] = 8; // bit depth
+    ihdr[9] = 2; // RGB
+    const rows: Buffer[] = [];
+    for (let y = 0; y < height; y++) {
+        rows.push(Buffer.from([0]), randomBytes(width * 3));
+    }
+    return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function listFiles(dir: string): string[] {
+    return readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
 
 /** Defines the scenarios against `host` (one test file per host variant). */
 export function defineScenarios(host: Host): void {
@@ -261,6 +290,93 @@ export function defineScenarios(host: Host): void {
             assert.equal(stored[0].type, 'custom_e2ee');
             await shot(bob.page, '1b-thread');
             await rhs.getByTestId('rhs-close').click();
+            await assertServerHasNoPlaintext();
+        });
+
+        scenario('1c. an image and a PDF are encrypted in the browser: bob previews and downloads them byte for byte; tampering is caught', async () => {
+            const png = makePNG(640, 400); // > 256 KiB: gets an encrypted thumbnail
+            const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n% encrypted attachment test\n'), randomBytes(150000), Buffer.from('\n%%EOF\n')]);
+            await alice.page.getByTestId('file-input').setInputFiles([
+                {name: 'photo.png', mimeType: 'image/png', buffer: png},
+                {name: 'report.pdf', mimeType: 'application/pdf', buffer: pdf},
+            ]);
+            // The hook hands the host only ciphertext named <random>.bin; the draft shows them once uploaded.
+            const chips = alice.page.getByTestId('composer-file');
+            // Three uploads: the image, its thumbnail (made in a canvas, encrypted the same way), the PDF.
+            await alice.page.waitForFunction(() => document.querySelectorAll('[data-testid="composer-file"]').length === 3, undefined, {timeout: T});
+            for (const name of await chips.allInnerTexts()) {
+                assert.match(name, /^[0-9a-f]{32}\.bin/, 'the host uploads only .bin names');
+            }
+            const text = nonce('files for bob');
+            await send(alice.page, text);
+            await expectDecrypted(bob.page, text);
+            const post = postIn(bob.page, text);
+            await post.getByTestId('e2ee-file').nth(1).waitFor({timeout: T});
+            assert.deepEqual((await post.getByTestId('e2ee-file-name').allInnerTexts()).sort(), ['photo.png', 'report.pdf']);
+            const fileRow = (scope: Locator, name: string) => scope.getByTestId('e2ee-file').filter({hasText: name});
+            // The image is previewed from its decrypted thumbnail (a blob: URL); the PDF is download-only.
+            const img = post.getByTestId('e2ee-file-preview');
+            await img.waitFor({timeout: T});
+            assert.equal(await post.getByTestId('e2ee-file-preview').count(), 1, 'only the image has a preview');
+            assert.match(await img.getAttribute('src') ?? '', /^blob:/);
+            assert.equal(await img.getAttribute('data-thumbnail'), 'true');
+            await bob.page.waitForFunction((el) => (el as HTMLImageElement).naturalWidth === 320, await img.elementHandle(), {timeout: T});
+            await shot(bob.page, '1c-files');
+            for (const [name, original] of [['photo.png', png], ['report.pdf', pdf]] as const) {
+                const [download] = await Promise.all([
+                    bob.page.waitForEvent('download', {timeout: T}),
+                    fileRow(post, name).getByTestId('e2ee-file-download').click(),
+                ]);
+                assert.equal(download.suggestedFilename(), name);
+                const got = readFileSync(await download.path());
+                assert.ok(got.equals(original), `downloaded ${download.suggestedFilename()} is byte-identical`);
+            }
+            // The server's file store: only .bin ciphertext for this post, no thumbnail or preview, and
+            // no 32-byte run of either plaintext anywhere in the channel's files.
+            const stored = (await admin.channelPosts(channel.id)).posts as Record<string, any>;
+            const withFiles = Object.values(stored).find((p) => p.user_id === users.alice.id && Array.isArray(p.file_ids) && p.file_ids.length === 3);
+            assert.ok(withFiles, 'the post carries three file IDs (image, thumbnail, PDF)');
+            const dataDir = env.MM_DATA_DIR;
+            assert.ok(dataDir, 'MM_DATA_DIR is known');
+            const files = listFiles(dataDir).filter((f) => f.includes(`/channels/${channel.id}/`));
+            const ours = files.filter((f) => withFiles.file_ids.some((id: string) => f.includes(`/${id}/`)));
+            assert.equal(ours.length, 3, `only the three ciphertexts are stored for the post: ${ours.join(', ')}`);
+            for (const f of ours) {
+                assert.match(f, /\/[0-9a-f]{32}\.bin$/);
+            }
+            for (const f of files) {
+                const bytes = readFileSync(f);
+                for (const original of [png, pdf]) {
+                    for (let off = 0; off + 32 <= original.length; off += 997) {
+                        assert.ok(!bytes.includes(original.subarray(off, off + 32)), `${f} holds plaintext bytes`);
+                    }
+                }
+            }
+            // An edit through the plugin keeps the files.
+            const mine = postIn(alice.page, text);
+            await mine.getByTestId('post-menu-button').click();
+            await mine.getByTestId('post-menu-action').filter({hasText: 'Edit encrypted message'}).click();
+            const editedText = nonce('files for bob, edited');
+            await alice.page.getByTestId('e2ee-edit-textarea').fill(editedText, {timeout: T});
+            await alice.page.getByTestId('e2ee-edit-save').click();
+            await expectDecrypted(bob.page, editedText);
+            const editedPost = postIn(bob.page, editedText);
+            await editedPost.getByTestId('e2ee-file').nth(1).waitFor({timeout: T});
+            assert.deepEqual((await editedPost.getByTestId('e2ee-file-name').allInnerTexts()).sort(), ['photo.png', 'report.pdf']);
+            // A ciphertext changed on the server: "file failed verification", for the preview and the download.
+            for (const f of ours) {
+                const bytes = readFileSync(f);
+                bytes[bytes.length - 40] ^= 0x01;
+                writeFileSync(f, bytes);
+            }
+            await reload(bob);
+            const again = postIn(bob.page, editedText);
+            await fileRow(again, 'photo.png').getByTestId('e2ee-file-error').waitFor({timeout: T});
+            assert.equal(await again.getByTestId('e2ee-file-preview').count(), 0, 'no preview of a tampered image');
+            await fileRow(again, 'report.pdf').getByTestId('e2ee-file-download').click();
+            await bob.page.waitForFunction(() => document.querySelectorAll('[data-testid="e2ee-file-error"]').length >= 2, undefined, {timeout: T});
+            assert.match(await again.getByTestId('e2ee-file-error').first().innerText(), /file failed verification/);
+            await shot(bob.page, '1c-tampered');
             await assertServerHasNoPlaintext();
         });
 

@@ -7,6 +7,7 @@ import {createEpochRecord, openEpochKeyFromRecord} from '../src/crypto/epoch';
 import {decryptV3, encryptV3} from '../src/crypto/v3';
 import {toBase64} from '../src/crypto/encoding';
 import type {EncryptedMessageJSON, MessageContext, PublicKey} from '../src/crypto/types';
+import {benchFiles} from './bench_files';
 
 // BENCH_SIZES=1000 (comma-separated) limits the cases, for profiling.
 const SIZES = (process.env.BENCH_SIZES ?? '1,10,100,1000').split(',').map(Number);
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     for (const n of CHANNEL_SIZES) {
         await benchChannel(n, me, mePub, others);
     }
+    await benchFiles();
 }
 
 /** One channel-key row: rotate_ms = making and signing a record for n members (one ECDH each);

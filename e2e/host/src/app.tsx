@@ -10,7 +10,7 @@ import {receivedNewPost, receivedPost, getPosts, getPostThread} from 'mattermost
 import {getChannelByNameAndTeamName, getMyChannelMember, selectChannel} from 'mattermost-redux/actions/channels';
 import {getMyTeams, selectTeam} from 'mattermost-redux/actions/teams';
 import {getProfilesByIds} from 'mattermost-redux/actions/users';
-import {UserTypes} from 'mattermost-redux/action_types';
+import {FileTypes, UserTypes} from 'mattermost-redux/action_types';
 import {getMyPreferences} from 'mattermost-redux/actions/preferences';
 
 import {AdminConsolePluginPage, adminConsolePluginId} from './admin_console';
@@ -81,6 +81,47 @@ function Login({onDone}: {onDone: () => void}) {
     );
 }
 
+// As components/file_upload (checkPluginHooksAndUploadFiles, uploadFiles): files sorted by name go
+// through each FilesWillUpload hook synchronously (a returned message is shown as an upload error;
+// `result?.files || []` goes on), and `upload` lets a plugin upload later into this composer.
+function useFileUpload(store: Store, channelId: string, rootId: string) {
+    const [fileInfos, setFileInfos] = useState<any[]>([]);
+    const [uploading, setUploading] = useState<string[]>([]);
+    const [uploadError, setUploadError] = useState('');
+    const uploadFiles = useCallback((files: File[]) => {
+        for (const file of files) {
+            const clientId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+            setUploading((u) => [...u, clientId]);
+            const form = new FormData();
+            form.append('channel_id', channelId);
+            form.append('client_ids', clientId);
+            form.append('files', file, file.name);
+            Client4.uploadFile(form).then((data: any) => {
+                store.dispatch({type: FileTypes.RECEIVED_UPLOAD_FILES, data: data.file_infos, channelId, rootId, clientIds: data.client_ids});
+                setFileInfos((f) => [...f, ...data.file_infos]);
+            }, (err: Error) => setUploadError(err.message)).finally(() => setUploading((u) => u.filter((id) => id !== clientId)));
+        }
+    }, [store, channelId, rootId]);
+    const choose = (chosen: File[]) => {
+        setUploadError('');
+        let sorted: File[] = [...chosen].sort((a, b) => a.name.localeCompare(b.name));
+        const hooks: Registered[] = store.getState().plugins.components.FilesWillUploadHook || [];
+        for (const h of hooks) {
+            const result = (h.hook as (f: File[], u: (f: File[]) => void) => {message?: string; files?: File[] | null})(sorted, uploadFiles);
+            if (result?.message) {
+                setUploadError(result.message);
+            }
+            sorted = result?.files || [];
+        }
+        if (sorted.length) {
+            uploadFiles(sorted);
+        }
+    };
+    const clear = () => setFileInfos([]);
+    const remove = (id: string) => setFileInfos((f) => f.filter((x) => x.id !== id));
+    return {fileInfos, uploading, uploadError, choose, clear, remove};
+}
+
 // As the web app's draft code: drafts go to the server only when the server allows synced
 // drafts (client config AllowSyncedDrafts) and the user's preference advanced_settings/sync_drafts
 // is not "false"; the check is made at each save, so a changed preference applies at once.
@@ -112,10 +153,12 @@ function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: 
     const [text, setText] = useState('');
     const [error, setError] = useState('');
     const [busy, setBusy] = useState(false);
+    const files = useFileUpload(store, channelId, rootId);
     useDraftSync(store, channelId, rootId, text);
     const submit = async () => {
         const message = text;
-        if (!message.trim() || busy) {
+        // As create_post: nothing is sent while uploads are in progress; files alone may be sent.
+        if ((!message.trim() && !files.fileInfos.length) || busy || files.uploading.length) {
             return;
         }
         setError('');
@@ -139,7 +182,7 @@ function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: 
             const me = state.entities.users.currentUserId;
             const draft = {
                 channel_id: channelId, root_id: rootId, message, user_id: me, create_at: 0,
-                pending_post_id: `${me}:${Date.now()}`, props: {}, metadata: {}, file_ids: [],
+                pending_post_id: `${me}:${Date.now()}`, props: {}, metadata: {}, file_ids: files.fileInfos.map((f) => f.id),
             };
             const hooked = await runMessageWillBePostedHooks(store, draft);
             if (hooked.error) {
@@ -151,6 +194,7 @@ function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: 
                 return;
             }
             setText('');
+            files.clear();
             const created = await Client4.createPost(hooked.data as any);
             store.dispatch(receivedNewPost(created, false) as any);
         } catch (err) {
@@ -173,7 +217,24 @@ function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: 
                     }
                 }}
             />
+            <input
+                type='file'
+                multiple={true}
+                data-testid={`${prefix}file-input`}
+                onChange={(e) => {
+                    files.choose(Array.from(e.target.files || []));
+                    e.target.value = '';
+                }}
+            />
             <button data-testid={`${prefix}composer-send`} disabled={busy} onClick={submit}>{'Send'}</button>
+            <div className='composer-files' data-testid={`${prefix}composer-files`} data-uploading={files.uploading.length}>
+                {files.fileInfos.map((f) => (
+                    <span key={f.id} data-testid={`${prefix}composer-file`} data-file-id={f.id}>
+                        {f.name}<button onClick={() => files.remove(f.id)}>{'×'}</button>
+                    </span>
+                ))}
+            </div>
+            {files.uploadError && <div data-testid={`${prefix}upload-error`} className='error'>{files.uploadError}</div>}
             {error && <div data-testid={`${prefix}composer-error`} className='error'>{error}</div>}
         </div>
     );
@@ -257,7 +318,36 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
                 </div>
             )}
             <div className='post-body' data-testid='post-body'>{body}</div>
+            {Array.isArray(post.file_ids) && post.file_ids.length > 0 && <Attachments post={post}/>}
             {editing && <HostEdit store={store} post={post} onClose={() => setEditing(false)}/>}
+        </div>
+    );
+}
+
+// As FileAttachmentList and FilePreviewModal: the post's files by name (metadata.files); a click
+// opens the preview, a plugin's registered FilePreview component when its override claims the file.
+function Attachments({post}: {post: any}) {
+    const previews: Registered[] = useSelector((s: AnyState) => s.plugins.components.FilePreview || NONE);
+    const [open, setOpen] = useState<any>(null);
+    const infos: any[] = (post.metadata && Array.isArray(post.metadata.files) && post.metadata.files.length) ?
+        post.metadata.files : post.file_ids.map((id: string) => ({id, name: id}));
+    const plugin = open ? previews.find((p) => (p.override as (f: unknown, p: unknown) => boolean)(open, post)) : undefined;
+    const PluginPreview = plugin ? plugin.component as React.ComponentType<Record<string, unknown>> : null;
+    return (
+        <div className='post-attachments' data-testid='post-attachments'>
+            {infos.map((f) => (
+                <button key={f.id} data-testid='post-attachment' data-file-id={f.id} onClick={() => setOpen(f)}>{f.name}</button>
+            ))}
+            {open && (
+                <div className='file-preview-modal' data-testid='file-preview-modal'>
+                    <button data-testid='file-preview-close' onClick={() => setOpen(null)}>{'×'}</button>
+                    {PluginPreview ? (
+                        <ErrorBoundary name={plugin!.pluginId}><PluginPreview fileInfo={open} post={post} onModalDismissed={() => setOpen(null)}/></ErrorBoundary>
+                    ) : (
+                        <div data-testid='host-file-preview'>{open.name}</div>
+                    )}
+                </div>
+            )}
         </div>
     );
 }

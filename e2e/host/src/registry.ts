@@ -67,6 +67,7 @@ export class Registry {
         this.registerSlashCommandWillBePostedHook = reArg(['hook'], (hook) => add('SlashCommandWillBePosted', {hook}));
         this.registerDesktopNotificationHook = reArg(['hook'], (hook) => add('DesktopNotificationHooks', {hook}));
         this.registerFilesWillUploadHook = reArg(['hook'], (hook) => add('FilesWillUploadHook', {hook}));
+        this.registerFilePreviewComponent = reArg(['override', 'component'], (override, component) => add('FilePreview', {override, component}));
         this.registerAdminConsoleCustomSetting = reArg(['key', 'component', 'options'], (key, component, options) => {
             const {showTitle} = (options || {}) as {showTitle?: boolean};
             this.store.dispatch({type: RECEIVED_ADMIN_CONSOLE_CUSTOM_COMPONENT, data: {pluginId, key, component, options: {showTitle}}});

@@ -10,6 +10,7 @@ import {generateKeys, importPublicKey, publicKeyOf} from '../crypto/keys';
 import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
 import {signPushProof} from '../crypto/push_proof';
 import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
+import {FILE_COMMANDS, FILE_USAGE, FileUsageError, runFileCommand} from './files';
 import type {MessageContext, PublicKey} from '../crypto/types';
 
 import {verifyServer} from './verify_server';
@@ -31,11 +32,12 @@ const USAGE = `usage:
   mm-e2ee safety-number --user ID --pubkey PUBKEY_FILE --other-user ID --other-pubkey PUBKEY_FILE
                                                    print the two users' safety number (12 groups of 5 digits)
   mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
+${FILE_USAGE}
 v2 (the default format) and channel need --channel, --root ("" for a top-level post) and --user (the sender's user ID).
 A channel-key (v3) message needs the epoch record it names; --creator is the record's creator key
 (default: the sender's key for decrypt, your own for encrypt). A --to without USERID= gets the user ID
 "k" + the first 25 hex digits of its key ID.
-exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure, 4 not a recipient
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key), 4 not a recipient
 (verify-server: 5 when the served code differs from the release or is missing)`;
 
 const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
@@ -152,6 +154,9 @@ function cliIO(o: Opts): CliIO {
 
 async function run(argv: string[]): Promise<void> {
     const [cmd, ...rest] = argv;
+    if (cmd && FILE_COMMANDS.has(cmd)) {
+        return runFileCommand(cmd, rest);
+    }
     if (cmd === 'verify-server') {
         // Its own options and exit codes (verify_server.ts).
         process.exitCode = await verifyServer(rest, {out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s)});
@@ -257,7 +262,7 @@ function versionOf(input: string): unknown {
 }
 
 function exitCodeOf(e: unknown): number {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof FileUsageError) {
         return EXIT.usage;
     }
     if (e instanceof IntegrityError) {
@@ -278,7 +283,7 @@ run(process.argv.slice(2)).then(
     },
     (e: unknown) => {
         process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);
-        if (e instanceof UsageError) {
+        if (e instanceof UsageError || e instanceof FileUsageError) {
             process.stderr.write(USAGE + '\n');
         }
         process.exitCode = exitCodeOf(e);

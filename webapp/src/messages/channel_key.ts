@@ -94,7 +94,8 @@ export class ChannelKeyService {
     }
 
     /** Encrypts for the channel's current epoch, rotating first when it is stale. */
-    async encrypt(text: string, context: MessageContext): Promise<MessageV3JSON> {
+    /** `extra`: further payload members beside the text, e.g. `files` (design §15.4). */
+    async encrypt(text: string, context: MessageContext, extra: Record<string, unknown> = {}): Promise<MessageV3JSON> {
         const me = await this.mine();
         let key: EpochKey | undefined;
         for (let attempt = 0; attempt < 3 && !key; attempt++) {
@@ -119,7 +120,7 @@ export class ChannelKeyService {
         if (!key) {
             throw new SendRefusedError('unavailable', 'Could not agree on a channel key with the server. Your message was not sent: try again.');
         }
-        return encryptV3({text} as MessagePayload, me.keys, key, context);
+        return encryptV3({text, ...extra} as MessagePayload, me.keys, key, context);
     }
 
     /** Makes and commits epoch `epoch`; on a lost race (409) returns undefined so that the caller

@@ -13,11 +13,11 @@ import {classifyDecryptError, type CryptoOps} from './crypto_ops';
 import {LRU} from './lru';
 
 export type DecryptResult =
-    | {status: 'ok'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
+    | {status: 'ok'; text: string; files?: unknown; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; verified?: boolean}
     // Verified with a key the sender had before her current one: trusted in this browser, or
     // only reported by the server's key history.
     // v3: epochSignerId names whose earlier key signed the epoch's record (or joiner copy).
-    | {status: 'earlier-key'; text: string; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'; epochSignerId?: string}
+    | {status: 'earlier-key'; text: string; files?: unknown; version: 1 | 2 | 3; senderId: string; senderKeyId: string; fingerprint: string; createdAt?: number; source: 'trusted' | 'server'; epochSignerId?: string}
     | {status: 'no-key'}
     // Channel-key mode: our copy of the epoch's key is not there (yet), or we were not a member then.
     | {status: 'waiting-key'; reason: string}
@@ -389,7 +389,7 @@ export class DecryptService {
                 // The weaker mark wins: a key only the server reports, for the post or its epoch.
                 const source = known.has(id) && !(o.result.status === 'earlier-key' && o.result.source === 'server') ? 'trusted' : 'server';
                 const r = o.result;
-                return {result: {text: r.text, version: 3, senderId: r.senderId, senderKeyId: id, fingerprint: await this.fingerprint(h.key),
+                return {result: {text: r.text, files: r.files, version: 3, senderId: r.senderId, senderKeyId: id, fingerprint: await this.fingerprint(h.key),
                     createdAt: r.createdAt, status: 'earlier-key', source}, final: o.final};
             }
         }
@@ -405,7 +405,7 @@ export class DecryptService {
         const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: post.user_id};
         try {
             const payload = await this.deps.channelKeys.decrypt(msg, senderKey, context);
-            const ok = {text: payload.text, version: 3 as const, senderId: post.user_id, senderKeyId: senderKey.idB64,
+            const ok = {text: payload.text, files: payload.files, version: 3 as const, senderId: post.user_id, senderKeyId: senderKey.idB64,
                 fingerprint: await this.fingerprint(senderKey), createdAt: (msg as {createdAt?: number}).createdAt};
             // The epoch's key was vouched for by an earlier key of its signer: marked as v2 posts are.
             const vouch = this.deps.channelKeys.keySource(post.channel_id, (msg as unknown as {epoch: number}).epoch);
@@ -486,6 +486,7 @@ export class DecryptService {
             return {
                 status: 'ok',
                 text: out.text,
+                files: out.payload?.files, // design §15.4, checked where shown
                 version: out.version,
                 senderId: post.user_id,
                 senderKeyId: senderKey.idB64,

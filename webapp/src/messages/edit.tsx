@@ -56,6 +56,8 @@ export interface EditDeps {
     currentUserId(): string;
     patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
     onSaved?(post: Post): void;
+    /** The encrypted files the post lists now (design §15.4): an edit keeps them. */
+    filesOf?(post: Post): Promise<unknown>;
 }
 
 /** Re-encrypts the new text for the channel (same context as the post) and patches it. */
@@ -65,7 +67,11 @@ export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string
         throw new SendRefusedError('not-encrypted-edit', 'Only your own encrypted messages can be edited here.');
     }
     refuseKeyBackup(text);
-    const e2ee = await deps.encryptor.encrypt(text, {channelId: post.channel_id, rootId: post.root_id || '', userId: me});
+    const files = deps.filesOf && post.file_ids?.length ? await deps.filesOf(post) : undefined;
+    if (post.file_ids?.length && files === undefined) {
+        throw new SendRefusedError('files', 'The files of this message could not be read, so the edit was not saved (it would lose them).');
+    }
+    const e2ee = await deps.encryptor.encrypt(text, {channelId: post.channel_id, rootId: post.root_id || '', userId: me}, files === undefined ? {} : {files});
     let updated: Post;
     try {
         updated = await deps.patchPost({id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}});

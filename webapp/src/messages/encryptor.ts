@@ -90,7 +90,8 @@ export class ChannelEncryptor {
 
     constructor(private readonly deps: EncryptorDeps) {}
 
-    async encrypt(text: string, context: MessageContext): Promise<EncryptedMessageJSON> {
+    /** `extra`: further payload members beside the text, e.g. `files` (design §15.4). */
+    async encrypt(text: string, context: MessageContext, extra: Record<string, unknown> = {}): Promise<EncryptedMessageJSON> {
         const {directory, trust, myKeys, ops} = this.deps;
         const [mine, myPublic] = await Promise.all([myKeys.get(), myKeys.getPublic()]);
         if (!mine || !myPublic) {
@@ -163,7 +164,7 @@ export class ChannelEncryptor {
             throw new SendRefusedError('key-changed', warning);
         }
 
-        const message = await ops.encryptV2({text}, mine, recipients, context);
+        const message = await ops.encryptV2({text, ...extra}, mine, recipients, context);
         for (const {member, key} of firstSeen) {
             trust.accept(member.id, key.idB64, key.json);
         }

@@ -29,6 +29,8 @@ import {ConfirmController, makeConfirmRoot, type Question} from './confirm';
 import {guardDrafts, type DraftGuardDeps} from './drafts';
 import {createSendHook} from './send_hook';
 import {createSlashCommandGuard} from './slash_guard';
+import {PendingFiles, createFilesWillUploadHook, fetchFileName, isEncryptedFileName} from './files';
+import {makeLazyFilePreview} from './files_lazy';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
 
@@ -115,8 +117,13 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     registry.registerReducer(reducer);
     // The guards first: if anything below fails, plaintext still cannot leave through these.
+    const pendingFiles = new PendingFiles();
+    const fileNameOf = async (fileId: string): Promise<string | undefined> => {
+        const known = (state() as {entities?: {files?: {files?: Record<string, {name?: string} | undefined>}}}).entities?.files?.files?.[fileId]?.name;
+        return typeof known === 'string' ? known : fetchFileName(fileId);
+    };
     const ask = (q: Question) => confirm.ask(q);
-    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, channelKeys, trust, currentUserId: me, confirm: ask})));
+    ids.push(registry.registerMessageWillBePostedHook(createSendHook({methods, encryptor, channelKeys, trust, currentUserId: me, confirm: ask, files: {pending: pendingFiles, nameOf: fileNameOf}})));
     ids.push(registry.registerSlashCommandWillBePostedHook(createSlashCommandGuard({
         methods,
         confirm: ask,
@@ -184,6 +191,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         patchPost: (patch: {id: string; message: string; props: Record<string, unknown>}) => client.patchPost(patch),
         onSaved: (updated: Post) => {
             store.dispatch({type: 'RECEIVED_POST', data: updated, features: {crtEnabled: false}});
+        },
+        filesOf: async (post: Post) => {
+            const r = await decrypt.decrypt(post);
+            return r.status === 'ok' ? r.files : undefined;
         },
     };
     const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
@@ -257,23 +268,31 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         <Tooltip/>,
     ));
 
-    // Files are uploaded before the post hook runs, and are not encrypted: refuse them up front
-    // (the hook is synchronous, so an unknown state refuses and asks the server for next time).
+    // Files in encrypted channels are encrypted here before the host uploads them (design §15).
+    // The hook is not told where the files go: the centre channel, or the thread open on the right.
     if (registry.registerFilesWillUploadHook) {
-        ids.push(registry.registerFilesWillUploadHook((files) => {
-            // The hook is not told where the files go: the center channel, or the thread open in
-            // the right-hand side (possibly another channel). Both must be unencrypted.
-            const channelIds = [currentChannelId(state()), rhsChannelId(state())].filter((id, i, all) => id && all.indexOf(id) === i);
-            const known = channelIds.map((id) => methods.get(id));
-            if (known.some(isEncryptingMethod)) {
-                return {message: 'Files cannot be sent in an encrypted channel: they would not be encrypted.', files: null};
-            }
-            if (known.includes(undefined)) {
-                channelIds.forEach((id, i) => known[i] === undefined && methods.refresh(id).catch(() => undefined));
-                return {message: 'Checking whether this channel is encrypted: try the upload again in a moment.', files: null};
-            }
-            return {files};
-        }));
+        ids.push(registry.registerFilesWillUploadHook(createFilesWillUploadHook({
+            pending: pendingFiles,
+            candidateChannels: () => [currentChannelId(state()), rhsChannelId(state())],
+            methodOf: (id) => {
+                const m = methods.get(id);
+                return m === undefined ? undefined : isEncryptingMethod(m) ? 'p2p' : 'none'; // p2p or channel key: encrypt
+            },
+            refresh: (id) => {
+                methods.refresh(id).catch(() => undefined);
+            },
+            report: (channelIds, message) => channelIds.forEach((id) => notices.show(id, '', message)),
+            maxFileSize: () => {
+                const v = Number((state() as {entities?: {general?: {config?: {MaxFileSize?: string}}}}).entities?.general?.config?.MaxFileSize);
+                return Number.isFinite(v) && v > 0 ? v : undefined;
+            },
+        })));
+    }
+    if (registry.registerFilePreviewComponent) {
+        ids.push(registry.registerFilePreviewComponent(
+            (fileInfo, post) => isEncryptedPost(post) && isEncryptedFileName(fileInfo?.name),
+            makeLazyFilePreview(decrypt),
+        ));
     }
 
     registry.registerWebSocketEventHandler(WS_CHANNEL_STATE, (msg: WebSocketMessage) => {

@@ -7,6 +7,7 @@ import type {Post} from '@mattermost/types/posts';
 import type {PostTypeComponentProps} from '../types/registry';
 
 import {postVersion, type DecryptResult, type DecryptService} from './decrypt_service';
+import {LazyEncryptedFiles} from './files_lazy';
 import {DecryptedText} from './markdown';
 
 export interface PostComponentServices {
@@ -173,6 +174,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                     />
                     <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
+                    {result.files !== undefined && <LazyEncryptedFiles files={result.files}/>}
                 </div>
             );
         }
@@ -203,6 +205,7 @@ export function makeEncryptedPost(services: PostComponentServices): React.FC<Pos
                     />
                     <SharedKeyWarning sender={sender(result.senderId)} others={shared}/>
                     <DecryptedText text={result.text} postId={post.id} channelId={post.channel_id} editedAt={post.edit_at} mentionKeys={mentionKeys}/>
+                    {result.files !== undefined && <LazyEncryptedFiles files={result.files}/>}
                 </div>
             );
         }

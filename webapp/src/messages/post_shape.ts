@@ -1,5 +1,5 @@
 // What an encrypted post carries to the server: the placeholder, the ciphertext and nothing
-// else that could hold text (no file IDs, hashtags, embeds or free-form props).
+// else that could hold text (only encrypted files' IDs; no hashtags, embeds or free-form props).
 import type {Post, PostMetadata} from '@mattermost/types/posts';
 
 import {containsBackup} from '../crypto/backup';
@@ -41,14 +41,15 @@ function safeMetadata(metadata: unknown): PostMetadata {
     return out;
 }
 
-export function encryptedPost(post: Post, message: EncryptedMessageJSON): Post {
+/** `fileIds`: the encrypted files the payload lists (design §15.4); nothing else may ride along. */
+export function encryptedPost(post: Post, message: EncryptedMessageJSON, fileIds: string[] = []): Post {
     const out: Post = {
         ...post,
         type: E2EE_POST_TYPE as Post['type'],
         message: PLACEHOLDER,
         props: {...safeProps(post.props), e2ee: message},
         hashtags: '',
-        file_ids: [],
+        file_ids: [...fileIds],
         metadata: safeMetadata(post.metadata),
     };
     delete out.filenames;

@@ -13,6 +13,8 @@ import {encryptedPayloadOf} from './decrypt_service';
 import {PLACEHOLDER, encryptedPost, isEncryptedPost, refuseKeyBackup} from './post_shape';
 import type {Question} from './confirm';
 import type {ChannelMethods, TurnedOff} from './state';
+import {entriesForPost, type PendingFiles} from './files';
+import {fileEntryToJSON, serverFileIdsOf} from '../crypto/file_entry';
 
 export interface SendHookDeps {
     methods: ChannelMethods;
@@ -20,6 +22,8 @@ export interface SendHookDeps {
     channelKeys?: ChannelKeyService; // channel-key mode (absent: such channels refuse to send)
     trust: TrustStore;
     currentUserId(): string;
+    /** Encrypted attachments (design §15): without it, posts with files are refused. */
+    files?: {pending: PendingFiles; nameOf(fileId: string): Promise<string | undefined>};
     /** Asks before a plaintext post in a channel whose encryption was turned off lately. */
     confirm?(question: Question): Promise<boolean>;
     now?(): number;
@@ -56,8 +60,9 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
         const already = isEncryptedPost(post) && post.message === PLACEHOLDER ? encryptedPayloadOf(post) : null;
         if (already) {
             // Already encrypted (e.g. a retry of a failed post): re-shaped so that no other field
-            // (props, files, metadata) can carry text along.
-            return {post: encryptedPost(post, already)};
+            // (props, metadata) can carry text along; its files are the encrypted ones it was
+            // built with (the server checks each again).
+            return {post: encryptedPost(post, already, Array.isArray(post.file_ids) ? post.file_ids : [])};
         }
         const channelId = post.channel_id;
         try {
@@ -82,8 +87,18 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
                 return undefined;
             }
             confirmedPlaintext.delete(channelId);
+            let extra: Record<string, unknown> = {};
+            let fileIds: string[] = [];
+            if (deps.files && deps.files.pending.inProgress()) {
+                await entriesForPost([], deps.files.pending, deps.files.nameOf); // refuses: uploads still running
+            }
             if (post.file_ids && post.file_ids.length) {
-                throw new SendRefusedError('files', 'Files cannot be sent in an encrypted channel: they would not be encrypted. Remove the attachments and send again.');
+                if (!deps.files) {
+                    throw new SendRefusedError('files', 'Files cannot be sent in an encrypted channel: they would not be encrypted. Remove the attachments and send again.');
+                }
+                const entries = await entriesForPost(post.file_ids, deps.files.pending, deps.files.nameOf);
+                extra = {files: entries.map(fileEntryToJSON)};
+                fileIds = serverFileIdsOf(entries);
             }
             const userId = deps.currentUserId();
             const context = {channelId, rootId: post.root_id || '', userId};
@@ -91,10 +106,10 @@ export function createSendHook(deps: SendHookDeps): (post: Post) => Promise<Hook
                 throw new SendRefusedError('unavailable', 'This channel uses channel-key encryption, which this page cannot write yet. Your message was not sent.');
             }
             const message = method === 'channel' ?
-                await deps.channelKeys!.encrypt(post.message ?? '', context) as unknown as Record<string, unknown> & {version: number} :
-                await deps.encryptor.encrypt(post.message ?? '', context);
+                await deps.channelKeys!.encrypt(post.message ?? '', context, extra) as unknown as Record<string, unknown> & {version: number} :
+                await deps.encryptor.encrypt(post.message ?? '', context, extra);
             deps.trust.setLastSentMethod(channelId, method);
-            return {post: encryptedPost(post, message)};
+            return {post: encryptedPost(post, message, fileIds)};
         } catch (err) {
             if (err instanceof SendRefusedError) {
                 return {error: {message: err.message}};

@@ -62,6 +62,8 @@ export interface PluginRegistry {
     registerDesktopNotificationHook(hook: (post: Post, msgProps: Record<string, unknown>, channel: Channel, teamId: string, args: DesktopNotificationArgs) =>
         Promise<{error?: string; args?: DesktopNotificationArgs}>): string;
     registerFilesWillUploadHook?(hook: (files: File[], upload: (files: File[]) => void) => {message?: string; files?: File[] | null}): string;
+    registerFilePreviewComponent?(override: (fileInfo: {id?: string; name?: string}, post?: Post) => boolean,
+        component: React.ComponentType<{fileInfo: {id?: string; name?: string}; post?: Post; onModalDismissed?: () => void}>): string;
     registerAdminConsoleCustomSetting?(key: string, component: React.ComponentType<{id: string}>, options?: {showTitle?: boolean}): void;
     unregisterComponent(id: string): void;
     unregisterPostTypeComponent?(id: string): void;

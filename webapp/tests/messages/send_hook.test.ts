@@ -122,9 +122,9 @@ describe('MessageWillBePosted in an encrypted channel', () => {
         expect(new Set(recipientsOf(result.post.props.e2ee))).toEqual(new Set([w.alice.pub.idB64, w.bob.pub.idB64]));
     });
 
-    test('refuses attachments: files are not encrypted', async () => {
+    test('refuses attachments this browser did not encrypt', async () => {
         const result = await w.willPost(draft(w, {file_ids: ['file1']}));
-        expect(result.error.message).toMatch(/Files cannot be sent/);
+        expect(result.error.message).toMatch(/not encrypted in this browser/);
         expect(w.ops.calls.encrypt).toBe(0);
     });
 
@@ -161,7 +161,7 @@ describe('MessageWillBePosted in an encrypted channel', () => {
         const retry = {...first.post, props: {...first.post.props, attachments: [{text: SECRET}]}, file_ids: ['f1'], hashtags: '#secret', message_source: SECRET};
         const result = await w.willPost(retry as unknown as Parameters<typeof w.willPost>[0]);
         expect(result.post.props.e2ee).toEqual(first.post.props.e2ee);
-        expect(result.post.file_ids).toEqual([]);
+        expect(result.post.file_ids).toEqual(['f1']); // the encrypted files it was built with; the server checks them
         expect(JSON.stringify(result.post)).not.toContain('secret');
     });
 

@@ -79,11 +79,20 @@ describe('channel encryption state', () => {
         expect(w.store.notices()[0]).toMatch(/Could not turn encryption on: you are not allowed/);
     });
 
-    test('files are refused in an encrypted channel only', async () => {
+    test('files are encrypted in an encrypted channel, then handed to upload as .bin; passed through elsewhere', async () => {
         const w = await makeWorld();
         const hook = (w.registry.registered.files[0] as unknown[])[0] as (files: File[], upload: unknown) => {message?: string; files?: File[] | null};
-        const files = [{name: 'a.txt'}] as unknown as File[];
-        expect(hook(files, jest.fn())).toEqual({message: expect.stringMatching(/not be encrypted/), files: null});
+        const files = [new File(['the secret plan'], 'plan.txt', {type: 'text/plain'})];
+        const uploaded = await new Promise<File[]>((resolve) => {
+            // Synchronous: nothing for the host to upload now; ciphertext comes through the callback.
+            expect(hook(files, resolve)).toEqual({files: []});
+        });
+        expect(uploaded).toHaveLength(1);
+        expect(uploaded[0].name).toMatch(/^[0-9a-f]{32}\.bin$/);
+        expect(uploaded[0].type).toBe('application/octet-stream');
+        const bytes = Buffer.from(await uploaded[0].arrayBuffer());
+        expect(bytes.subarray(0, 7).toString('latin1')).toBe('MME2EEF');
+        expect(bytes.includes(Buffer.from('secret plan'))).toBe(false);
         w.features.methods.set(CHANNEL, 'none');
         expect(hook(files, jest.fn())).toEqual({files});
         // not known yet: refused, and asked for
@@ -95,7 +104,7 @@ describe('channel encryption state', () => {
         expect(hook(files, jest.fn())).toEqual({files});
     });
 
-    test('files are refused while a thread of an encrypted channel is open on the right, whatever the center shows', async () => {
+    test('files are refused while a thread of an encrypted channel is open on the right of a plaintext channel', async () => {
         const w = await makeWorld();
         const hook = (w.registry.registered.files[0] as unknown[])[0] as (files: File[], upload: unknown) => {message?: string; files?: File[] | null};
         const files = [{name: 'a.txt'}] as unknown as File[];
@@ -105,7 +114,7 @@ describe('channel encryption state', () => {
         expect(hook(files, jest.fn())).toEqual({files});
         w.store.entities().posts.posts.root1 = basePost({id: 'root1', channel_id: CHANNEL, message: 'x'});
         w.store.patchState({views: {rhs: {selectedPostId: 'root1'}}});
-        expect(hook(files, jest.fn())).toEqual({message: expect.stringMatching(/not be encrypted/), files: null});
+        expect(hook(files, jest.fn())).toEqual({message: expect.stringMatching(/thread of another channel/), files: null});
     });
 
     test('dispose unregisters everything it registered', async () => {

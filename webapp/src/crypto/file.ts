@@ -1,0 +1,246 @@
+// Encrypted files, format F1 (docs/design.md §15): a 20-byte header, then the plaintext in
+// 64 KiB chunks, each sealed with AES-256-GCM under the file's own key; the nonce holds the
+// chunk counter and a last-chunk flag, the header is every chunk's AAD. Works on Blobs chunk by
+// chunk so a large file is never held twice in JS memory.
+import {bytesEqual, concat, type Bytes} from './encoding';
+import {IntegrityError, MalformedError} from './errors';
+import {F1_CHUNK_BYTES, F1_HEADER_BYTES, F1_KEY_BYTES, F1_TAG_BYTES, encryptedFileSize} from './file_format';
+import {randomBytes, subtle} from './subtle';
+
+export const F1_MAGIC = new Uint8Array([0x4d, 0x4d, 0x45, 0x32, 0x45, 0x45, 0x46]); // "MME2EEF"
+export const F1_VERSION = 1;
+export {F1_HEADER_BYTES, F1_CHUNK_BYTES, F1_TAG_BYTES, F1_KEY_BYTES, encryptedFileSize};
+const PREFIX_BYTES = 7;
+const SEGMENT_BYTES = F1_CHUNK_BYTES + F1_TAG_BYTES;
+// Chunks are read, sealed and hashed in groups of 16 (1 MiB): fewer, larger WebCrypto and Blob
+// calls. Groups in flight at once: bounds memory to a few MiB.
+const GROUP_CHUNKS = 16;
+const WINDOW = 3;
+// Output parts are merged into one Blob every this many bytes, so JS holds few small arrays.
+const MERGE_BYTES = 8 << 20;
+
+/** The ciphertext does not decrypt to an intact file under this key (tampered, truncated,
+ * extended, reordered, swapped chunk, wrong key, wrong hash): "file failed verification". */
+export class FileVerificationError extends IntegrityError {
+    constructor(reason: string) {
+        super(`file failed verification: ${reason}`);
+    }
+}
+
+export interface EncryptedFile {
+    ciphertext: Blob;
+    key: Bytes; // 32-byte AES-256 key of this file
+    hash: Bytes; // chunked SHA-256 of the ciphertext (§15.3)
+    size: number; // plaintext bytes
+}
+
+export interface EncryptFileOptions {
+    key?: Uint8Array; // tests and vectors only: a fixed key
+    prefix?: Uint8Array; // tests and vectors only: a fixed 7-byte nonce prefix
+}
+
+export function fileHeader(prefix: Uint8Array): Bytes {
+    const h = new Uint8Array(F1_HEADER_BYTES);
+    h.set(F1_MAGIC, 0);
+    h[7] = F1_VERSION;
+    new DataView(h.buffer).setUint32(8, F1_CHUNK_BYTES);
+    h.set(prefix, 12);
+    h[19] = 0;
+    return h;
+}
+
+/** Checks the 20-byte header; returns the nonce prefix. Anything else than F1 throws. */
+export function parseFileHeader(header: Uint8Array): Bytes {
+    if (header.length < F1_HEADER_BYTES) {
+        throw new FileVerificationError('shorter than the header');
+    }
+    if (!bytesEqual(header.subarray(0, 7), F1_MAGIC)) {
+        throw new FileVerificationError('not an encrypted file (magic)');
+    }
+    if (header[7] !== F1_VERSION) {
+        throw new FileVerificationError(`unsupported file format version ${header[7]}`);
+    }
+    if (new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(8) !== F1_CHUNK_BYTES) {
+        throw new FileVerificationError('unsupported chunk size');
+    }
+    if (header[19] !== 0) {
+        throw new FileVerificationError('reserved header byte is not zero');
+    }
+    return header.slice(12, 19);
+}
+
+function nonce(prefix: Uint8Array, counter: number, last: boolean): Bytes {
+    const n = new Uint8Array(12);
+    n.set(prefix, 0);
+    new DataView(n.buffer).setUint32(7, counter);
+    n[11] = last ? 1 : 0;
+    return n;
+}
+
+async function importFileKey(key: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
+    if (!(key instanceof Uint8Array) || key.length !== F1_KEY_BYTES) {
+        throw new MalformedError('file key: expected 32 bytes');
+    }
+    return subtle().importKey('raw', new Uint8Array(key), {name: 'AES-GCM'}, false, [usage]);
+}
+
+async function digest(data: Uint8Array): Promise<Bytes> {
+    return new Uint8Array(await subtle().digest('SHA-256', data as Bytes));
+}
+
+async function readSlice(blob: Blob, start: number, end: number): Promise<Bytes> {
+    return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+}
+
+/** Collects output parts, folding them into Blobs so that JS keeps at most MERGE_BYTES of arrays. */
+class BlobBuilder {
+    private blobs: Blob[] = [];
+    private parts: Uint8Array[] = [];
+    private pending = 0;
+
+    push(part: Uint8Array): void {
+        this.parts.push(part);
+        this.pending += part.length;
+        if (this.pending >= MERGE_BYTES) {
+            this.flush();
+        }
+    }
+
+    private flush(): void {
+        if (this.parts.length) {
+            this.blobs.push(new Blob(this.parts as BlobPart[]));
+            this.parts = [];
+            this.pending = 0;
+        }
+    }
+
+    finish(type: string): Blob {
+        this.flush();
+        return new Blob(this.blobs, {type});
+    }
+}
+
+/** Runs `work(i)` for i in [0, n) with at most WINDOW in flight, consuming results in order. */
+async function pipeline<T>(n: number, work: (i: number) => Promise<T>, consume: (r: T, i: number) => void): Promise<void> {
+    const inflight: Array<Promise<T>> = [];
+    let next = 0;
+    for (let i = 0; i < n; i++) {
+        while (next < n && next < i + WINDOW) {
+            const p = work(next++);
+            p.catch(() => undefined); // a later group failing while an earlier one is awaited is not unhandled
+            inflight.push(p);
+        }
+        consume(await (inflight.shift() as Promise<T>), i);
+    }
+}
+
+/** Encrypts a file (any Blob) into the F1 format under a fresh random key. */
+export async function encryptFile(data: Blob, options: EncryptFileOptions = {}): Promise<EncryptedFile> {
+    const keyBytes = new Uint8Array(options.key ?? randomBytes(F1_KEY_BYTES));
+    const prefix = options.prefix ?? randomBytes(PREFIX_BYTES);
+    if (prefix.length !== PREFIX_BYTES) {
+        throw new MalformedError('file nonce prefix: expected 7 bytes');
+    }
+    const key = await importFileKey(keyBytes, 'encrypt');
+    const header = fileHeader(prefix);
+    const size = data.size;
+    const n = Math.max(1, Math.ceil(size / F1_CHUNK_BYTES));
+    const groups = Math.ceil(n / GROUP_CHUNKS);
+    const out = new BlobBuilder();
+    out.push(header);
+    const digests: Uint8Array[] = [await digest(header)];
+    await pipeline(groups, async (g) => {
+        // One read per group; the chunks of a group are sealed at once into one output buffer.
+        const first = g * GROUP_CHUNKS;
+        const count = Math.min(GROUP_CHUNKS, n - first);
+        const start = first * F1_CHUNK_BYTES;
+        const plain = await readSlice(data, start, Math.min(size, start + (count * F1_CHUNK_BYTES)));
+        const sealed = new Uint8Array(plain.length + (count * F1_TAG_BYTES));
+        await Promise.all(Array.from({length: count}, async (_, j) => {
+            const i = first + j;
+            const c = await subtle().encrypt({name: 'AES-GCM', iv: nonce(prefix, i, i === n - 1), additionalData: header, tagLength: 128},
+                key, plain.subarray(j * F1_CHUNK_BYTES, (j + 1) * F1_CHUNK_BYTES));
+            sealed.set(new Uint8Array(c), j * SEGMENT_BYTES);
+        }));
+        return {sealed, d: await digest(sealed)};
+    }, ({sealed, d}) => {
+        out.push(sealed);
+        digests.push(d);
+    });
+    return {ciphertext: out.finish('application/octet-stream'), key: keyBytes, hash: await digest(concat(...digests)), size};
+}
+
+/** Reads only the header and the size of an F1 ciphertext: checks the header and that the size
+ * is one an F1 writer can produce; returns the plaintext size. */
+export function plaintextSizeOf(ciphertextSize: number): number {
+    const body = ciphertextSize - F1_HEADER_BYTES;
+    if (body < F1_TAG_BYTES) {
+        throw new FileVerificationError('truncated');
+    }
+    const n = Math.ceil(body / SEGMENT_BYTES);
+    const lastLen = body - ((n - 1) * SEGMENT_BYTES);
+    if (n > 1 && lastLen <= F1_TAG_BYTES) {
+        throw new FileVerificationError('truncated');
+    }
+    return body - (n * F1_TAG_BYTES);
+}
+
+/** Decrypts an F1 file. With `expectedHash`, the ciphertext must also hash to it (§15.3).
+ * Returns the plaintext only when every check passed; throws FileVerificationError otherwise. */
+export async function decryptFile(ciphertext: Blob, keyBytes: Uint8Array, expectedHash?: Uint8Array, type = 'application/octet-stream'): Promise<Blob> {
+    const key = await importFileKey(keyBytes, 'decrypt');
+    const header = await readSlice(ciphertext, 0, F1_HEADER_BYTES);
+    const prefix = parseFileHeader(header);
+    const total = ciphertext.size;
+    plaintextSizeOf(total);
+    const n = Math.ceil((total - F1_HEADER_BYTES) / SEGMENT_BYTES);
+    const groups = Math.ceil(n / GROUP_CHUNKS);
+    const out = new BlobBuilder();
+    const digests: Uint8Array[] = [await digest(header)];
+    await pipeline(groups, async (g) => {
+        const first = g * GROUP_CHUNKS;
+        const count = Math.min(GROUP_CHUNKS, n - first);
+        const start = F1_HEADER_BYTES + (first * SEGMENT_BYTES);
+        const sealed = await readSlice(ciphertext, start, Math.min(total, start + (count * SEGMENT_BYTES)));
+        const plain = new Uint8Array(sealed.length - (count * F1_TAG_BYTES));
+        const [d] = await Promise.all([
+            expectedHash ? digest(sealed) : Promise.resolve(undefined),
+            ...Array.from({length: count}, async (_, j) => {
+                const i = first + j;
+                let c: ArrayBuffer;
+                try {
+                    c = await subtle().decrypt({name: 'AES-GCM', iv: nonce(prefix, i, i === n - 1), additionalData: header, tagLength: 128},
+                        key, sealed.subarray(j * SEGMENT_BYTES, (j + 1) * SEGMENT_BYTES));
+                } catch {
+                    throw new FileVerificationError(`chunk ${i} does not authenticate (wrong key, changed, moved, truncated or extended)`);
+                }
+                plain.set(new Uint8Array(c), j * F1_CHUNK_BYTES);
+            }),
+        ]);
+        return {plain, d};
+    }, ({plain, d}) => {
+        out.push(plain);
+        if (d) {
+            digests.push(d);
+        }
+    });
+    if (expectedHash && !bytesEqual(await digest(concat(...digests)), expectedHash)) {
+        throw new FileVerificationError('the ciphertext is not the one the message names (hash)');
+    }
+    return out.finish(type);
+}
+
+/** The §15.3 hash of an F1 ciphertext, without decrypting it. */
+export async function hashEncryptedFile(ciphertext: Blob): Promise<Bytes> {
+    const total = ciphertext.size;
+    const digests: Uint8Array[] = [await digest(await readSlice(ciphertext, 0, Math.min(total, F1_HEADER_BYTES)))];
+    const groupBytes = GROUP_CHUNKS * SEGMENT_BYTES;
+    const groups = Math.max(0, Math.ceil((total - F1_HEADER_BYTES) / groupBytes));
+    await pipeline(groups, async (g) => {
+        const start = F1_HEADER_BYTES + (g * groupBytes);
+        return digest(await readSlice(ciphertext, start, Math.min(total, start + groupBytes)));
+    }, (d) => {
+        digests.push(d);
+    });
+    return digest(concat(...digests));
+}
