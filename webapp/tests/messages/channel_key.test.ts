@@ -1,6 +1,6 @@
 // The browser's channel-key service with real crypto and a fake server API: rotation when stale,
 // adopting the winner's epoch after a lost race (409), waiting and not-a-member states, joiner wraps.
-import {createEpochRecord, headerOf, publicKeyToJSON, type EpochRecordJSON} from '../../src/crypto';
+import {createEpochRecord, createJoinerWraps, encryptV3, headerOf, parseEpochHeader, parsePart, publicKeyToJSON, type EpochRecordJSON} from '../../src/crypto';
 import {KeyDirectory, KeyHistory, TrustStore} from '../../src/directory';
 import {ChannelKeyService, type ChannelKeyAPI, type EpochStatusJSON} from '../../src/messages/channel_key';
 import {newUsers, type User} from '../crypto/helpers';
@@ -161,4 +161,30 @@ test('a record signed before its creator replaced her key still opens, with the 
     // A key the history shows retired long before the record was made does not count.
     const late = service(server, 1, ids[1], {current, history: history(before - 30 * 60_000)});
     await expect(late.decrypt(m1, users[0].pub, ctx(0))).rejects.toMatchObject({code: 'integrity'});
+});
+
+test('a joiner copy added by a member who then replaced her key still opens, marked by the adder\'s earlier key', async () => {
+    const server = new FakeServer();
+    const before = Date.now();
+    // Bob's epoch for alice and bob; alice (holding a copy) adds dave's.
+    const {record, key} = await createEpochRecord({channelId: CH, epoch: 1, creatorId: ids[1], creator: users[1].keys,
+        recipients: [{userId: ids[0], key: users[0].pub}, {userId: ids[1], key: users[1].pub}]});
+    server.records.set(1, record);
+    server.head = 1;
+    server.stale = '';
+    const set = await createJoinerWraps({header: parseEpochHeader(headerOf(record)), source: {kind: 'part', index: 0, wraps: parsePart(record.parts[0])},
+        adder: users[0].keys, adderPublic: users[0].pub, adderId: ids[0], creatorPublic: users[1].pub, joiners: [{userId: ids[2], key: users[2].pub}]});
+    server.joiners.set(`1:${ids[2]}`, set);
+    const m = await encryptV3({text: 'for dave too'}, users[1].keys, key, ctx(1));
+    const [aliceNew] = await newUsers(1);
+    const current = [aliceNew, users[1], users[2]];
+    await expect(service(server, 2, ids[2], {current}).decrypt(m, users[1].pub, ctx(1))).rejects.toMatchObject({code: 'integrity'});
+    const history = new KeyHistory({
+        fetchHistory: async (list) => Object.fromEntries(list.map((id) => [id, id === ids[0] ?
+            [{since: before - 3_600_000, pubkey: publicKeyToJSON(users[0].pub)}, {since: Date.now() + 60_000, pubkey: publicKeyToJSON(aliceNew.pub)}] : []])),
+        importKey: async (json) => (await import('../../src/crypto')).importPublicKey(json),
+    });
+    const dave = service(server, 2, ids[2], {current, history});
+    expect((await dave.decrypt(m, users[1].pub, ctx(1))).text).toBe('for dave too');
+    expect(dave.keySource(CH, 1)).toEqual({source: 'server', signerId: ids[0]});
 });
