@@ -484,3 +484,51 @@ func TestSweepKeepsChannelKeyPosts(t *testing.T) {
 	p.sweepAll(context.Background(), "test", model.GetMillis())
 	assert.ElementsMatch(t, []string{"v3forgedaaaaaaaaaaaaaaaaaa", "v3unknownepochaaaaaaaaaaaa"}, deletedIDs(api))
 }
+
+// An edit of a v3 post passes under the same rules as a new v3 post: the head's epoch while it is
+// not stale, or the previous one within its grace window; a v2 edit of it stays accepted too.
+func TestChannelKeyEditUnderPostRules(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, body := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code, body)
+	old := v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment))
+	old.Id = model.NewId()
+	edit := func(e2ee map[string]any) (*model.Post, string) {
+		newPost := old.Clone()
+		newPost.AddProp("e2ee", e2ee)
+		return p.MessageWillBeUpdated(nil, newPost, old)
+	}
+
+	out, reason := edit(alice.v3Message(t, ctx, 1, rec1.Commitment))
+	assert.Empty(t, reason)
+	require.NotNil(t, out)
+	assert.NotZero(t, out.EditAt, "a new ciphertext is an edit")
+	out, reason = edit(alice.v3Message(t, ctx, 1, randBytes(32)))
+	assert.Nil(t, out)
+	assert.Contains(t, reason, "signature")
+	_, reason = edit(alice.v3Message(t, ctx, 2, rec1.Commitment))
+	assert.Contains(t, reason, "uses epoch 2")
+
+	// bob rotates for age/count: epoch 1 edits pass within the grace window only.
+	rec2 := users[bobID].epochRecord(t, chanID, bobID, 2, members(users, aliceID, bobID, carolID))
+	code, body = uploadAndCommit(t, p, bobID, rec2)
+	require.Equal(t, http.StatusOK, code, body)
+	_, reason = edit(alice.v3Message(t, ctx, 1, rec1.Commitment))
+	assert.Empty(t, reason)
+	head, _, err := p.store().getHead(chanID)
+	require.NoError(t, err)
+	head.PrevUntil = model.GetMillis() - 1
+	api.kv[kvEpochHead+chanID], _ = json.Marshal(head)
+	_, reason = edit(alice.v3Message(t, ctx, 1, rec1.Commitment))
+	assert.Contains(t, reason, "uses epoch 1")
+	_, reason = edit(alice.v3Message(t, ctx, 2, rec2.Commitment))
+	assert.Empty(t, reason)
+
+	// A stale head refuses edits under it, as it refuses posts.
+	api.removeMember(p, chanID, carolID)
+	_, reason = edit(alice.v3Message(t, ctx, 2, rec2.Commitment))
+	assert.Contains(t, reason, "stale (member_left)")
+}

@@ -9,6 +9,7 @@ import {hostState} from '../host_state';
 
 import {isEncryptingMethod, type EncryptionMethod} from '../client';
 import type {HookResult} from '../types/registry';
+import type {MessageContext} from '../crypto/types';
 
 import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
@@ -58,6 +59,8 @@ export interface EditDeps {
     onSaved?(post: Post): void;
     /** The encrypted files the post lists now (design §15.4): an edit keeps them. */
     filesOf?(post: Post): Promise<unknown>;
+    /** Channel-key mode (design §13): a v3 post is re-encrypted as v3 under the current epoch. */
+    channelKeys?: {encrypt(text: string, context: MessageContext, extra?: Record<string, unknown>): Promise<unknown>};
 }
 
 /** Re-encrypts the new text for the channel (same context as the post) and patches it. */
@@ -71,7 +74,18 @@ export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string
     if (post.file_ids?.length && files === undefined) {
         throw new SendRefusedError('files', 'The files of this message could not be read, so the edit was not saved (it would lose them).');
     }
-    const e2ee = await deps.encryptor.encrypt(text, {channelId: post.channel_id, rootId: post.root_id || '', userId: me}, files === undefined ? {} : {files});
+    const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: me};
+    const extra = files === undefined ? {} : {files};
+    // A v3 post stays v3: a P2P (v2) edit cannot reach every member of a huge channel.
+    let e2ee: unknown;
+    if (encryptedPayloadOf(post)?.version === 3) {
+        if (!deps.channelKeys) {
+            throw new SendRefusedError('unavailable', 'This message uses the channel key, which this server cannot provide: the edit was not saved.');
+        }
+        e2ee = await deps.channelKeys.encrypt(text, context, extra);
+    } else {
+        e2ee = await deps.encryptor.encrypt(text, context, extra);
+    }
     let updated: Post;
     try {
         updated = await deps.patchPost({id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}});

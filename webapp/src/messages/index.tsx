@@ -187,6 +187,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     const editDeps = {
         encryptor,
+        channelKeys,
         currentUserId: me,
         patchPost: (patch: {id: string; message: string; props: Record<string, unknown>}) => client.patchPost(patch),
         onSaved: (updated: Post) => {

@@ -3,7 +3,8 @@ import {act, fireEvent, render, screen, waitFor} from '@testing-library/react';
 
 import type {Post} from '@mattermost/types/posts';
 
-import {decryptMessage} from '../../src/crypto';
+import {createEpochRecord, decryptMessage, decryptV3, encryptV3, headerOf, type EpochRecordJSON} from '../../src/crypto';
+import type {ChannelKeyAPI} from '../../src/messages/channel_key';
 import {BACKUP_BEGIN} from '../../src/crypto/backup';
 import {EDIT_STATE_UNKNOWN, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
 import {KEY_BACKUP_REFUSED} from '../../src/messages/post_shape';
@@ -268,5 +269,55 @@ describe('channel header button', () => {
         expect(screen.getByTestId('e2ee-header-icon').getAttribute('data-e2ee-state')).toBe('off');
         expect(screen.getByTestId('e2ee-header-icon').getAttribute('title')).toBe('Encryption off');
         expect(screen.getByTestId('e2ee-header-tooltip').textContent).toBe('Encryption off');
+    });
+});
+
+describe('editing a channel-key (v3) message', () => {
+    async function channelKeyWorld() {
+        const status = {epoch: 1, stale: ''};
+        const holder: {record?: EpochRecordJSON} = {};
+        const api: ChannelKeyAPI = {
+            epochStatus: async () => ({...status, missing: [], historySharing: false}),
+            readEpoch: async (_ch, epoch) => ({epoch, head: status.epoch, header: headerOf(holder.record!), part: 0, wraps: holder.record!.parts[0]}),
+            uploadPart: async () => ({}),
+            commitEpoch: async () => {
+                throw new Error('no rotation expected');
+            },
+            addJoiners: async () => ({}),
+        };
+        const w = await makeWorld({method: 'channel', channelKeyAPI: api});
+        const made = await createEpochRecord({channelId: CHANNEL, epoch: 1, creatorId: w.alice.id, creator: w.alice.keys,
+            recipients: [w.alice, w.bob, w.carol].map((u) => ({userId: u.id, key: u.pub}))});
+        holder.record = made.record;
+        const e2ee = await encryptV3({text: 'v1'}, w.alice.keys, made.key, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id});
+        const old = basePost({id: 'mypostaaaaaaaaaaaaaaaaaaaa', user_id: w.alice.id, channel_id: CHANNEL, root_id: ROOT, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+        w.store.entities().posts.posts[old.id] = old;
+        return {w, old, key: made.key};
+    }
+
+    test('MessageWillBeUpdated re-encrypts it as v3 under the current epoch, not as P2P', async () => {
+        const {w, old, key} = await channelKeyWorld();
+        const result = await w.willUpdate({id: old.id, message: 'v2 secret'}, old);
+        expect(result.error).toBeUndefined();
+        const e2ee = result.post.props.e2ee as {version: number; epoch: number};
+        expect(e2ee.version).toBe(3);
+        expect(e2ee.epoch).toBe(1);
+        expect(JSON.stringify(w.patches)).not.toContain('secret');
+        const out = await decryptV3(e2ee, w.alice.pub, key, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id});
+        expect(out.text).toBe('v2 secret');
+    });
+
+    test('our editor saves a v3 edit too', async () => {
+        const {w, old, key} = await channelKeyWorld();
+        const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
+        render(<Root/>);
+        act(() => w.features.edit.open(old, 'v1'));
+        const area = await screen.findByTestId('e2ee-edit-textarea') as HTMLTextAreaElement;
+        fireEvent.change(area, {target: {value: 'edited'}});
+        fireEvent.click(screen.getByTestId('e2ee-edit-save'));
+        await waitFor(() => expect(w.patches).toHaveLength(1));
+        const e2ee = w.patches[0].props.e2ee as {version: number};
+        expect(e2ee.version).toBe(3);
+        expect((await decryptV3(e2ee, w.alice.pub, key, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id})).text).toBe('edited');
     });
 });
