@@ -247,14 +247,35 @@ func (p *Plugin) handleSetMethod(userID string, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	method, ok := parseMethod(r.URL.Query().Get("method"))
-	if !ok {
-		return nil, apiErr(http.StatusBadRequest, `method must be "none", "p2p" or "channel"`)
+	name := r.URL.Query().Get("method")
+	method, ok := parseMethod(name)
+	if name == "auto" {
+		if method, err = p.autoMethod(userID, channelID); err != nil {
+			return nil, err
+		}
+	} else if !ok {
+		return nil, apiErr(http.StatusBadRequest, `method must be "none", "p2p", "channel" or "auto"`)
 	}
 	if err := p.changeMethod(userID, channelID, method); err != nil {
 		return nil, err
 	}
 	return methodResponse{Method: methodName(method)}, nil
+}
+
+// autoMethod: "auto" turns encryption on in the mode the server chooses (as /e2ee start without
+// --mode and the policy do); an encrypted channel keeps its mode.
+func (p *Plugin) autoMethod(userID, channelID string) (int, error) {
+	if _, err := p.memberChannel(userID, channelID); err != nil {
+		return 0, err
+	}
+	current, err := p.store().getMethod(channelID)
+	if err != nil {
+		return 0, err
+	}
+	if current != methodNone {
+		return current, nil
+	}
+	return p.startMode(channelID, nil)
 }
 
 type statusResponse struct {

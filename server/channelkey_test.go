@@ -532,3 +532,37 @@ func TestChannelKeyEditUnderPostRules(t *testing.T) {
 	_, reason = edit(alice.v3Message(t, ctx, 2, rec2.Commitment))
 	assert.Contains(t, reason, "stale (member_left)")
 }
+
+// method=auto (the header button) turns encryption on in the mode /e2ee start chooses, and keeps
+// an encrypted channel's mode; non-members learn nothing.
+func TestSetMethodAutoChoosesByThreshold(t *testing.T) {
+	p, api, _ := channelKeySetup(t)
+	api.kv[kvChanMethodPrefix+chanID] = []byte("0")
+	api.admins[aliceID] = true
+	q := "/api/v1/channel/encryption_method?chanID=" + chanID
+	outsider := "outsideroutsideroutsiderou"
+	api.addUser(outsider, "mallory", false)
+	code, _ := call(p, outsider, "POST", q+"&method=auto", "")
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Equal(t, "0", string(api.kv[kvChanMethodPrefix+chanID]))
+
+	code, body := call(p, aliceID, "POST", q+"&method=auto", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "p2p", body["method"], "3 members is below the default threshold")
+	assert.Equal(t, "1", string(api.kv[kvChanMethodPrefix+chanID]))
+
+	p.setConfiguration(&configuration{ChannelKeyThreshold: 3})
+	code, body = call(p, aliceID, "POST", q+"&method=auto", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "p2p", body["method"], "an encrypted channel keeps its mode")
+	code, _ = call(p, aliceID, "POST", q+"&method=none", "")
+	require.Equal(t, http.StatusOK, code)
+	code, body = call(p, aliceID, "POST", q+"&method=auto", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "channel", body["method"])
+	assert.Equal(t, "2", string(api.kv[kvChanMethodPrefix+chanID]))
+
+	code, body = call(p, aliceID, "POST", q+"&method=aes", "")
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["error"], `"auto"`)
+}

@@ -9,6 +9,8 @@ import type {PublicKeyJSON} from './crypto/types';
 import manifest from './manifest';
 
 export type EncryptionMethod = 'none' | 'p2p' | 'channel';
+/** What a client may ask for: `auto` lets the server choose the mode (as `/e2ee start` does). */
+export type MethodRequest = EncryptionMethod | 'auto';
 
 /** Whether a method encrypts (P2P or channel-key mode). */
 export function isEncryptingMethod(m: unknown): boolean {
@@ -212,7 +214,7 @@ export const pluginAPI = {
     getChannelMode(channelId: string): Promise<{method: EncryptionMethod; turned_off?: TurnedOffJSON}> {
         return request('GET', `/channel/encryption_method?chanID=${encodeURIComponent(channelId)}`);
     },
-    async setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod> {
+    async setChannelMethod(channelId: string, method: MethodRequest): Promise<EncryptionMethod> {
         const res = await request<{method: EncryptionMethod}>('POST', `/channel/encryption_method?chanID=${encodeURIComponent(channelId)}&method=${method}`);
         return res.method;
     },

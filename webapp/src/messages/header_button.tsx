@@ -2,7 +2,7 @@
 import React, {useSyncExternalStore} from 'react';
 import type {Store} from 'redux';
 
-import type {EncryptionMethod} from '../client';
+import type {EncryptionMethod, MethodRequest} from '../client';
 
 import type {Notices} from './notices';
 import {currentChannelId, selectChannelMethod, type ChannelMethods} from './state';
@@ -54,21 +54,22 @@ export function makeHeaderTooltip(store: Store): React.FC {
 
 export interface ToggleDeps {
     methods: ChannelMethods;
-    setMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
+    setMethod(channelId: string, method: MethodRequest): Promise<EncryptionMethod>;
     notices: Notices;
 }
 
-/** Flips the channel's method on the server and records the server's answer. */
+/** Flips the channel's method on the server and records the server's answer. Turning on asks
+ * for `auto`: the server picks P2P or channel-key mode by ChannelKeyThreshold, as /e2ee start. */
 export async function toggleEncryption(deps: ToggleDeps, channelId: string): Promise<EncryptionMethod | undefined> {
-    let target: EncryptionMethod = 'p2p';
+    let target: MethodRequest = 'auto';
     try {
         const current = deps.methods.get(channelId) ?? await deps.methods.refresh(channelId);
-        target = current === 'p2p' || current === 'channel' ? 'none' : 'p2p';
+        target = current === 'p2p' || current === 'channel' ? 'none' : 'auto';
         const method = await deps.setMethod(channelId, target);
         deps.methods.set(channelId, method);
         return method;
     } catch (err) {
-        deps.notices.show(channelId, '', `Could not turn encryption ${target === 'p2p' ? 'on' : 'off'}: ${err instanceof Error ? err.message : 'unknown error'}.`);
+        deps.notices.show(channelId, '', `Could not turn encryption ${target === 'none' ? 'off' : 'on'}: ${err instanceof Error ? err.message : 'unknown error'}.`);
         return undefined;
     }
 }

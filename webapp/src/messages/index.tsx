@@ -6,7 +6,7 @@ import type {Store} from 'redux';
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
-import {isEncryptingMethod, pluginAPI, restAPI, type EncryptionMethod, type KeyHistoryEntryJSON} from '../client';
+import {isEncryptingMethod, pluginAPI, restAPI, type EncryptionMethod, type MethodRequest, type KeyHistoryEntryJSON} from '../client';
 import type {PublicKeyJSON} from '../crypto/types';
 import {KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import {createProfileLoader, hostState} from '../host_state';
@@ -52,7 +52,7 @@ export interface MessageFeatureOptions {
         getChannelMethod(channelId: string): Promise<EncryptionMethod>;
         /** The method with who turned encryption off; without it no turn-off warning is shown. */
         getChannelMode?(channelId: string): Promise<ChannelMode>;
-        setChannelMethod(channelId: string, method: EncryptionMethod): Promise<EncryptionMethod>;
+        setChannelMethod(channelId: string, method: MethodRequest): Promise<EncryptionMethod>;
     } & Partial<ChannelKeyAPI>;
     client?: ProfilesClient & {
         patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;

@@ -63,9 +63,22 @@ describe('channel encryption state', () => {
         const action = (w.registry.registered.header[0] as unknown[])[1] as (channel: {id: string}) => void;
         action({id: CHANNEL});
         await new Promise((r) => setTimeout(r, 0));
-        expect(w.setRequests).toEqual([[CHANNEL, 'p2p']]);
+        expect(w.setRequests).toEqual([[CHANNEL, 'auto']]); // the server chooses the mode
         expect(w.features.methods.get(CHANNEL)).toBe('p2p');
         await toggleEncryption({methods: w.features.methods, setMethod: w.api.setChannelMethod, notices: {show: jest.fn()}}, CHANNEL);
+        expect(w.setRequests[1]).toEqual([CHANNEL, 'none']);
+        expect(w.features.methods.get(CHANNEL)).toBe('none');
+    });
+
+    test('the header action turns on the mode the server chooses (channel-key from the threshold on)', async () => {
+        const w = await makeWorld({method: 'none', autoMethod: 'channel'});
+        const action = (w.registry.registered.header[0] as unknown[])[1] as (channel: {id: string}) => void;
+        action({id: CHANNEL});
+        await new Promise((r) => setTimeout(r, 0));
+        expect(w.setRequests).toEqual([[CHANNEL, 'auto']]);
+        expect(w.features.methods.get(CHANNEL)).toBe('channel');
+        action({id: CHANNEL});
+        await new Promise((r) => setTimeout(r, 0));
         expect(w.setRequests[1]).toEqual([CHANNEL, 'none']);
         expect(w.features.methods.get(CHANNEL)).toBe('none');
     });

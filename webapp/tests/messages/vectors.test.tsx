@@ -43,7 +43,7 @@ describe.each(vectors.messages.map((m, i) => [i, m] as const))('v1 vector %i', (
         registerMessageFeatures(registry as unknown as PluginRegistry, store as unknown as Store, new FakeMyKeys(me), {
             ops: countingOps(),
             storage: new MemoryStorage(),
-            api: {getPublicKeys: server.getPublicKeys, getChannelMethod: async () => 'p2p', setChannelMethod: async (_c, method) => method},
+            api: {getPublicKeys: server.getPublicKeys, getChannelMethod: async () => 'p2p', setChannelMethod: async (_c, method) => (method === 'auto' ? 'p2p' : method)},
             client: {getProfilesInChannel: async () => [], patchPost: async () => {
                 throw new Error('not used');
             }},

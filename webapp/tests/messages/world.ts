@@ -3,7 +3,7 @@
 import type {Post} from '@mattermost/types/posts';
 import type {UserProfile} from '@mattermost/types/users';
 
-import type {EncryptionMethod, KeyHistoryEntryJSON} from '../../src/client';
+import type {EncryptionMethod, KeyHistoryEntryJSON, MethodRequest} from '../../src/client';
 import type {Channel} from '@mattermost/types/channels';
 
 import type {EncryptedMessageJSON, PublicKeyJSON} from '../../src/crypto/types';
@@ -25,6 +25,8 @@ export interface HookOut {
 
 export interface WorldOptions {
     method?: EncryptionMethod;
+    /** What the fake server chooses for method=auto on an unencrypted channel (default p2p). */
+    autoMethod?: EncryptionMethod;
     withKeys?: boolean; // alice has keys in this browser
     storage?: MemoryStorage;
     /** The server's key history (POST /pubkey/history); absent: the route is not offered. */
@@ -42,7 +44,7 @@ export async function makeWorld(opts: WorldOptions = {}) {
     let members: UserProfile[] = [profile(alice), profile(bob), profile(carol), profile(dave)];
     const methodRequests: string[] = [];
     const historyRequests: string[][] = [];
-    const setRequests: Array<[string, EncryptionMethod]> = [];
+    const setRequests: Array<[string, MethodRequest]> = [];
     let setMethodError: Error | null = null;
     const patches: Array<{id: string; message: string; props: Record<string, unknown>}> = [];
     const store = makeStore({
@@ -73,13 +75,15 @@ export async function makeWorld(opts: WorldOptions = {}) {
             methodRequests.push(id);
             return channelMethods[id] ?? 'none';
         },
-        async setChannelMethod(id: string, method: EncryptionMethod) {
+        async setChannelMethod(id: string, method: MethodRequest) {
             if (setMethodError) {
                 throw setMethodError;
             }
             setRequests.push([id, method]);
-            channelMethods[id] = method;
-            return method;
+            // "auto": the fake server keeps an encrypted mode, else chooses autoMethod (default P2P).
+            const chosen: EncryptionMethod = method !== 'auto' ? method : channelMethods[id] !== 'none' && channelMethods[id] ? channelMethods[id] : opts.autoMethod ?? 'p2p';
+            channelMethods[id] = chosen;
+            return chosen;
         },
     };
     const users = [alice, bob, carol, dave];
