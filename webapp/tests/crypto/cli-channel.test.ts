@@ -1,40 +1,11 @@
 // mm-e2ee channel-key commands end to end (the webpack-built file run by node): epoch new, encrypt
 // --format channel, decrypt of v3 with the record; exit codes 0/2/3/4.
-import {execFileSync, spawnSync} from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-
+import {builtCli} from './cli_harness';
 import {loadVectors} from './helpers';
 
-jest.setTimeout(120000);
-
-const WEBAPP = path.resolve(__dirname, '../..');
-let tmp: string;
-let cli: string;
-
-function run(args: string[], input = ''): {code: number; stdout: string; stderr: string} {
-    const r = spawnSync(process.execPath, [cli, ...args], {input, encoding: 'utf8', timeout: 60000});
-    return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
-}
-
-function file(name: string, content: string): string {
-    const p = path.join(tmp, name);
-    fs.writeFileSync(p, content);
-    return p;
-}
-
-beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-e2ee-cli-channel-'));
-    const out = path.join(tmp, 'dist');
-    execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), '--config', 'webpack.cli.config.js', '--mode=production',
-        '--output-path', out], {cwd: WEBAPP, stdio: 'pipe'});
-    cli = path.join(out, 'mm-e2ee.js');
-}, 120000);
-
-afterAll(() => {
-    fs.rmSync(tmp, {recursive: true, force: true});
-});
+const cliHarness = builtCli('mm-e2ee-cli-channel');
+const run = cliHarness.run;
+const file = cliHarness.file;
 
 test('epoch new, encrypt --format channel and decrypt with the record; exit codes', () => {
     const v = loadVectors();

@@ -1,34 +1,13 @@
 // mm-e2ee encrypt-file / decrypt-file end to end (the webpack-built CLI run by node): round trip,
 // the output is F1 as an independent reader on Node's crypto sees it, and exit codes 3 and 2.
-import {execFileSync, spawnSync} from 'child_process';
 import * as nodeCrypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 
-jest.setTimeout(120000);
+import {builtCli} from './cli_harness';
 
-const WEBAPP = path.resolve(__dirname, '../..');
-let tmp: string;
-let cli: string;
-
-function run(args: string[]): {code: number; stdout: string; stderr: string} {
-    const r = spawnSync(process.execPath, [cli, ...args], {encoding: 'utf8', timeout: 60000});
-    return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
-}
-const p = (name: string) => path.join(tmp, name);
-
-beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-e2ee-cli-files-'));
-    const out = path.join(tmp, 'dist');
-    execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), '--config', 'webpack.cli.config.js', '--mode=production',
-        '--output-path', out], {cwd: WEBAPP, stdio: 'pipe'});
-    cli = path.join(out, 'mm-e2ee.js');
-}, 120000);
-
-afterAll(() => {
-    fs.rmSync(tmp, {recursive: true, force: true});
-});
+const cliHarness = builtCli('mm-e2ee-cli-files');
+const run = cliHarness.run;
+const p = cliHarness.path;
 
 describe('encrypt-file / decrypt-file', () => {
     const plain = nodeCrypto.randomBytes((2 * 65536) + 123);

@@ -1,43 +1,13 @@
 // mm-e2ee end to end (the webpack-built file run by node), and a v1 message it writes checked by an
 // independent v1 decryptor written here on Node's crypto module (not on our core).
-import {execFileSync, spawnSync} from 'child_process';
 import * as nodeCrypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 
+import {builtCli} from './cli_harness';
 import {loadVectors} from './helpers';
 
-// Spawning node and webpack is slow on a loaded 2-core machine.
-jest.setTimeout(120000);
-
-const WEBAPP = path.resolve(__dirname, '../..');
-let tmp: string;
-let cli: string;
-
-function run(args: string[], input = ''): {code: number; stdout: string; stderr: string} {
-    const r = spawnSync(process.execPath, [cli, ...args], {input, encoding: 'utf8', timeout: 60000});
-    return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
-}
-
-function file(name: string, content: string): string {
-    const p = path.join(tmp, name);
-    fs.writeFileSync(p, content);
-    return p;
-}
-
-beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-e2ee-cli-'));
-    // Build into a private folder so the test never races `make cli`.
-    const out = path.join(tmp, 'dist');
-    execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), '--config', 'webpack.cli.config.js', '--mode=production',
-        '--output-path', out], {cwd: WEBAPP, stdio: 'pipe'});
-    cli = path.join(out, 'mm-e2ee.js');
-}, 120000);
-
-afterAll(() => {
-    fs.rmSync(tmp, {recursive: true, force: true});
-});
+const cliHarness = builtCli('mm-e2ee-cli');
+const run = cliHarness.run;
+const file = cliHarness.file;
 
 // ---- independent v1 decryptor (protocol-v1.md, Node crypto only) ----
 
@@ -170,7 +140,7 @@ test('exit codes: 3 integrity (context, sender, tamper), 4 not a recipient, 2 us
     expect(run(['encrypt', '--key', a.backupFile, '--to', b.pubFile], 'x').code).toBe(2); // v2 needs context
     expect(run(['encrypt', '--key', a.backupFile, '--to', b.pubFile, '--format', 'v3'], 'x').code).toBe(2);
     expect(run(['encrypt', '--key', a.backupFile], 'x').code).toBe(2);
-    expect(run(['encrypt', '--key', path.join(tmp, 'missing'), '--to', b.pubFile, '--format', 'v1'], 'x').code).toBe(2);
+    expect(run(['encrypt', '--key', cliHarness.path('missing'), '--to', b.pubFile, '--format', 'v1'], 'x').code).toBe(2);
     expect(run(['encrypt', '--key', b.pubFile, '--to', b.pubFile, '--format', 'v1'], 'x').code).toBe(2); // not a backup
     expect(run(['encrypt', '--key', a.backupFile, '--to', a.backupFile, '--format', 'v1'], 'x').code).toBe(2); // not a pubkey
     expect(run(['pubkey', file('bad.key', 'garbage')]).code).toBe(2);
@@ -251,7 +221,7 @@ describe('safety-number', () => {
             ['safety-number', '--user', 'a', '--pubkey', alice, '--other-user', 'b'],
             ['safety-number', '--user', 'a', '--pubkey', alice, '--other-user', 'b', '--other-pubkey', broken],
             ['safety-number', '--user', '', '--pubkey', alice, '--other-user', 'b', '--other-pubkey', alice],
-            ['safety-number', '--user', 'a', '--pubkey', path.join(tmp, 'missing.pub'), '--other-user', 'b', '--other-pubkey', alice],
+            ['safety-number', '--user', 'a', '--pubkey', cliHarness.path('missing.pub'), '--other-user', 'b', '--other-pubkey', alice],
             ['safety-number', 'extra', '--user', 'a', '--pubkey', alice, '--other-user', 'b', '--other-pubkey', alice],
         ];
         for (const args of cases) {
