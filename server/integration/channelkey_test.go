@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -357,4 +358,95 @@ func TestChannelKeyManyMembers(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	r = alice.createPost(v3post(ch.ID, encryptV3(t, alice, rec2File, ch.ID, "to 150 members", alice)))
 	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+}
+
+// A v3 post is edited as v3 (PATCH, as the web app's editor does): accepted under the current
+// epoch, refused under a stale one, like a new post. The stored edit stays ciphertext.
+func TestChannelKeyEditStaysV3(t *testing.T) {
+	w := setup(t)
+	dir := t.TempDir()
+	alice, bob, carol := newCKUser(t, w, dir, "ckealice"), newCKUser(t, w, dir, "ckebob"), newCKUser(t, w, dir, "ckecarol")
+	ch := newChannelKeyChannel(t, alice.client, bob.client, carol.client)
+	all := map[string]string{alice.userID: alice.pubFile, bob.userID: bob.pubFile, carol.userID: carol.pubFile}
+	rec1File, rec1 := newRecord(t, alice, ch, 1, all)
+	r := commit(t, alice.client, rec1)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	r = alice.createPost(v3post(ch, encryptV3(t, alice, rec1File, ch, "first version", alice)))
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	var stored post
+	r.json(t, &stored)
+
+	edited := encryptV3(t, alice, rec1File, ch, "second version", alice)
+	r = alice.do("PUT", "/api/v4/posts/"+stored.ID+"/patch", map[string]any{"message": placeholder, "props": map[string]any{"e2ee": edited}})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var after post
+	r.json(t, &after)
+	assert.Equal(t, placeholder, after.Message)
+	text, code := decryptV3(t, bob, alice, alice, rec1File, ch, after.Props["e2ee"])
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "second version", text)
+
+	// carol is removed: epoch 1 is stale, an edit under it is refused and changes nothing.
+	alice.mustJSON("DELETE", "/api/v4/channels/"+ch+"/members/"+carol.userID, nil, http.StatusOK, nil)
+	r = alice.do("PUT", "/api/v4/posts/"+stored.ID+"/patch", map[string]any{"message": placeholder, "props": map[string]any{"e2ee": encryptV3(t, alice, rec1File, ch, "third version", alice)}})
+	assert.GreaterOrEqual(t, r.status, 400, "%s", r.body)
+	for _, p := range bob.channelPosts(ch) {
+		assert.NotContains(t, p.Message, "version")
+		if p.ID == stored.ID {
+			text, _ := decryptV3(t, bob, alice, alice, rec1File, ch, p.Props["e2ee"])
+			assert.Equal(t, "second version", text)
+		}
+	}
+	// A new epoch for the remaining members: the edit under it passes.
+	rec2File, rec2 := newRecord(t, alice, ch, 2, map[string]string{alice.userID: alice.pubFile, bob.userID: bob.pubFile})
+	r = commit(t, alice.client, rec2)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	r = alice.do("PUT", "/api/v4/posts/"+stored.ID+"/patch", map[string]any{"message": placeholder, "props": map[string]any{"e2ee": encryptV3(t, alice, rec2File, ch, "third version", alice)}})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	r.json(t, &after)
+	text, code = decryptV3(t, bob, alice, alice, rec2File, ch, after.Props["e2ee"])
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "third version", text)
+}
+
+// The header lock asks for method=auto: the real server chooses by ChannelKeyThreshold.
+func TestSetMethodAutoByThreshold(t *testing.T) {
+	w := setup(t)
+	dir := t.TempDir()
+	alice, bob, carol := newCKUser(t, w, dir, "ckaalice"), newCKUser(t, w, dir, "ckabob"), newCKUser(t, w, dir, "ckacarol")
+	ch := newChannelKeyChannel(t, alice.client, bob.client, carol.client)
+	set := func(method string) string {
+		r := alice.plugin("POST", "/channel/encryption_method?chanID="+ch+"&method="+method, nil)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		var res struct {
+			Method string `json:"method"`
+		}
+		r.json(t, &res)
+		return res.Method
+	}
+	assert.Equal(t, "channel", set("auto"), "an encrypted channel keeps its mode")
+	set("none")
+	previous := w.pluginSetting(t, "channelkeythreshold")
+	if _, ok := previous.(float64); !ok {
+		previous = 50 // unset: the default
+	}
+	defer w.setPluginSetting(t, "channelkeythreshold", previous)
+	w.setPluginSetting(t, "channelkeythreshold", 50)
+	eventually(t, 15*time.Second, func() bool {
+		if set("auto") == "p2p" {
+			return true
+		}
+		set("none")
+		return false
+	}, "auto chooses p2p below the threshold")
+	set("none")
+	w.setPluginSetting(t, "channelkeythreshold", 3)
+	eventually(t, 15*time.Second, func() bool {
+		if set("auto") == "channel" {
+			return true
+		}
+		set("none")
+		return false
+	}, "auto chooses channel-key mode from the threshold on")
+	assert.Contains(t, bob.command(ch, "/e2ee status"), "channel-key mode")
 }
