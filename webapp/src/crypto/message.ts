@@ -72,9 +72,9 @@ function parsePoint(v: unknown): Bytes {
     return p;
 }
 
-/** Checks the structure of a v1 or v2 message (not its signature). Throws MalformedError or
- * UnsupportedVersionError. */
-export function parseMessage(msg: unknown): ParsedMessage {
+/** props.e2ee (an object, or its JSON text) as an object with an integer `version`: the first
+ * check of every format's parser. Throws MalformedError. */
+export function versionedObject(msg: unknown): Record<string, unknown> & {version: number} {
     if (typeof msg === 'string') {
         try {
             msg = JSON.parse(msg);
@@ -89,6 +89,13 @@ export function parseMessage(msg: unknown): ParsedMessage {
     if (typeof o.version !== 'number' || !Number.isInteger(o.version)) {
         throw new MalformedError('version: expected an integer');
     }
+    return o as Record<string, unknown> & {version: number};
+}
+
+/** Checks the structure of a v1 or v2 message (not its signature). Throws MalformedError or
+ * UnsupportedVersionError. */
+export function parseMessage(msg: unknown): ParsedMessage {
+    const o = versionedObject(msg);
     if (o.version === 1) {
         exactFields(o, V1_FIELDS, 'v1 message'); // the original plugin wrote exactly these
         return {

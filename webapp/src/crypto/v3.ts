@@ -5,6 +5,7 @@ import {fromBase64, fromUtf8, framed, framedList, toBase64, u32be, u64be, utf8, 
 import {CryptoError, IntegrityError, MalformedError, UnsupportedVersionError} from './errors';
 import {checkCreatedAt, checkEpoch, type EpochKey} from './epoch';
 import {ECDSA_SHA256, randomBytes, subtle, verifySignature} from './subtle';
+import {versionedObject} from './message';
 import type {MessageContext, MessagePayload, PrivateKeySet, PublicKey} from './types';
 import {checkContext} from './v2';
 
@@ -32,20 +33,7 @@ export interface ParsedV3 {
 
 /** Structure of a v3 props.e2ee (not its signature). Kept apart from message.ts's v1/v2 rules. */
 export function parseV3(msg: unknown): ParsedV3 {
-    if (typeof msg === 'string') {
-        try {
-            msg = JSON.parse(msg);
-        } catch (e) {
-            throw new MalformedError('message: not JSON', {cause: e});
-        }
-    }
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-        throw new MalformedError('message: expected a JSON object');
-    }
-    const o = msg as Record<string, unknown>;
-    if (typeof o.version !== 'number' || !Number.isInteger(o.version)) {
-        throw new MalformedError('version: expected an integer');
-    }
+    const o = versionedObject(msg);
     if (o.version !== 3) {
         throw new UnsupportedVersionError(`message version ${o.version} is not a channel-key message (3)`);
     }
