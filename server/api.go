@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 const (
@@ -118,7 +120,7 @@ func decodeBody(r *http.Request, out any) error {
 		}
 		return apiErr(http.StatusBadRequest, "cannot read the request body")
 	}
-	if err := strictDecode(data, out); err != nil {
+	if err := e2eeformat.StrictDecode(data, out); err != nil {
 		return apiErr(http.StatusBadRequest, "malformed JSON body: "+err.Error())
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 func readRawBody(r *http.Request) ([]byte, error) {
@@ -23,7 +25,7 @@ func readRawBody(r *http.Request) ([]byte, error) {
 
 func epochParam(r *http.Request, name string) (uint64, error) {
 	v, err := strconv.ParseUint(r.URL.Query().Get(name), 10, 64)
-	if err != nil || v < 1 || v > maxSafeInteger {
+	if err != nil || v < 1 || v > e2eeformat.MaxSafeInteger {
 		return 0, apiErr(http.StatusBadRequest, name+" must be an epoch number (integer >= 1)")
 	}
 	return v, nil

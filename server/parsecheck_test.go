@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // TestMain has one extra mode, for the differential test of the web app
@@ -59,7 +61,7 @@ func parseCheck(inPath, outPath string) error {
 		if it.Context != nil {
 			ctx = messageContext{ChannelID: it.Context.ChannelID, RootID: it.Context.RootID, UserID: it.Context.UserID}
 		}
-		if err := verifyEncryptedMessage(value, &it.Sender, ctx); err != nil {
+		if err := e2eeformat.VerifyMessage(value, &it.Sender, ctx); err != nil {
 			verdicts[i] = parseCheckVerdict{Reason: err.Error()}
 			continue
 		}

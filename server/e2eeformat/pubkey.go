@@ -1,4 +1,4 @@
-package main
+package e2eeformat
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"math/big"
 )
 
-// pointLen is the size of an uncompressed P-256 point: 04 || X || Y.
-const pointLen = 65
+// PointLen is the size of an uncompressed P-256 point: 04 || X || Y.
+const PointLen = 65
 
 // PublicKey is a user's public key as on the wire and in KV: standard base64 of uncompressed points.
 type PublicKey struct {
@@ -21,31 +21,32 @@ type PublicKey struct {
 	Encr string `json:"encr"`
 }
 
-var errBadPublicKey = errors.New("invalid public key")
+// ErrBadPublicKey: a key that is not two distinct base64 P-256 points.
+var ErrBadPublicKey = errors.New("invalid public key")
 
-// decodePoint checks that s is standard padded base64 of a 65-byte uncompressed point on P-256.
-func decodePoint(s string) ([]byte, error) {
+// DecodePoint checks that s is standard padded base64 of a 65-byte uncompressed point on P-256.
+func DecodePoint(s string) ([]byte, error) {
 	raw, err := base64.StdEncoding.Strict().DecodeString(s)
-	if err != nil || len(raw) != pointLen || raw[0] != 4 {
-		return nil, errBadPublicKey
+	if err != nil || len(raw) != PointLen || raw[0] != 4 {
+		return nil, ErrBadPublicKey
 	}
 	// crypto/ecdh refuses the point at infinity, points off the curve and coordinates >= p.
 	if _, err := ecdh.P256().NewPublicKey(raw); err != nil {
-		return nil, errBadPublicKey
+		return nil, ErrBadPublicKey
 	}
 	return raw, nil
 }
 
-// validate checks both points; the two halves must be distinct keys.
-func (k *PublicKey) validate() error {
+// Validate checks both points; the two halves must be distinct keys.
+func (k *PublicKey) Validate() error {
 	if k == nil {
-		return errBadPublicKey
+		return ErrBadPublicKey
 	}
-	sign, err := decodePoint(k.Sign)
+	sign, err := DecodePoint(k.Sign)
 	if err != nil {
 		return errors.New("invalid public key: sign is not a base64 P-256 point")
 	}
-	encr, err := decodePoint(k.Encr)
+	encr, err := DecodePoint(k.Encr)
 	if err != nil {
 		return errors.New("invalid public key: encr is not a base64 P-256 point")
 	}
@@ -55,13 +56,13 @@ func (k *PublicKey) validate() error {
 	return nil
 }
 
-// id is SHA-256(raw(encr) || raw(sign)), the public key ID used in encryptedKey.
-func (k *PublicKey) id() ([]byte, error) {
-	sign, err := decodePoint(k.Sign)
+// ID is SHA-256(raw(encr) || raw(sign)), the public key ID used in encryptedKey.
+func (k *PublicKey) ID() ([]byte, error) {
+	sign, err := DecodePoint(k.Sign)
 	if err != nil {
 		return nil, err
 	}
-	encr, err := decodePoint(k.Encr)
+	encr, err := DecodePoint(k.Encr)
 	if err != nil {
 		return nil, err
 	}
@@ -71,22 +72,23 @@ func (k *PublicKey) id() ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// verifier returns the ECDSA key that checks this user's signatures.
-func (k *PublicKey) verifier() (*ecdsa.PublicKey, error) {
-	raw, err := decodePoint(k.Sign)
+// Verifier returns the ECDSA key that checks this user's signatures.
+func (k *PublicKey) Verifier() (*ecdsa.PublicKey, error) {
+	raw, err := DecodePoint(k.Sign)
 	if err != nil {
 		return nil, err
 	}
 	return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
 }
 
-func (k *PublicKey) marshal() []byte {
+// Marshal is the key as JSON, as stored.
+func (k *PublicKey) Marshal() []byte {
 	b, _ := json.Marshal(k)
 	return b
 }
 
-// verifyRawSignature checks an ECDSA P-256 SHA-256 signature in WebCrypto's raw r || s form.
-func verifyRawSignature(pub *ecdsa.PublicKey, data, sig []byte) bool {
+// VerifyRawSignature checks an ECDSA P-256 SHA-256 signature in WebCrypto's raw r || s form.
+func VerifyRawSignature(pub *ecdsa.PublicKey, data, sig []byte) bool {
 	if len(sig) != 64 {
 		return false
 	}
