@@ -2,38 +2,18 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html"
-	"net/http"
 
 	"github.com/mattermost/mattermost/server/public/model"
-
-	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
-// pushPubkey stores a user's new public key and, when given, its GPG backup. Everything is
-// checked before anything is written: the proof of possession, then that no other user holds
-// the key.
-func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string, proof *string) (err error) {
-	if key == nil {
-		return apiErr(http.StatusBadRequest, "pubkey is required")
-	}
-	if err := key.Validate(); err != nil {
-		return apiErr(http.StatusBadRequest, err.Error())
-	}
-	if backup != nil {
-		if p.getConfiguration().GPGKeyServer == "" {
-			return apiErr(http.StatusBadRequest, "GPG backups are disabled on this server")
-		}
-		if err := e2eeformat.ValidateArmoredMessage(*backup); err != nil {
-			if errors.Is(err, e2eeformat.ErrBackupTooLarge) {
-				return apiErr(http.StatusRequestEntityTooLarge, err.Error())
-			}
-			return apiErr(http.StatusBadRequest, err.Error())
-		}
-	}
-	if err := p.checkPushProof(userID, key, proof); err != nil {
+// pushPubkey stores a user's new public key and, when given, its GPG backup (both checked by
+// decodePushRequest). Everything is checked before anything is written: the proof of
+// possession, then that no other user holds the key.
+func (p *Plugin) pushPubkey(userID string, req *checkedPush) (err error) {
+	key, backup := req.Key, req.Backup
+	if err := p.checkPushProof(userID, key, req.Proof); err != nil {
 		return err
 	}
 	release, err := p.claimPushedKey(userID, key)

@@ -56,15 +56,8 @@ func (p *Plugin) handleNonce(userID string, _ *http.Request) (any, error) {
 }
 
 // checkPushProof consumes the caller's nonce (whatever the outcome: it is single use) and
-// checks that proof is key's signature over it.
-func (p *Plugin) checkPushProof(userID string, key *PublicKey, proof *string) error {
-	if proof == nil {
-		return apiErr(http.StatusBadRequest, "proof is required: sign a nonce from GET /pubkey/nonce with the key's sign half")
-	}
-	sig, err := e2eeformat.DecodeSignature(*proof)
-	if err != nil {
-		return apiErr(http.StatusBadRequest, "proof must be standard base64 of a 64-byte ECDSA signature (r || s)")
-	}
+// checks that sig is key's signature over it.
+func (p *Plugin) checkPushProof(userID string, key *PublicKey, sig []byte) error {
 	kvKey := kvNoncePrefix + userID
 	raw, appErr := p.API.KVGet(kvKey)
 	if appErr != nil {

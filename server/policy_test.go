@@ -37,7 +37,7 @@ func registerKey(t *testing.T, p *Plugin, userID string) {
 	t.Helper()
 	u := newTestUser(t)
 	proof := proofOf(t, u, userID, getNonce(t, p, userID))
-	require.NoError(t, p.pushPubkey(userID, &u.pub, nil, &proof))
+	require.NoError(t, p.pushPubkey(userID, &checkedPush{Key: &u.pub, Proof: mustB64(t, proof)}))
 }
 
 func createChannel(p *Plugin, api *fakeAPI, id string, typ model.ChannelType, members ...string) {
@@ -393,7 +393,7 @@ func TestStatsCountersUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, p.pushPubkey(ids[i], &keys[i].pub, nil, &proofs[i]))
+			assert.NoError(t, p.pushPubkey(ids[i], &checkedPush{Key: &keys[i].pub, Proof: mustB64(t, proofs[i])}))
 		}()
 	}
 	for i := range chans {
