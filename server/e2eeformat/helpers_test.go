@@ -203,9 +203,10 @@ func loadFixtures() *fixtures {
 }
 
 // sameMessage: e2ee is m (as encoding/json decodes both) under the same context, up to what
-// the format does not sign: v1 binds no context and signs no wrapped key.
+// the format does not sign (v1 binds no context and signs no wrapped key) and up to the
+// signature's own bytes (ECDSA signatures are malleable: (r, s) and (r, n-s) both verify).
 func sameMessage(m known, e2ee any, ctx Context) bool {
-	a, b := unsignedV1Removed(m.e2ee), unsignedV1Removed(e2ee)
+	a, b := withoutSignature(unsignedV1Removed(m.e2ee)), withoutSignature(unsignedV1Removed(e2ee))
 	if v, _ := Version(m.e2ee); v != 1 && ctx != m.ctx {
 		return false
 	}
