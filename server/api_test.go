@@ -170,6 +170,19 @@ func TestPushPubkeyRefusesBadInput(t *testing.T) {
 	assert.Equal(t, before, snapshot(api))
 }
 
+// A key half spelt with a line break (Go's base64 decoder skips it, the web app refuses it) is
+// refused, though it is the same key with a valid proof: found by FuzzPublicKey.
+func TestPushPubkeyRefusesNonCanonicalBase64(t *testing.T) {
+	p, api, _ := encryptedSetup(t)
+	u := newTestUser(t)
+	u.pub.Sign = u.pub.Sign[:40] + "\n" + u.pub.Sign[40:]
+	before := snapshot(api)
+	code, out := call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, u, nil))
+	assert.Equal(t, http.StatusBadRequest, code, out)
+	assert.Contains(t, out["error"], "sign is not a base64 P-256 point")
+	assert.Equal(t, before, snapshot(api))
+}
+
 func TestPushPubkeyKVFailureChangesNothing(t *testing.T) {
 	p, api, _ := encryptedSetup(t)
 	push := signedPush(t, p, bobID, newTestUser(t), nil)

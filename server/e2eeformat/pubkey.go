@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math/big"
@@ -24,10 +23,11 @@ type PublicKey struct {
 // ErrBadPublicKey: a key that is not two distinct base64 P-256 points.
 var ErrBadPublicKey = errors.New("invalid public key")
 
-// DecodePoint checks that s is standard padded base64 of a 65-byte uncompressed point on P-256.
+// DecodePoint checks that s is standard padded base64 of a 65-byte uncompressed point on P-256,
+// in its one canonical spelling (as Base64Exact: Go's decoder would skip CR and LF).
 func DecodePoint(s string) ([]byte, error) {
-	raw, err := base64.StdEncoding.Strict().DecodeString(s)
-	if err != nil || len(raw) != PointLen || raw[0] != 4 {
+	raw, err := Base64Exact("point", s, PointLen)
+	if err != nil || raw[0] != 4 {
 		return nil, ErrBadPublicKey
 	}
 	// crypto/ecdh refuses the point at infinity, points off the curve and coordinates >= p.
