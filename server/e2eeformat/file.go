@@ -31,7 +31,10 @@ func F1SizeValid(size int64) bool {
 	if body < F1TagBytes {
 		return false
 	}
-	n := (body + f1SegmentBytes - 1) / f1SegmentBytes
+	n := body / f1SegmentBytes // ceil without overflowing near MaxInt64
+	if body%f1SegmentBytes != 0 {
+		n++
+	}
 	last := body - (n-1)*f1SegmentBytes
 	return n == 1 || last > F1TagBytes
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -292,7 +293,10 @@ func f1Header(data []byte) bool {
 
 // f1Size is len(file) of an F1 file of plain bytes of plaintext (§15.1).
 func f1Size(plain int64) int64 {
-	n := max(1, (plain+F1ChunkBytes-1)/F1ChunkBytes)
+	n := plain / F1ChunkBytes
+	if plain%F1ChunkBytes != 0 || n == 0 {
+		n++
+	}
 	return F1HeaderBytes + plain + F1TagBytes*n
 }
 
@@ -304,6 +308,8 @@ func FuzzF1File(f *testing.F) {
 	f.Add(header, "0123456789abcdef0123456789abcdef.bin", F1MimeType, int64(36))
 	f.Add(append(header, 1, 2, 3), "0123456789abcdef0123456789abcdef.bin", F1MimeType, int64(20+65536+16+1+16))
 	f.Add([]byte("MME2EEF"), "x.bin", "text/plain", int64(-1))
+	f.Add([]byte{}, "", "", int64(math.MaxInt64)) // F1SizeValid overflowed here and said no
+	f.Add([]byte{}, "", "", int64(math.MinInt64))
 	f.Fuzz(func(t *testing.T, data []byte, name, mime string, size int64) {
 		r := bytes.NewReader(data)
 		err := CheckF1Header(r)
