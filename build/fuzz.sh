@@ -23,9 +23,19 @@ for pkg in $("$GO" list "$FUZZ_PACKAGES"); do
 	for target in $targets; do
 		printf '\n=== %s %s (%s)\n' "${pkg#github.com/mme2ee/mattermost-plugin-e2ee/}" "$target" "$FUZZTIME"
 		start=$(date +%s)
+		inputs="$dir/testdata/fuzz/$target"
+		before="$(ls "$inputs" 2>/dev/null || true)"
 		if ! (cd "$dir" && "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" .) 2>&1 | tee "$log"; then
-			echo "fuzz: $target failed; the input is in ${dir#"$PWD/"}/testdata/fuzz/$target/ (fix the bug, keep the file)" >&2
-			exit 1
+			# Go before 1.27 may stop a loaded run at its deadline with a bare "context deadline
+			# exceeded" and no input (go.dev/issue/75804): not a finding when the target's seeds
+			# and saved inputs still pass.
+			if [ "$(ls "$inputs" 2>/dev/null || true)" = "$before" ] && grep -q '^    context deadline exceeded$' "$log" &&
+				(cd "$dir" && "$GO" test -count=1 -run "^${target}\$" .); then
+				echo "fuzz: $target stopped by Go's deadline race (go.dev/issue/75804), no failing input: counted as passed"
+			else
+				echo "fuzz: $target failed; the input is in ${dir#"$PWD/"}/testdata/fuzz/$target/ (fix the bug, keep the file)" >&2
+				exit 1
+			fi
 		fi
 		# The last progress line: "fuzz: elapsed: 30s, execs: 123 (4/sec), new interesting: 5 (total: 9)".
 		last="$(grep -E '^fuzz: elapsed: .*execs: ' "$log" | tail -1 || true)"
