@@ -266,28 +266,16 @@ func isLowerHex(s string) bool {
 
 // readParts reads a record's parts (uploaded under its tag) and checks them against the header.
 func (p *Plugin) readParts(h *e2eeformat.EpochHeader) ([][]e2eeformat.Wrap, [][]byte, error) {
-	parts := make([][]e2eeformat.Wrap, len(h.PartHashes))
 	raws := make([][]byte, len(h.PartHashes))
-	users, ids := map[string]bool{}, map[string]bool{}
 	for i := range h.PartHashes {
 		raw, appErr := p.API.KVGet(epochKey(kvEpochPart, h.ChannelID, h.Epoch, partTag(h.Commitment), strconv.Itoa(i)))
 		if appErr != nil {
 			return nil, nil, fmt.Errorf("reading a record part: %w", appErr)
 		}
-		if raw == nil {
-			return nil, nil, e2eeformat.Invalidf("part %d of the record was not uploaded", i)
-		}
-		var list [][]string
-		if err := e2eeformat.StrictDecode(raw, &list); err != nil {
-			return nil, nil, e2eeformat.Invalidf("part %d: %v", i, err)
-		}
-		wraps, err := e2eeformat.ParseWraps(fmt.Sprintf("part %d", i), list, users, ids)
-		if err != nil {
-			return nil, nil, err
-		}
-		parts[i], raws[i] = wraps, raw
+		raws[i] = raw
 	}
-	if err := h.CheckParts(parts); err != nil {
+	parts, err := h.ParseParts(raws)
+	if err != nil {
 		return nil, nil, err
 	}
 	return parts, raws, nil
@@ -602,7 +590,7 @@ func (p *Plugin) addJoiners(userID, channelID string, body []byte) error {
 		return apiErr(http.StatusBadRequest, "you have no registered public key")
 	}
 	pub, err := key.Verifier()
-	if err != nil || !e2eeformat.VerifyRawSignature(pub, set.SignedData(h.Commitment), set.Signature) {
+	if err != nil || !set.Verify(pub, h.Commitment) {
 		return apiErr(http.StatusBadRequest, "the joiner wraps' signature does not verify with your registered key for this record")
 	}
 	members, err := p.memberKeys(channelID)

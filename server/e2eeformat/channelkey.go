@@ -280,6 +280,11 @@ func (s *JoinerSet) SignedData(commitment []byte) []byte {
 	return appendWraps(data, s.Wraps)
 }
 
+// Verify checks the adder's signature for the record of commitment.
+func (s *JoinerSet) Verify(adder *ecdsa.PublicKey, commitment []byte) bool {
+	return VerifyRawSignature(adder, s.SignedData(commitment), s.Signature)
+}
+
 // Verify checks the creator's signature over the header.
 func (h *EpochHeader) Verify(creator *ecdsa.PublicKey) bool {
 	return VerifyRawSignature(creator, h.SignedData(), h.Signature)
@@ -296,6 +301,31 @@ func (h *EpochHeader) CheckParts(parts [][]Wrap) error {
 		}
 	}
 	return nil
+}
+
+// ParseParts reads a record's parts as stored (nil: not uploaded), users and key IDs distinct
+// across the whole record, and checks each against its signed hash.
+func (h *EpochHeader) ParseParts(raws [][]byte) ([][]Wrap, error) {
+	parts := make([][]Wrap, len(raws))
+	users, ids := map[string]bool{}, map[string]bool{}
+	for i, raw := range raws {
+		if raw == nil {
+			return nil, Invalidf("part %d of the record was not uploaded", i)
+		}
+		var list [][]string
+		if err := StrictDecode(raw, &list); err != nil {
+			return nil, Invalidf("part %d: %v", i, err)
+		}
+		wraps, err := ParseWraps(fmt.Sprintf("part %d", i), list, users, ids)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = wraps
+	}
+	if err := h.CheckParts(parts); err != nil {
+		return nil, err
+	}
+	return parts, nil
 }
 
 // HeaderJSON renders the header form as the web app writes it (fields in §13.3 order).

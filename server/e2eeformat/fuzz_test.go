@@ -169,6 +169,9 @@ func FuzzPart(f *testing.F) {
 		if h.CheckParts([][]Wrap{wraps}) == nil && !sameContent(text, fx.part) {
 			t.Fatalf("a part that is not the record's matches its signed hash: %s", text)
 		}
+		if parts, err := h.ParseParts([][]byte{text}); err == nil && (!reflect.DeepEqual(parts[0], wraps) || !sameContent(text, fx.part)) {
+			t.Fatalf("the record accepted a part that is not its own: %s", text)
+		}
 	})
 }
 
@@ -197,7 +200,7 @@ func FuzzJoiners(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(s, again) {
 			t.Fatalf("parse, write, parse changed %s: %v", text, err)
 		}
-		if VerifyRawSignature(pub, s.SignedData(commitment), s.Signature) && (!bytes.Equal(commitment, fx.commit) || !sameContent(text, fx.joiner)) {
+		if s.Verify(pub, commitment) && (!bytes.Equal(commitment, fx.commit) || !sameContent(text, fx.joiner)) {
 			t.Fatalf("accepted joiner wraps that no one signed: %s", text)
 		}
 	})
@@ -429,13 +432,13 @@ func signedInputs() []signedInput {
 			}},
 		signedInput{name: "part", doc: map[string]any{"input": decodeAny(fx.part)}, exempt: never,
 			verify: func(d map[string]any) bool {
-				w, err := ParsePart(mustJSON(d["input"]))
-				return err == nil && header.CheckParts([][]Wrap{w}) == nil
+				_, err := header.ParseParts([][]byte{mustJSON(d["input"])})
+				return err == nil
 			}},
 		signedInput{name: "joiners", doc: map[string]any{"input": decodeAny(fx.joiner), "commitment": b64(fx.commit)}, exempt: never,
 			verify: func(d map[string]any) bool {
 				s, err := ParseJoiners(mustJSON(d["input"]))
-				return err == nil && VerifyRawSignature(bob, s.SignedData(commitOf(d)), s.Signature)
+				return err == nil && s.Verify(bob, commitOf(d))
 			}},
 	)
 	return out
