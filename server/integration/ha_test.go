@@ -397,9 +397,11 @@ func TestHAChannelKeyThroughBothServers(t *testing.T) {
 	// carol is removed through the first server: its UserHasLeftChannel hook marks the head stale
 	// in the KV, and the second server refuses posts under that epoch at once.
 	alice.mustJSON("DELETE", "/api/v4/channels/"+ch+"/members/"+carol.userID, nil, http.StatusOK, nil)
-	e, stale := epochStatusOf(t, bobB.client, ch)
-	assert.Equal(t, uint64(rounds), e)
-	assert.Equal(t, "member_left", stale)
+	// The server runs that hook in the background: give it a moment.
+	eventually(t, 10*time.Second, func() bool {
+		e, stale := epochStatusOf(t, bobB.client, ch)
+		return e == rounds && stale == "member_left"
+	}, "the second server does not see the epoch made stale through the first")
 	r := bobB.createPost(v3post(ch, encryptV3(t, bob, readRecord(t, bobB.client, ch, rounds), ch, "under the stale epoch", winner)))
 	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
 	assert.Contains(t, string(r.body), "stale")
@@ -453,6 +455,11 @@ func TestHAChannelKeyThroughBothServers(t *testing.T) {
 	}
 	parallel(posters...)
 	require.Equal(t, len(msgs)*copies, created)
+	// MessageHasBeenPosted (which counts) runs in the background after each post.
+	eventually(t, 15*time.Second, func() bool {
+		head, _ := epochHeadKV(t, w.e, ch)
+		return head.Posts >= int64(len(msgs)*copies)
+	}, "the head does not count the posts")
 	head, records := epochHeadKV(t, w.e, ch)
 	assert.Equal(t, next, head.Epoch, "one head")
 	assert.Equal(t, int(next), records, "one record per epoch")
