@@ -358,7 +358,8 @@ func TestHAChannelKeyThroughBothServers(t *testing.T) {
 			func() { codes[1] = commit(t, bobB.client, bRec).status },
 		)
 		require.ElementsMatch(t, []int{http.StatusOK, http.StatusConflict}, codes, "epoch %d", epoch)
-		winner, loser := alice, bobB
+		var loser *ckUser
+		winner, loser = alice, bobB
 		if codes[1] == http.StatusOK {
 			winner, loser = bob, alice
 		}
@@ -509,5 +510,5 @@ func TestHAChannelKeyThroughBothServers(t *testing.T) {
 		r := c.createPost(post{ChannelID: p2p.ID, Message: fmt.Sprintf("plaintext through server %d", s+1)})
 		assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
 	}
-	t.Logf("%d contested epochs, a removal and %d concurrent posts through two servers: %s", rounds+1, len(msgs)*copies, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d contested epochs, a removal, epoch %d and %d concurrent posts through two servers: %s", rounds, next, len(msgs)*copies, time.Since(start).Round(time.Millisecond))
 }
