@@ -116,8 +116,8 @@ beforeAll(async () => {
     const onlyAlice = await encryptV2({text: 'note to self'}, alice.keys, [alice.pub], ctx(CH, '', A), 3000);
     const v1 = await encryptV1('an old v1 post', alice.keys, both);
     const tampered = await encryptV2({text: 'will be tampered'}, alice.keys, both, ctx(CH, '', A), 5000);
-    const data = (tampered as {encryptedData: string}).encryptedData;
-    (tampered as {encryptedData: string}).encryptedData = (data[0] === 'A' ? 'B' : 'A') + data.slice(1);
+    const data = tampered.encryptedData as string;
+    tampered.encryptedData = (data[0] === 'A' ? 'B' : 'A') + data.slice(1);
     const asBob = await encryptV2({text: 'claimed by bob'}, alice.keys, both, ctx(CH, '', A), 6000);
     const oldKey = await encryptV2({text: 'signed with my earlier key'}, aliceOld.keys, both, ctx(CH, '', A), 7000);
     const byCarol = await encryptV2({text: 'carol is not in the bundle'}, carol.keys, both, ctx(CH, '', C), 8000);
