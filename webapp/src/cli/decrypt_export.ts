@@ -294,14 +294,15 @@ class Reader {
             }
             throw new IntegrityError('the signature does not verify with any key of its sender for this channel, thread and epoch');
         }
+        // As §7: the signature first, then whether it is for us.
         const parsed = parseMessage(e2ee);
-        const me = this.mine.find((k) => parsed.keys.some((r) => r.idB64 === k.pub.idB64));
-        if (!me) {
-            throw new NotForThisKey('not encrypted for this key');
-        }
         for (const ctx of contexts) {
             const sender = await firstThat(senders, (k) => verifyMessage(e2ee, k, ctx));
             if (sender) {
+                const me = this.mine.find((k) => parsed.keys.some((r) => r.idB64 === k.pub.idB64));
+                if (!me) {
+                    throw new NotForThisKey('not encrypted for this key');
+                }
                 const d = await decryptMessage(e2ee, me.keys, me.pub, sender, ctx);
                 return {payload: d.payload, sentAt: d.createdAt, sender, ctx, version: d.version};
             }
