@@ -162,18 +162,19 @@ func TestDecryptBulkExport(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	_, stderr, code := cliRun(t, "decrypt-export", "--key", bob.keyFile, "--bundle", bundle, "--out", out, zipPath)
 	require.Contains(t, []int{0, 3}, code, "%s", stderr)
+	t.Logf("the whole export: exit %d\n%s", code, stderr)
 	folder := w.e.teamName(t) + "__" + ch.Name
-	posts := readExported(t, filepath.Join(out, folder))
+	posts := byText(readExported(t, filepath.Join(out, folder)))
 	require.Len(t, posts, 3, "%s", stderr)
-	assert.Equal(t, "root with a file", posts[0].Text)
-	assert.Equal(t, alice.userID, posts[0].UserID)
-	assert.Equal(t, "bob's reply", posts[1].Text)
-	assert.Equal(t, root.ID, posts[1].RootID)
-	assert.Equal(t, "to be tampered with", posts[2].Text)
-	require.Len(t, posts[0].Files, 1)
-	assert.Equal(t, "../Q3 report.pdf", posts[0].Files[0].Name)
-	assert.Equal(t, "files/0001-_Q3 report.pdf", posts[0].Files[0].Path)
-	got, err := os.ReadFile(filepath.Join(out, folder, posts[0].Files[0].Path))
+	withFile, reply := posts["root with a file"], posts["bob's reply"]
+	assert.Equal(t, alice.userID, withFile.UserID)
+	assert.Equal(t, root.ID, reply.RootID)
+	assert.Equal(t, bob.userID, reply.UserID)
+	assert.Contains(t, posts, "to be tampered with")
+	require.Len(t, withFile.Files, 1)
+	assert.Equal(t, "../Q3 report.pdf", withFile.Files[0].Name)
+	assert.Equal(t, "files/0001-_Q3 report.pdf", withFile.Files[0].Path)
+	got, err := os.ReadFile(filepath.Join(out, folder, withFile.Files[0].Path))
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(plain, got), "the decrypted file differs from the original")
 	dmPosts := readExported(t, filepath.Join(out, "dm__"+strings.Join(sortedPair(alice.name, bob.name), "__")))
@@ -238,11 +239,11 @@ func TestDecryptBulkExport(t *testing.T) {
 	_, stderr, code = cliRun(t, "decrypt-export", "--key", bob.keyFile, "--bundle", bundle, "--out", out2, smallJSONL)
 	assert.Equal(t, 3, code, "%s", stderr)
 	assert.Contains(t, stderr, "failed: integrity")
-	posts = readExported(t, filepath.Join(out2, folder))
+	posts = byText(readExported(t, filepath.Join(out2, folder)))
 	require.Len(t, posts, 2)
-	assert.Equal(t, "root with a file", posts[0].Text)
-	assert.Equal(t, "bob's reply", posts[1].Text)
-	got, err = os.ReadFile(filepath.Join(out2, folder, posts[0].Files[0].Path))
+	assert.Contains(t, posts, "bob's reply")
+	require.Len(t, posts["root with a file"].Files, 1)
+	got, err = os.ReadFile(filepath.Join(out2, folder, posts["root with a file"].Files[0].Path))
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(plain, got))
 	var report struct {
@@ -274,6 +275,14 @@ func tamperedOnce(lines []string) bool {
 		}
 	}
 	return false
+}
+
+func byText(posts []exportedPost) map[string]exportedPost {
+	m := map[string]exportedPost{}
+	for _, p := range posts {
+		m[p.Text] = p
+	}
+	return m
 }
 
 func sortedPair(a, b string) []string {
