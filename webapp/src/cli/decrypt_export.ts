@@ -7,7 +7,7 @@ import * as path from 'path';
 
 import {importBackupSet} from '../crypto/backup';
 import {CryptoError, IntegrityError, NotRecipientError} from '../crypto/errors';
-import {openEpochKey, parseEpochHeader, parseJoinerWraps, parsePart, type EpochKey, type WrapSource} from '../crypto/epoch';
+import {openEpochKey, parseEpochHeader, parseJoinerWraps, parsePart, verifyEpochHeader, type EpochKey, type ParsedEpochHeader, type WrapSource} from '../crypto/epoch';
 import {decryptFile} from '../crypto/file';
 import {parseFileEntries, type FileEntry} from '../crypto/file_entry';
 import {fingerprintOf, importPublicKey, publicKeyOf} from '../crypto/keys';
@@ -185,6 +185,7 @@ interface Mine {
 class Reader {
     private keyCache = new Map<string, PublicKey[]>();
     private epochCache = new Map<string, Promise<EpochKey>>();
+    private headerCache = new Map<string, Promise<{header: ParsedEpochHeader; creator: PublicKey}>>();
     private byUsername = new Map<string, string>();
 
     constructor(private bundle: Bundle, private mine: Mine[]) {
@@ -227,6 +228,33 @@ class Reader {
         return ids;
     }
 
+    /** The epoch's record header, verified with one of its creator's keys (cached). */
+    private epochHeader(channelId: string, epoch: number): Promise<{header: ParsedEpochHeader; creator: PublicKey}> {
+        const k = `${channelId}:${epoch}`;
+        let p = this.headerCache.get(k);
+        if (!p) {
+            p = this.verifyHeader(channelId, epoch);
+            this.headerCache.set(k, p);
+        }
+        return p;
+    }
+
+    private async verifyHeader(channelId: string, epoch: number): Promise<{header: ParsedEpochHeader; creator: PublicKey}> {
+        const rec = this.bundle.epochs[channelId]?.[String(epoch)];
+        if (!rec) {
+            throw new NotForThisKey(`no copy of the channel key of epoch ${epoch} in the bundle`);
+        }
+        const header = parseEpochHeader(rec.header);
+        if (header.channelId !== channelId || header.epoch !== epoch) {
+            throw new IntegrityError('the bundle\'s epoch record belongs to another channel or epoch');
+        }
+        const creator = await firstThat(await this.keysOf(header.creatorId), (c) => verifyEpochHeader(header, c));
+        if (!creator) {
+            throw new IntegrityError('the epoch record signature does not verify with any key of its creator');
+        }
+        return {header, creator};
+    }
+
     private epochKey(channelId: string, epoch: number): Promise<EpochKey> {
         const k = `${channelId}:${epoch}`;
         let p = this.epochCache.get(k);
@@ -237,16 +265,10 @@ class Reader {
         return p;
     }
 
+    /** Our copy of the epoch key: from our part of the record, or a joiner set (adder's keys tried). */
     private async openEpoch(channelId: string, epoch: number): Promise<EpochKey> {
-        const rec = this.bundle.epochs[channelId]?.[String(epoch)];
-        if (!rec) {
-            throw new NotForThisKey(`no copy of the channel key of epoch ${epoch} in the bundle`);
-        }
-        const header = parseEpochHeader(rec.header);
-        if (header.channelId !== channelId || header.epoch !== epoch) {
-            throw new IntegrityError('the bundle\'s epoch record belongs to another channel or epoch');
-        }
-        const creators = await this.keysOf(header.creatorId);
+        const {header, creator} = await this.epochHeader(channelId, epoch);
+        const rec = this.bundle.epochs[channelId][String(epoch)];
         const sources: WrapSource[] = [];
         if (rec.part >= 0 && rec.wraps !== undefined) {
             sources.push({kind: 'part', index: rec.part, wraps: parsePart(rec.wraps)});
@@ -256,19 +278,16 @@ class Reader {
                 sources.push({kind: 'joiner', set, adderPublic});
             }
         }
-        let last: unknown = new NotForThisKey(`no copy of the channel key of epoch ${epoch} for this key`);
+        let last: Error = new NotForThisKey(`no copy of the channel key of epoch ${epoch} for this key`);
         for (const src of sources) {
-            for (const creator of creators) {
-                for (const m of this.mine) {
-                    try {
-                        return await openEpochKey(header, src, m.keys, m.pub, creator);
-                    } catch (e) {
-                        if (!(e instanceof IntegrityError || e instanceof NotRecipientError)) {
-                            throw e;
-                        }
-                        if (e instanceof IntegrityError || !(last instanceof IntegrityError)) {
-                            last = e instanceof NotRecipientError ? new NotForThisKey(e.message) : e;
-                        }
+            for (const m of this.mine) {
+                try {
+                    return await openEpochKey(header, src, m.keys, m.pub, creator);
+                } catch (e) {
+                    if (e instanceof IntegrityError) {
+                        last = e;
+                    } else if (!(e instanceof NotRecipientError)) {
+                        throw e;
                     }
                 }
             }
@@ -284,11 +303,13 @@ class Reader {
             throw new Unverifiable('the bundle has no key of its sender');
         }
         if (version === 3) {
+            // As §13.5: the record's signature, the message's over its commitment, then our copy of the key.
             const m = parseV3(e2ee);
-            const key = await this.epochKey(contexts[0].channelId, m.epoch);
+            const {header} = await this.epochHeader(contexts[0].channelId, m.epoch);
             for (const ctx of contexts) {
-                const sender = await firstThat(senders, (k) => verifyV3(m, k, ctx, key.commitment));
+                const sender = await firstThat(senders, (k) => verifyV3(m, k, ctx, header.commitment));
                 if (sender) {
+                    const key = await this.epochKey(ctx.channelId, m.epoch);
                     return {payload: await decryptV3(e2ee, sender, key, ctx), sentAt: m.createdAt, sender, ctx, version: 3};
                 }
             }

@@ -8,7 +8,7 @@ import * as zlib from 'zlib';
 import {decryptExport, runDecryptExport, safeName, ExportUsageError} from '../../src/cli/decrypt_export';
 import {BUNDLE_FORMAT, fetchBundle, type Bundle} from '../../src/cli/export_bundle';
 import {ZipReader} from '../../src/cli/zip';
-import {createEpochRecord, headerOf} from '../../src/crypto/epoch';
+import {createEpochRecord, createJoinerWraps, headerOf, parseEpochRecord} from '../../src/crypto/epoch';
 import {toBase64} from '../../src/crypto/encoding';
 import {encryptFile} from '../../src/crypto/file';
 import {exportBackupSet, parseBackupEntries} from '../../src/crypto/backup';
@@ -128,6 +128,15 @@ beforeAll(async () => {
     const dm = await encryptV2({text: 'direct message'}, bob.keys, both, ctx(DM, '', B), 9000);
     const hdr = headerOf(record);
     const part = record.parts.findIndex((p) => p.some((w) => w[0] === B));
+    // Epoch 2 without bob, who got his copy later through alice's joiner wraps; epoch 3 without him at all.
+    const onlyAliceRec = (epoch: number) => createEpochRecord({channelId: CK, epoch, creatorId: A, creator: alice.keys, recipients: [{userId: A, key: alice.pub}]});
+    const e2 = await onlyAliceRec(2);
+    const e2parsed = parseEpochRecord(e2.record);
+    const joiner = await createJoinerWraps({header: e2parsed, source: {kind: 'part', index: 0, wraps: e2parsed.parts[0]}, adder: alice.keys,
+        adderPublic: alice.pub, adderId: A, creatorPublic: alice.pub, joiners: [{userId: B, key: bob.pub}]});
+    const v3joiner = await encryptV3({text: 'read through a joiner wrap'}, alice.keys, e2.key, ctx(CK, '', A));
+    const e3 = await onlyAliceRec(3);
+    const v3without = await encryptV3({text: 'epoch without bob'}, alice.keys, e3.key, ctx(CK, '', A));
 
     const bundle: Bundle = {
         format: BUNDLE_FORMAT, site: 'http://127.0.0.1:1', createdAt: 10000, userId: B,
@@ -141,7 +150,8 @@ beforeAll(async () => {
             [DM]: {type: 'D', team: '', name: `${A}__${B}`, members: ['alice', 'bob']},
         },
         roots: {[CH]: [[ROOT, 1000, A], [id('x'), 3000, A]]},
-        epochs: {[CK]: {'1': {header: hdr, part, wraps: record.parts[part]}}},
+        epochs: {[CK]: {'1': {header: hdr, part, wraps: record.parts[part]}, '2': {header: headerOf(e2.record), part: -1, joiner},
+            '3': {header: headerOf(e3.record), part: -1}}},
     };
     const lines: Record<string, unknown>[] = [
         {type: 'version', version: 1, info: {generator: 'mattermost-server'}},
@@ -159,6 +169,8 @@ beforeAll(async () => {
         {type: 'post', post: {team: 'team1', channel: 'secret', user: 'alice', type: '', message: 'plain text', props: {}, create_at: 8500, edit_at: 0}},
         post('team1', 'elsewhere', 'alice', 8600, onlyAlice),
         post('team1', 'channelkey', 'alice', 8700, v3),
+        post('team1', 'channelkey', 'alice', 8800, v3joiner),
+        post('team1', 'channelkey', 'alice', 8900, v3without),
         {type: 'direct_post', direct_post: {channel_members: ['bob', 'alice'], user: 'bob', type: 'custom_e2ee', message: 'Encrypted message',
             props: {e2ee: dm}, create_at: 9000, edit_at: 0}},
     ];
@@ -207,7 +219,7 @@ test('a zip export: verified posts of every format, the file byte for byte under
     expect(new Uint8Array(fs.readFileSync(path.join(r.out, 'team1__secret', files[0].path)))).toEqual(fx.filePlain);
     expect(fs.readFileSync(path.join(r.out, 'team1__secret', 'posts.md'), 'utf8')).toContain('**alice**');
 
-    expect(readPosts(r.out, 'team1__channelkey').map((p) => [p.text, p.version])).toEqual([['channel-key post', 3]]);
+    expect(readPosts(r.out, 'team1__channelkey').map((p) => [p.text, p.version])).toEqual([['channel-key post', 3], ['read through a joiner wrap', 3]]);
     expect(readPosts(r.out, 'dm__alice__bob').map((p) => p.text)).toEqual(['direct message']);
 
     // Nothing that failed or could not be verified is written; each is reported.
@@ -217,8 +229,9 @@ test('a zip export: verified posts of every format, the file byte for byte under
         expect(written).not.toContain(t);
     }
     const kinds = r.problems.map((p) => [p.createAt, p.kind]);
-    expect(kinds).toEqual(expect.arrayContaining([[3000, 'not_for_this_key'], [5000, 'failed'], [6000, 'failed'], [8000, 'unverifiable']]));
-    expect(r.counts).toMatchObject({written: 6, files: 1, plain: 1, otherChannels: 1, notForThisKey: 1, failed: 2, unverifiable: 1, missingFiles: 0});
+    expect(kinds).toEqual(expect.arrayContaining([[3000, 'not_for_this_key'], [5000, 'failed'], [6000, 'failed'], [8000, 'unverifiable'],
+        [8900, 'not_for_this_key']]));
+    expect(r.counts).toMatchObject({written: 7, files: 1, plain: 1, otherChannels: 1, notForThisKey: 2, failed: 2, unverifiable: 1, missingFiles: 0});
     expect(r.code).toBe(3);
     const report = JSON.parse(fs.readFileSync(path.join(r.out, 'report.json'), 'utf8'));
     expect(report.counts.failed).toBe(2);
@@ -269,6 +282,29 @@ test('a tampered attachment, a moved reply and a repeated post are failures (exi
     expect(r.problems.some((p) => p.kind === 'file_failed')).toBe(true);
     // The moved reply is not written a second time.
     expect(readPosts(r.out, 'team1__secret').filter((p) => p.text === 'thanks alice')).toHaveLength(1);
+});
+
+test('a channel-key post under a forged epoch record fails, and so does a v3 post moved to a thread', async () => {
+    const forged = structuredClone(fx.bundle);
+    const {record} = await createEpochRecord({channelId: CK, epoch: 1, creatorId: A, creator: fx.carol.keys,
+        recipients: [{userId: A, key: fx.alice.pub}, {userId: B, key: fx.bob.pub}]});
+    const part = record.parts.findIndex((p) => p.some((w) => w[0] === B));
+    forged.epochs[CK]['1'] = {header: headerOf(record), part, wraps: record.parts[part]};
+    const file = path.join(tmp, 'import.jsonl');
+    const v3 = (fx.lines.find((l) => (l.post as {create_at?: number} | undefined)?.create_at === 8700) as {post: {props: {e2ee: unknown}}}).post.props.e2ee;
+    fs.writeFileSync(file, jsonl([post('team1', 'channelkey', 'alice', 8700, v3)]));
+    const r = await run(file, fx.bob.backup, forged);
+    expect(r.code).toBe(3);
+    expect(r.problems.map((p) => p.reason).join()).toContain('epoch record signature');
+
+    fs.rmSync(path.join(tmp, 'out'), {recursive: true});
+    const bundle = structuredClone(fx.bundle);
+    bundle.roots[CK] = [[ROOT, 1, A]];
+    fs.writeFileSync(file, jsonl([post('team1', 'channelkey', 'alice', 1, v3, {replies: [{user: 'alice', props: {e2ee: v3}, create_at: 8700}]})]));
+    const moved = await run(file, fx.bob.backup, bundle);
+    // The top-level post is genuine; its copy shown as a reply in a thread fails (the signed root ID is "").
+    expect(moved.counts).toMatchObject({written: 1, failed: 1});
+    expect(moved.problems.find((p) => p.kind === 'failed')?.reason).toContain('does not verify');
 });
 
 test('nothing for this key exits 4; an all-keys backup reads with every key it holds', async () => {
