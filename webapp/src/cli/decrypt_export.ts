@@ -18,7 +18,7 @@ import {decryptV3, parseV3, verifyV3} from '../crypto/v3';
 import {BUNDLE_FORMAT, type Bundle, type BundleChannel} from './export_bundle';
 import {ZipError, ZipReader} from './zip';
 
-export const EXPORT_USAGE = `  mm-e2ee decrypt-export --key BACKUP_FILE --bundle BUNDLE.json --out DIR EXPORT
+export const EXPORT_USAGE = `  mm-e2ee decrypt-export --key BACKUP_FILE --bundle BUNDLE.json [--bundle OLDER.json ...] --out DIR EXPORT
                                                    decrypt a bulk export (import.jsonl or the .zip) into DIR`;
 
 export class ExportUsageError extends Error {}
@@ -81,6 +81,37 @@ function openSource(exportPath: string): Source {
         },
         close: () => undefined,
     };
+}
+
+/** Several bundles of one user (saved at different times) read as one: the newest names win,
+ * keys, channels, roots and epoch records are united. */
+export function mergeBundles(list: Bundle[]): Bundle {
+    const sorted = [...list].sort((a, b) => a.createdAt - b.createdAt);
+    const out: Bundle = {...sorted[sorted.length - 1], users: {}, channels: {}, roots: {}, epochs: {}};
+    for (const b of sorted) {
+        if (b.userId !== out.userId) {
+            throw new ExportUsageError('the bundles belong to different users');
+        }
+        for (const [id, u] of Object.entries(b.users)) {
+            const keys = [...(out.users[id]?.keys ?? [])];
+            for (const k of u.keys) {
+                if (!keys.some((x) => x.pubkey.sign === k.pubkey.sign && x.pubkey.encr === k.pubkey.encr)) {
+                    keys.push(k);
+                }
+            }
+            out.users[id] = {username: u.username, keys};
+        }
+        Object.assign(out.channels, b.channels);
+        for (const [id, roots] of Object.entries(b.roots)) {
+            const have = new Map((out.roots[id] ?? []).map((r) => [r[0], r]));
+            roots.forEach((r) => have.set(r[0], r));
+            out.roots[id] = [...have.values()].sort((x, y) => x[1] - y[1]);
+        }
+        for (const [id, epochs] of Object.entries(b.epochs)) {
+            out.epochs[id] = {...out.epochs[id], ...epochs};
+        }
+    }
+    return out;
 }
 
 function parseBundle(text: string): Bundle {
@@ -414,13 +445,13 @@ export interface ExportResult {
     problems: Problem[];
 }
 
-export async function decryptExport(o: {backup: string; bundle: string; exportPath: string; out: string}): Promise<ExportResult> {
+export async function decryptExport(o: {backup: string; bundle: string | string[]; exportPath: string; out: string}): Promise<ExportResult> {
     const keySets = await importBackupSet(o.backup);
     const mine: Mine[] = [];
     for (const keys of keySets) {
         mine.push({keys, pub: await publicKeyOf(keys)});
     }
-    const bundle = parseBundle(o.bundle);
+    const bundle = mergeBundles((Array.isArray(o.bundle) ? o.bundle : [o.bundle]).map(parseBundle));
     if (fs.existsSync(o.out) && fs.readdirSync(o.out).length > 0) {
         throw new ExportUsageError(`${o.out} exists and is not empty`);
     }
@@ -602,6 +633,7 @@ export async function decryptExport(o: {backup: string; bundle: string; exportPa
 
 export async function runDecryptExport(args: string[]): Promise<number> {
     const flags = new Map<string, string>();
+    const bundles: string[] = [];
     const positional: string[] = [];
     for (let i = 0; i < args.length; i++) {
         const m = /^--(key|bundle|out)(?:=(.*))?$/.exec(args[i]);
@@ -615,6 +647,11 @@ export async function runDecryptExport(args: string[]): Promise<number> {
         const value = m[2] ?? args[++i];
         if (!value) {
             throw new ExportUsageError(`--${m[1]} needs a value`);
+        }
+        if (m[1] === 'bundle') {
+            bundles.push(value);
+            flags.set('bundle', value);
+            continue;
         }
         if (flags.has(m[1])) {
             throw new ExportUsageError(`--${m[1]} given twice`);
@@ -638,7 +675,7 @@ export async function runDecryptExport(args: string[]): Promise<number> {
     };
     let res: ExportResult;
     try {
-        res = await decryptExport({backup: read(flags.get('key') as string), bundle: read(flags.get('bundle') as string), exportPath: positional[0], out: flags.get('out') as string});
+        res = await decryptExport({backup: read(flags.get('key') as string), bundle: bundles.map(read), exportPath: positional[0], out: flags.get('out') as string});
     } catch (e) {
         if (e instanceof ZipError) {
             throw new ExportUsageError(e.message);

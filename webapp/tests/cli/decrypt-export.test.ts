@@ -339,6 +339,28 @@ test('usage errors: missing options, a non-bundle, a non-empty output folder, a 
         .rejects.toThrow(ExportUsageError);
 });
 
+test('several bundles of one user read as one: an older one knows a channel and a root the newer one does not', async () => {
+    const older = structuredClone(fx.bundle);
+    const newer = structuredClone(fx.bundle);
+    older.createdAt = 1;
+    delete newer.channels[DM];
+    newer.roots[CH] = [];
+    newer.users[A].keys = newer.users[A].keys.slice(1); // the history kept only her current key
+    const file = path.join(tmp, 'import.jsonl');
+    // The root with its reply, the post signed with alice's earlier key, the direct message.
+    fs.writeFileSync(file, jsonl(fx.lines.filter((l) => [1000, 7000, 9000].includes(((l.post ?? l.direct_post) as {create_at?: number} | undefined)?.create_at ?? 0))));
+    const alone = await run(file, fx.bob.backup, newer);
+    expect(alone.counts).toMatchObject({written: 1, unverifiable: 1, otherChannels: 1, failed: 1});
+    fs.rmSync(path.join(tmp, 'out'), {recursive: true});
+    const out = path.join(tmp, 'out');
+    const both = await decryptExport({backup: fx.bob.backup, bundle: [JSON.stringify(newer), JSON.stringify(older)], exportPath: file, out});
+    expect(both.code).toBe(0);
+    expect(both.counts).toMatchObject({written: 4, unverifiable: 0, otherChannels: 0, failed: 0});
+    const other = {...older, userId: A};
+    await expect(decryptExport({backup: fx.bob.backup, bundle: [JSON.stringify(newer), JSON.stringify(other)], exportPath: file, out: path.join(tmp, 'o')}))
+        .rejects.toThrow('different users');
+});
+
 test('safeName keeps names readable and inside the folder', () => {
     expect(safeName('photo.png')).toBe('photo.png');
     expect(safeName('../../x')).toBe('_.._x');
