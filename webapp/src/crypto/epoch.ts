@@ -126,8 +126,9 @@ export function checkEpoch(v: unknown, field = 'epoch'): number {
     return v;
 }
 
+/** As v2's createdAt (§3.1): -0 is refused too, as the server refuses it. */
 export function checkCreatedAt(v: unknown): number {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || Object.is(v, -0)) {
         throw new MalformedError('createdAt: expected a non-negative integer (ms since epoch)');
     }
     return v;
