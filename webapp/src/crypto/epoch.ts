@@ -8,6 +8,7 @@ import {sha256 as sha256js} from '@noble/hashes/sha2';
 
 import {bs, bytesEqual, concat, framed, framedList, fromBase64, toBase64, u32be, u64be, utf8, type Bytes} from './encoding';
 import {CryptoError, IntegrityError, MalformedError, NotRecipientError, UnsupportedVersionError} from './errors';
+import {pointProblem} from './point';
 import {ECDH_P256, ECDSA_SHA256, randomBytes, subtle, verifySignature} from './subtle';
 import type {PrivateKeySet, PublicKey} from './types';
 import {wrapForAll, type KdfInput} from './wrap';
@@ -165,10 +166,12 @@ function asObject(v: unknown, what: string, fields: string[]): Record<string, un
     return o;
 }
 
+/** A point on P-256, as v2's pubECDHE and as the server checks it (§3.1). */
 function parsePoint(v: unknown): Bytes {
     const p = fromBase64(v, 'pubECDHE', 65);
-    if (p[0] !== 0x04) {
-        throw new MalformedError('pubECDHE: expected an uncompressed point (04 || X || Y)');
+    const problem = pointProblem(p);
+    if (problem) {
+        throw new MalformedError(`pubECDHE: ${problem}`);
     }
     return p;
 }
