@@ -171,7 +171,10 @@ function setAt(holder: {root: unknown}, p: Path, v: unknown): void {
         holder.root = v;
         return;
     }
-    setOwn(getAt(holder.root, p.slice(0, -1)) as object, p[p.length - 1], v);
+    const parent = getAt(holder.root, p.slice(0, -1));
+    if (typeof parent === 'object' && parent !== null) {
+        setOwn(parent, p[p.length - 1], v);
+    }
 }
 
 function deleteAt(holder: {root: unknown}, p: Path): void {
