@@ -25,7 +25,7 @@ import {
     readGPGKeyInfo,
 } from '../../../src/crypto';
 
-import {applyByteOp, applyTextOp, assertTyped, byteOp, jestTimeout, mutantsOf, outcome, params, textOp} from './harness';
+import {applyByteOp, applyTextOp, assertTyped, type ByteOp, byteOp, jestTimeout, mutantsOf, outcome, params, textOp} from './harness';
 
 interface Base {
     armor: string;
@@ -125,10 +125,10 @@ test('combineBackups: mutated backups give a BackupFormatError or a set of the k
 // ---- OpenPGP public keys (the armored keys a user pastes or an HKP server returns) ----
 
 /** The packets of an armored key, mutated as bytes and armored again (no checksum line: optional). */
-function mutatePackets(armored: string, ops: Parameters<typeof applyByteOp>[1][]): string {
+function mutatePackets(armored: string, ops: ByteOp[]): string {
     const lines = armored.trim().split(/\r?\n/);
     const body = lines.slice(lines.indexOf('') + 1, -1).filter((l) => !l.startsWith('='));
-    const bytes = ops.reduce((b, op) => applyByteOp(b, op), Uint8Array.from(Buffer.from(body.join(''), 'base64')));
+    const bytes = ops.reduce(applyByteOp, Uint8Array.from(Buffer.from(body.join(''), 'base64')));
     const b64 = Buffer.from(bytes).toString('base64').match(/.{1,64}/g) ?? [];
     return ['-----BEGIN PGP PUBLIC KEY BLOCK-----', '', ...b64, '-----END PGP PUBLIC KEY BLOCK-----', ''].join('\n');
 }

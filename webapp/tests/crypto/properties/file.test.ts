@@ -19,6 +19,7 @@ import {
     plaintextSizeOf,
 } from '../../../src/crypto/file';
 import {fileEntryToJSON, parseFileEntries} from '../../../src/crypto/file_entry';
+import type {Bytes} from '../../../src/crypto/encoding';
 import {MalformedError} from '../../../src/crypto/errors';
 
 import {applyByteOp, assertTyped, type ByteOp, byteOp, jestTimeout, mutantsOf, outcome, params, sameValue} from './harness';
@@ -29,10 +30,10 @@ const SEGMENT = F1_CHUNK_BYTES + F1_TAG_BYTES;
 const SIZES = [0, 1, 100, F1_CHUNK_BYTES, F1_CHUNK_BYTES + 1, (2 * F1_CHUNK_BYTES) + 17];
 
 interface Base {
-    plain: Uint8Array;
-    cipher: Uint8Array;
-    key: Uint8Array;
-    hash: Uint8Array;
+    plain: Bytes;
+    cipher: Bytes;
+    key: Bytes;
+    hash: Bytes;
 }
 
 const bases: Base[] = [];
@@ -63,7 +64,7 @@ const chunkOp: fc.Arbitrary<ChunkOp> = fc.record({
     byte: fc.integer({min: 0, max: 255}),
 });
 
-function applyChunkOp(c: Uint8Array, op: ChunkOp): Uint8Array {
+function applyChunkOp(c: Bytes, op: ChunkOp): Bytes {
     const header = c.subarray(0, F1_HEADER_BYTES);
     const segs: Uint8Array[] = [];
     for (let o = F1_HEADER_BYTES; o < c.length; o += SEGMENT) {

@@ -5,6 +5,7 @@
 // a failure prints fast-check's seed and path: rerun with FC_SEED=<seed> FC_PATH=<path>.
 import fc from 'fast-check';
 
+import type {Bytes} from '../../../src/crypto/encoding';
 import {CryptoError, type CryptoErrorCode} from '../../../src/crypto/errors';
 
 export const NUM_RUNS = Math.max(1, Number(process.env.FC_NUM_RUNS) || 40);
@@ -479,7 +480,7 @@ export const byteOp: fc.Arbitrary<ByteOp> = fc.record({
     bytes: fc.uint8Array({minLength: 1, maxLength: 32}),
 });
 
-export function applyByteOp(b: Uint8Array, op: ByteOp): Uint8Array {
+export function applyByteOp(b: Bytes, op: ByteOp): Bytes {
     const i = op.at % (b.length + 1);
     const cat = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
     switch (op.kind) {
