@@ -14,7 +14,7 @@ const CTR = (iv: Bytes): AesCtrParams => ({name: 'AES-CTR', counter: iv, length:
 /** v1: KWK = first 16 bytes of SHA-256(Z). */
 const kdfInputV1: KdfInput = (z) => z;
 
-async function signedDataV1(iv: Bytes, pubECDHE: Bytes, ids: Bytes[], ciphertext: Bytes): Promise<Bytes> {
+export async function signedDataV1(iv: Bytes, pubECDHE: Bytes, ids: Bytes[], ciphertext: Bytes): Promise<Bytes> {
     return concat(iv, await sha256(pubECDHE), u32le(ids.length), ...ids, u32le(ciphertext.length), ciphertext);
 }
 

@@ -16,6 +16,12 @@ import {
     verifyMessage,
 } from '../../../src/crypto';
 import type {EpochKey, MessageContext, MessagePayload} from '../../../src/crypto';
+import {toBase64, type Bytes} from '../../../src/crypto/encoding';
+import {parseMessage} from '../../../src/crypto/message';
+import {ECDSA_SHA256, subtle} from '../../../src/crypto/subtle';
+import {signedDataV1} from '../../../src/crypto/v1';
+import {signedDataV2} from '../../../src/crypto/v2';
+import {parseV3, signedDataV3} from '../../../src/crypto/v3';
 import {newUsers, type User} from '../helpers';
 
 import {assertTyped, clone, diff, jestTimeout, mutantsOf, outcome, params, sameValue, valueOf} from './harness';
@@ -105,6 +111,46 @@ test('decryptV3: a mutated v3 message is a typed error or the same message', asy
             return;
         }
         assertNeutral(name, m.input, r.value);
+    }), params());
+}, jestTimeout());
+
+// A hostile sender: the mutant, if it still parses, signed again with the sender's key. The
+// checks after the signature (unwrap, AES-GCM, payload) must then hold on their own.
+async function resign(name: string, input: unknown): Promise<unknown> {
+    const sign = async (data: Uint8Array) => toBase64(new Uint8Array(await subtle().sign(ECDSA_SHA256, alice.keys.ecdsa.privateKey, data as Bytes)));
+    if (name.startsWith('v3')) {
+        const m = await outcome(() => parseV3(input));
+        return m.ok ? {...(valueOf(input) as object), signature: await sign(signedDataV3(m.value, CTX, key.commitment))} : input;
+    }
+    const m = await outcome(() => parseMessage(input));
+    if (!m.ok) {
+        return input;
+    }
+    const data = m.value.version === 1 ? await signedDataV1(m.value.iv, m.value.pubECDHE, m.value.keys.map((k) => k.id), m.value.ciphertext) :
+        signedDataV2(m.value, CTX);
+    return {...(valueOf(input) as object), signature: await sign(data)};
+}
+
+test('re-signed by the sender: a typed error, or (v2, v3) the original plaintext', async () => {
+    await fc.assert(fc.asyncProperty(fc.oneof(p2pBase, v3Base).chain((name) => fc.tuple(fc.constant(name), mutantsOf(bases[name]))), async ([name, m]) => {
+        const input = await resign(name, m.input);
+        const r = await outcome(async () => (name.startsWith('v3') ? decryptV3(input, alice.pub, key, CTX) :
+            (await decryptMessage(input, bob.keys, bob.pub, alice.pub, CTX)).payload));
+        if (!r.ok) {
+            assertTyped(r.error, [...P2P_ERRORS]);
+            return;
+        }
+        // v1 has no integrity of its own (AES-CTR under the sender's signature): the sender may
+        // sign any ciphertext, and the reader gets whatever text it holds, as valid UTF-8.
+        const v = valueOf(input) as Record<string, unknown>;
+        const sameCiphertext = v.iv === bases[name].iv && v.encryptedData === bases[name].encryptedData;
+        if (name.startsWith('v1') && !sameCiphertext) {
+            expect(typeof r.value.text).toBe('string');
+            return;
+        }
+        if (!sameValue(r.value, name.startsWith('v1') ? {text: PAYLOAD.text} : PAYLOAD)) {
+            throw new Error(`another plaintext: ${JSON.stringify(r.value)}`);
+        }
     }), params());
 }, jestTimeout());
 
