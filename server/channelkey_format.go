@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -48,26 +49,26 @@ type epochHeader struct {
 }
 
 type epochHeaderJSON struct {
-	Version    int          `json:"version"`
-	ChannelID  *string      `json:"channelId"`
-	Epoch      *json.Number `json:"epoch"`
-	CreatorID  *string      `json:"creatorId"`
-	CreatedAt  *json.Number `json:"createdAt"`
-	PubECDHE   *string      `json:"pubECDHE"`
-	Commitment *string      `json:"commitment"`
-	PartHashes []string     `json:"partHashes"`
-	Signature  *string      `json:"signature"`
+	Version    int         `json:"version"`
+	ChannelID  *string     `json:"channelId"`
+	Epoch      *jsonNumber `json:"epoch"`
+	CreatorID  *string     `json:"creatorId"`
+	CreatedAt  *jsonNumber `json:"createdAt"`
+	PubECDHE   *string     `json:"pubECDHE"`
+	Commitment *string     `json:"commitment"`
+	PartHashes []string    `json:"partHashes"`
+	Signature  *string     `json:"signature"`
 }
 
 type joinerJSON struct {
-	Version   int          `json:"version"`
-	ChannelID *string      `json:"channelId"`
-	Epoch     *json.Number `json:"epoch"`
-	AdderID   *string      `json:"adderId"`
-	CreatedAt *json.Number `json:"createdAt"`
-	PubECDHE  *string      `json:"pubECDHE"`
-	Wraps     [][]string   `json:"wraps"`
-	Signature *string      `json:"signature"`
+	Version   int         `json:"version"`
+	ChannelID *string     `json:"channelId"`
+	Epoch     *jsonNumber `json:"epoch"`
+	AdderID   *string     `json:"adderId"`
+	CreatedAt *jsonNumber `json:"createdAt"`
+	PubECDHE  *string     `json:"pubECDHE"`
+	Wraps     [][]string  `json:"wraps"`
+	Signature *string     `json:"signature"`
 }
 
 type joinerSet struct {
@@ -81,12 +82,12 @@ type joinerSet struct {
 }
 
 type messageV3 struct {
-	Version       int          `json:"version"`
-	CreatedAt     *json.Number `json:"createdAt"`
-	Epoch         *json.Number `json:"epoch"`
-	IV            *string      `json:"iv"`
-	EncryptedData *string      `json:"encryptedData"`
-	Signature     *string      `json:"signature"`
+	Version       int         `json:"version"`
+	CreatedAt     *jsonNumber `json:"createdAt"`
+	Epoch         *jsonNumber `json:"epoch"`
+	IV            *string     `json:"iv"`
+	EncryptedData *string     `json:"encryptedData"`
+	Signature     *string     `json:"signature"`
 }
 
 func checkV3ID(field string, s *string) (string, error) {
@@ -96,11 +97,28 @@ func checkV3ID(field string, s *string) (string, error) {
 	return *s, nil
 }
 
-func parseSafeUint(field string, n *json.Number, min uint64) (uint64, error) {
+// jsonNumber is a JSON number token. encoding/json also decodes a string holding a number
+// ("1") into a json.Number; the web app refuses that (docs/design.md §3.1), so it is refused here.
+type jsonNumber string
+
+func (n *jsonNumber) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errors.New("expected a JSON number")
+	}
+	*n = jsonNumber(b)
+	return nil
+}
+
+// MarshalJSON writes the number as it was read (as json.Number does).
+func (n jsonNumber) MarshalJSON() ([]byte, error) {
+	return []byte(n), nil
+}
+
+func parseSafeUint(field string, n *jsonNumber, min uint64) (uint64, error) {
 	if n == nil {
 		return 0, invalidf("%s is missing", field)
 	}
-	v, err := strconv.ParseUint(n.String(), 10, 64)
+	v, err := strconv.ParseUint(string(*n), 10, 64)
 	if err != nil || v > maxSafeInteger || v < min {
 		return 0, invalidf("%s must be an integer from %d to 2^53-1", field, min)
 	}

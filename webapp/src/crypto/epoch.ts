@@ -21,6 +21,8 @@ const L_COMMIT = utf8('mm-e2ee/channel/v3/commitment');
 
 /** Writers fill parts of this many wraps; readers accept 1..PART_MAX per part (about 55 KB of JSON). */
 export const PART_MAX = 400;
+/** A record has 1..PARTS_MAX parts (40,000 members), as the server accepts. */
+export const PARTS_MAX = 100;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export type WrapJSON = [string, string, string]; // [userId, B64 keyID, B64 W]
@@ -215,8 +217,8 @@ function parseCommon(o: Record<string, unknown>) {
 /** Full form (§13.3): checks the structure and computes the part hashes (not the signature). */
 export function parseEpochRecord(json: unknown): ParsedEpochRecord {
     const o = asObject(json, 'epoch record', RECORD_FIELDS);
-    if (!Array.isArray(o.parts) || o.parts.length === 0) {
-        throw new MalformedError('parts: expected a non-empty array');
+    if (!Array.isArray(o.parts) || o.parts.length === 0 || o.parts.length > PARTS_MAX) {
+        throw new MalformedError(`parts: expected 1 to ${PARTS_MAX} parts`);
     }
     const users = new Set<string>();
     const ids = new Set<string>();
@@ -233,8 +235,8 @@ export function parseEpochRecord(json: unknown): ParsedEpochRecord {
 /** Header form (§13.3): the record with part hashes instead of parts. */
 export function parseEpochHeader(json: unknown): ParsedEpochHeader {
     const o = asObject(json, 'epoch record header', HEADER_FIELDS);
-    if (!Array.isArray(o.partHashes) || o.partHashes.length === 0) {
-        throw new MalformedError('partHashes: expected a non-empty array');
+    if (!Array.isArray(o.partHashes) || o.partHashes.length === 0 || o.partHashes.length > PARTS_MAX) {
+        throw new MalformedError(`partHashes: expected 1 to ${PARTS_MAX} hashes`);
     }
     return {
         ...parseCommon(o),
@@ -388,6 +390,9 @@ export async function createEpochRecord(o: NewEpochOptions): Promise<{record: Ep
         throw new CryptoError('createdAt: expected a non-negative integer (ms since epoch)');
     }
     checkRecipients(o.recipients);
+    if (o.recipients.length > PART_MAX * PARTS_MAX) {
+        throw new CryptoError(`at most ${PART_MAX * PARTS_MAX} members per epoch record`);
+    }
     const kRaw = randomBytes(32);
     let key: CryptoKey;
     let commitment: Bytes;

@@ -186,6 +186,12 @@ test('createJoinerWraps from a mutated header or part: a typed error, or a set t
 }, jestTimeout(0.5));
 
 describe('regressions', () => {
+    test('a header with more part hashes than the server accepts (100) is refused (found by parser_agreement)', () => {
+        const hashes = (n: number) => Array.from({length: n}, () => header.partHashes[0]);
+        expect(() => parseEpochHeader({...header, partHashes: hashes(101)})).toThrow(MalformedError);
+        expect(parseEpochHeader({...header, partHashes: hashes(100)}).partHashes).toHaveLength(100);
+    });
+
     test('createdAt -0 in a record or joiner set is refused (signs as 0)', () => {
         expect(() => parseEpochRecord({...records.recZero, createdAt: -0})).toThrow(MalformedError);
         expect(() => parseJoinerWraps({...joiner, createdAt: -0})).toThrow(MalformedError);
