@@ -199,7 +199,8 @@ async function run(argv: string[]): Promise<void> {
         }
         const recipients = await Promise.all(to.map(readPublicKey));
         const ctx = context(o, format === 'v2');
-        const text = fromUtf8(await readStdin(), 'stdin');
+        // A byte order mark opens the file, not the message (the decoder keeps it since plaintexts must round-trip).
+        const text = fromUtf8(await readStdin(), 'stdin').replace(/^\uFEFF/, '');
         const msg = format === 'v1'
             ? await encryptV1(text, keys, recipients)
             : await encryptV2({text}, keys, recipients, ctx as MessageContext);

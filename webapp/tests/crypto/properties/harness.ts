@@ -275,7 +275,7 @@ function mutateArray(a: unknown[], n: number, value: unknown): unknown[] {
     case 2: b.splice(i, 1); return b;
     case 3: [b[i], b[j]] = [b[j], b[i]]; return b;
     case 4: return [];
-    case 5: b.push(value); return b;
+    case 5: b.push(clone(value)); return b;
     case 6: return [b];
     default: return b.flat();
     }
@@ -288,7 +288,7 @@ export function applyValueOp(holder: {root: unknown}, op: ValueOp): void {
     const cur = getAt(holder.root, p);
     switch (op.kind) {
     case 'replace':
-        setAt(holder, p, op.value);
+        setAt(holder, p, clone(op.value)); // a copy: one value object twice in the tree could make a cycle
         return;
     case 'delete':
         deleteAt(holder, p);
@@ -299,7 +299,7 @@ export function applyValueOp(holder: {root: unknown}, op: ValueOp): void {
             return typeof v === 'object' && v !== null && !Array.isArray(v);
         });
         if (objects.length) {
-            setOwn(getAt(holder.root, objects[op.at % objects.length]) as object, op.key, op.value);
+            setOwn(getAt(holder.root, objects[op.at % objects.length]) as object, op.key, clone(op.value));
         }
         return;
     }

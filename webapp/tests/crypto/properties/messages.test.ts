@@ -228,6 +228,13 @@ describe('regressions', () => {
         await expect(decryptV3(bases.v3zero, alice.pub, key, CTX)).resolves.toEqual(PAYLOAD);
     });
 
+    test('a v1 text that starts with U+FEFF keeps it (UTF-8 decoding no longer drops a leading BOM)', async () => {
+        for (const text of ['\ufeff', '\ufeffhello', '\ufeff\ufeff']) {
+            const msg = await encryptV1(text, alice.keys, [bob.pub]);
+            expect((await decryptMessage(msg, bob.keys, bob.pub, alice.pub)).text).toBe(text);
+        }
+    });
+
     test('v1 refuses a text with a lone surrogate instead of sending U+FFFD', async () => {
         await expect(encryptV1('\ud800', alice.keys, [bob.pub])).rejects.toBeInstanceOf(CryptoError);
         const ok = await encryptV1('\ud83d\udd12', alice.keys, [bob.pub]);
