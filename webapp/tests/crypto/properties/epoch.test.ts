@@ -167,7 +167,7 @@ test('joiner set for another record of the same epoch is refused', async () => {
         dave.keys, dave.pub, alice.pub));
     expect(r.ok).toBe(false);
     assertTyped((r as {error: unknown}).error, ['integrity']);
-});
+}, 60000);
 
 test('createJoinerWraps from a mutated header or part: a typed error, or a set that opens the committed key', async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(

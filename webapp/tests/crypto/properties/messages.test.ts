@@ -198,7 +198,7 @@ test('the wrong sender key, reader key or epoch key is a typed error', async () 
         const r = await outcome(run);
         expect([what, r.ok ? 'accepted' : (r.error as {code?: string}).code]).toEqual([what, code]);
     }
-});
+}, 60000);
 
 // Any UTF-16 string, lone surrogates included (fast-check's 'binary' unit makes only well-formed ones).
 const codeUnits = fc.string({unit: fc.integer({min: 0, max: 0xffff}).map((c) => String.fromCharCode(c)), maxLength: 40});
