@@ -457,6 +457,15 @@ test('the Go verifier and the web app agree on thousands of mutated messages', a
     expect(stricter.filter((name) => !/: (version spelt|epoch spelt|createdAt spelt|\w+ duplicated, (same value|garbage first))/.test(name))).toEqual([]);
     expect(stricter.length).toBeGreaterThan(0);
 
+    if (process.env.PARSE_AGREEMENT_STATS) {
+        // The figures docs/design.md §3.1 quotes.
+        const rows = [undefined, 'header', 'part', 'joiner'].map((kind) => {
+            const of = items.flatMap((item, i) => (item.kind === kind ? [i] : []));
+            const v3 = of.filter((i) => /^(core )?v3|^core v3/.test(items[i].name)).length;
+            return `${kind ?? 'post'}: ${of.length} items (${kind ? '' : `${v3} v3, `}${of.filter((i) => ts[i].accept).length} accepted)`;
+        });
+        console.warn(`${rows.join('\n')}\nserver stricter on spelling: ${stricter.length}`);
+    }
     // The corpus exercises both outcomes, and the unmutated messages are judged as expected.
     const accepted = ts.filter((v) => v.accept).length;
     expect(accepted).toBeGreaterThan(200);
