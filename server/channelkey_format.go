@@ -49,26 +49,26 @@ type epochHeader struct {
 }
 
 type epochHeaderJSON struct {
-	Version    int         `json:"version"`
-	ChannelID  *string     `json:"channelId"`
-	Epoch      *jsonNumber `json:"epoch"`
-	CreatorID  *string     `json:"creatorId"`
-	CreatedAt  *jsonNumber `json:"createdAt"`
-	PubECDHE   *string     `json:"pubECDHE"`
-	Commitment *string     `json:"commitment"`
-	PartHashes []string    `json:"partHashes"`
-	Signature  *string     `json:"signature"`
+	Version    int          `json:"version"`
+	ChannelID  *string      `json:"channelId"`
+	Epoch      *jsonNumeral `json:"epoch"`
+	CreatorID  *string      `json:"creatorId"`
+	CreatedAt  *jsonNumeral `json:"createdAt"`
+	PubECDHE   *string      `json:"pubECDHE"`
+	Commitment *string      `json:"commitment"`
+	PartHashes []string     `json:"partHashes"`
+	Signature  *string      `json:"signature"`
 }
 
 type joinerJSON struct {
-	Version   int         `json:"version"`
-	ChannelID *string     `json:"channelId"`
-	Epoch     *jsonNumber `json:"epoch"`
-	AdderID   *string     `json:"adderId"`
-	CreatedAt *jsonNumber `json:"createdAt"`
-	PubECDHE  *string     `json:"pubECDHE"`
-	Wraps     [][]string  `json:"wraps"`
-	Signature *string     `json:"signature"`
+	Version   int          `json:"version"`
+	ChannelID *string      `json:"channelId"`
+	Epoch     *jsonNumeral `json:"epoch"`
+	AdderID   *string      `json:"adderId"`
+	CreatedAt *jsonNumeral `json:"createdAt"`
+	PubECDHE  *string      `json:"pubECDHE"`
+	Wraps     [][]string   `json:"wraps"`
+	Signature *string      `json:"signature"`
 }
 
 type joinerSet struct {
@@ -82,12 +82,12 @@ type joinerSet struct {
 }
 
 type messageV3 struct {
-	Version       int         `json:"version"`
-	CreatedAt     *jsonNumber `json:"createdAt"`
-	Epoch         *jsonNumber `json:"epoch"`
-	IV            *string     `json:"iv"`
-	EncryptedData *string     `json:"encryptedData"`
-	Signature     *string     `json:"signature"`
+	Version       int          `json:"version"`
+	CreatedAt     *jsonNumeral `json:"createdAt"`
+	Epoch         *jsonNumeral `json:"epoch"`
+	IV            *string      `json:"iv"`
+	EncryptedData *string      `json:"encryptedData"`
+	Signature     *string      `json:"signature"`
 }
 
 func checkV3ID(field string, s *string) (string, error) {
@@ -97,24 +97,24 @@ func checkV3ID(field string, s *string) (string, error) {
 	return *s, nil
 }
 
-// jsonNumber is a JSON number token. encoding/json also decodes a string holding a number
+// jsonNumeral is a JSON number token. encoding/json also decodes a string holding a number
 // ("1") into a json.Number; the web app refuses that (docs/design.md §3.1), so it is refused here.
-type jsonNumber string
+type jsonNumeral string
 
-func (n *jsonNumber) UnmarshalJSON(b []byte) error {
+func (n *jsonNumeral) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
 		return errors.New("expected a JSON number")
 	}
-	*n = jsonNumber(b)
+	*n = jsonNumeral(b)
 	return nil
 }
 
 // MarshalJSON writes the number as it was read (as json.Number does).
-func (n jsonNumber) MarshalJSON() ([]byte, error) {
+func (n jsonNumeral) MarshalJSON() ([]byte, error) {
 	return []byte(n), nil
 }
 
-func parseSafeUint(field string, n *jsonNumber, min uint64) (uint64, error) {
+func parseSafeUint(field string, n *jsonNumeral, min uint64) (uint64, error) {
 	if n == nil {
 		return 0, invalidf("%s is missing", field)
 	}
