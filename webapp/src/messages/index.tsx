@@ -33,7 +33,7 @@ import {PendingFiles, attachEncryptedFiles, createFilesWillUploadHook, fetchFile
 import type {FileEntryJSON} from '../crypto/file_entry';
 import {makeLazyFilePreview} from './files_lazy';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
-import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
+import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, threadsViewChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
@@ -288,7 +288,11 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     if (registry.registerFilesWillUploadHook) {
         ids.push(registry.registerFilesWillUploadHook(createFilesWillUploadHook({
             pending: pendingFiles,
-            candidateChannels: () => [currentChannelId(state()), rhsChannelId(state())],
+            // The Threads view shows one thread (with its reply box) instead of the centre channel.
+            candidateChannels: () => {
+                const threads = threadsViewChannelId(state());
+                return threads === null ? [currentChannelId(state()), rhsChannelId(state())] : [threads]; // '': not known yet
+            },
             methodOf: (id) => {
                 const m = methods.get(id);
                 return m === undefined ? undefined : isEncryptingMethod(m) ? 'p2p' : 'none'; // p2p or channel key: encrypt
