@@ -172,6 +172,11 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
         const post = postIn(bob.page, rootText);
         await post.getByTestId('e2ee-text').waitFor({timeout: T});
         assert.deepEqual(await fileNames(post, 3), ['image.png', 'photo.png', 'report.pdf']);
+        // The host's own list of the post's files (their .bin names) is hidden beside ours.
+        const hostList = post.getByTestId('fileAttachmentList');
+        assert.equal(await hostList.count(), 1, 'the host renders its list');
+        assert.equal(await hostList.isVisible(), false, 'but no .bin name is shown');
+        assert.ok(!(await post.innerText()).includes('.bin'), 'no .bin name in the post as shown');
         assert.ok((await download(bob.page, post, 'report.pdf')).equals(pdf), 'the dropped PDF comes back byte for byte');
         assert.ok((await download(bob.page, post, 'image.png')).equals(pasted), 'the pasted image comes back byte for byte');
         assertStoreHasNoPlaintext(channel.id, plaintexts);

@@ -349,8 +349,11 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
                     ))}
                 </div>
             )}
-            <div className='post-body' data-testid='post-body'>{body}</div>
-            {Array.isArray(post.file_ids) && post.file_ids.length > 0 && <Attachments post={post}/>}
+            {/* As post_component: the message and the file list are children of .post__body. */}
+            <div className='post__body'>
+                <div className='post-body' data-testid='post-body'>{body}</div>
+                {Array.isArray(post.file_ids) && post.file_ids.length > 0 && <Attachments post={post}/>}
+            </div>
             {editing && <HostEdit store={store} post={post} onClose={() => setEditing(false)}/>}
         </div>
     );
@@ -366,7 +369,7 @@ function Attachments({post}: {post: any}) {
     const plugin = open ? previews.find((p) => (p.override as (f: unknown, p: unknown) => boolean)(open, post)) : undefined;
     const PluginPreview = plugin ? plugin.component as React.ComponentType<Record<string, unknown>> : null;
     return (
-        <div className='post-attachments' data-testid='post-attachments'>
+        <div className='post-image__columns post-attachments' data-testid='fileAttachmentList'>
             {infos.map((f) => (
                 <button key={f.id} data-testid='post-attachment' data-file-id={f.id} onClick={() => setOpen(f)}>{f.name}</button>
             ))}

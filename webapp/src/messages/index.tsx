@@ -31,7 +31,7 @@ import {createSendHook} from './send_hook';
 import {createSlashCommandGuard} from './slash_guard';
 import {PendingFiles, attachEncryptedFiles, createFilesWillUploadHook, fetchFileName, isEncryptedFileName} from './files';
 import type {FileEntryJSON} from '../crypto/file_entry';
-import {makeLazyFilePreview} from './files_lazy';
+import {hideHostFileList, makeLazyFilePreview} from './files_lazy';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, threadsViewChannelId, usernameOf, type HostState} from './state';
 
@@ -304,6 +304,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             maxFileSize,
         })));
     }
+    teardown.push(hideHostFileList());
     if (registry.registerFilePreviewComponent) {
         ids.push(registry.registerFilePreviewComponent(
             (fileInfo, post) => isEncryptedPost(post) && isEncryptedFileName(fileInfo?.name),
