@@ -206,6 +206,11 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
 
     scenario('3. the Threads view: a pasted file arrives encrypted; a refused file leaves the text and names the file', async () => {
         const rootId = await postIn(alice.page, rootText).getAttribute('data-post-id');
+        // The current channel is an unencrypted one (Town Square), as when the Threads view is
+        // opened from there: what counts is the channel of the thread it shows.
+        const townSquare = await admin.api('GET', `/teams/name/${team}/channels/name/town-square`);
+        await alice.page.evaluate((id) => (window as any).store.dispatch({type: 'SELECT_CHANNEL', data: id}), townSquare.id);
+        await alice.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="off"]').waitFor({timeout: T});
         await alice.page.evaluate(({team, rootId}) => {
             window.location.hash = `#/${team}/threads/${rootId}`;
         }, {team, rootId});
@@ -239,10 +244,11 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
         } finally {
             await admin.patchConfig({FileSettings: {MaxFileSize: max}});
         }
-        await alice.page.evaluate((path) => {
+        await alice.page.evaluate(({path, id}) => {
             window.location.hash = `#/${path}`;
-        }, `${team}/channels/${channel.name}`);
-        await alice.page.getByTestId('composer-input').waitFor({timeout: T});
+            (window as any).store.dispatch({type: 'SELECT_CHANNEL', data: id});
+        }, {path: `${team}/channels/${channel.name}`, id: channel.id});
+        await alice.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
         assertStoreHasNoPlaintext(channel.id, plaintexts);
     });
 
