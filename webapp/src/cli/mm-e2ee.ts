@@ -222,7 +222,8 @@ async function run(argv: string[]): Promise<void> {
         if (filesFile !== undefined) {
             payload.files = filesJSON(readFile(filesFile));
         }
-        payload.text = fromUtf8(await readStdin(), 'stdin');
+        // A byte order mark opens the file, not the message (the decoder keeps it since plaintexts must round-trip).
+        payload.text = fromUtf8(await readStdin(), 'stdin').replace(/^\uFEFF/, '');
         const msg = format === 'v1'
             ? await encryptV1(payload.text, keys, recipients)
             : await encryptV2(payload, keys, recipients, ctx as MessageContext);
