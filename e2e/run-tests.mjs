@@ -12,7 +12,7 @@ if (only !== 'smoke' && !existsSync(envFile)) {
     console.error(`browser e2e: ${envFile} is missing. Start the server first: make mm-up (then make deploy).`);
     process.exit(2);
 }
-const order = ['smoke', 'scenarios', 'scenarios-react19', 'subpath', 'integrity', 'admin'];
+const order = ['smoke', 'scenarios', 'scenarios-react19', 'files', 'subpath', 'integrity', 'admin'];
 const files = order.filter((n) => !only || n === only).map((n) => join(here, 'dist', 'tests', `${n}.test.js`)).filter(existsSync);
 const tap = join(here, 'dist', 'report.tap');
 const started = Date.now();
