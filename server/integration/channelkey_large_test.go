@@ -119,8 +119,8 @@ func (l *localClient) bulkImport(lines []any) {
 	l.t.Fatalf("import job %s still %s after 5 minutes", job.ID, job.Status)
 }
 
-// parallel runs f(0..n-1) on 8 goroutines and fails the test with the errors.
-func parallel(t *testing.T, n int, f func(i int) error) {
+// eachOf8 runs f(0..n-1) on 8 goroutines and fails the test with the errors.
+func eachOf8(t *testing.T, n int, f func(i int) error) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -212,7 +212,7 @@ func TestChannelKeyTwoThousandMembers(t *testing.T) {
 		}
 		w.admin.t = t
 		w.admin.mustJSON("POST", "/api/v4/users/usernames", usernames, http.StatusOK, &users)
-		parallel(t, len(users), func(i int) error {
+		eachOf8(t, len(users), func(i int) error {
 			r := local.raw("PUT", "/api/v4/users/"+users[i].ID+"/active", strings.NewReader(`{"active":false}`), "application/json")
 			if r.status != http.StatusOK {
 				return fmt.Errorf("deactivating %s: %d %s", users[i].ID, r.status, r.body)
@@ -247,7 +247,7 @@ func TestChannelKeyTwoThousandMembers(t *testing.T) {
 		pubFile string
 	}
 	memberKeys := make([]keyed, len(users))
-	parallel(t, len(users), func(i int) error {
+	eachOf8(t, len(users), func(i int) error {
 		var tok struct {
 			Token string `json:"token"`
 		}
