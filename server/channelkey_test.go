@@ -482,6 +482,52 @@ func TestChannelKeyEditUnderPostRules(t *testing.T) {
 	assert.Contains(t, reason, "stale (member_left)")
 }
 
+// The web app writes an edit in the channel's current format (design §13.6): an older v1 or v2
+// post of a channel now in channel-key mode is edited as v3 under the head's epoch, and a v3 post of
+// a channel switched back to P2P as v2. The server accepts exactly that: a v3 edit of an older post
+// under the post rules, no v3 edit outside channel-key mode, and P2P edits in either mode.
+func TestEditOfOlderPostFollowsChannelMode(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	alice := users[aliceID]
+	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
+	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))
+	code, body := uploadAndCommit(t, p, aliceID, rec1)
+	require.Equal(t, http.StatusOK, code, body)
+	for name, e2ee := range map[string]map[string]any{"v1": alice.v1Message(t, 3), "v2": alice.v2Message(t, ctx, 3)} {
+		old := v3Post(aliceID, e2ee)
+		old.Id = model.NewId()
+		edit := func(e2ee map[string]any) (*model.Post, string) {
+			newPost := old.Clone()
+			newPost.AddProp("e2ee", e2ee)
+			return p.MessageWillBeUpdated(nil, newPost, old)
+		}
+		out, reason := edit(alice.v3Message(t, ctx, 1, rec1.Commitment))
+		assert.Empty(t, reason, name)
+		require.NotNil(t, out, name)
+		assert.NotZero(t, out.EditAt, name)
+		_, reason = edit(alice.v3Message(t, ctx, 1, randBytes(32)))
+		assert.Contains(t, reason, "signature", name)
+		out, reason = edit(alice.v2Message(t, ctx, 3))
+		assert.Empty(t, reason, "%s: P2P edits stay accepted in channel-key mode (edits in flight)", name)
+		assert.NotNil(t, out, name)
+	}
+
+	// Back to P2P: a v3 post's edit is v2; a v3 edit is refused.
+	api.kv[kvChanMethodPrefix+chanID] = []byte("1")
+	old := v3Post(aliceID, alice.v3Message(t, ctx, 1, rec1.Commitment))
+	old.Id = model.NewId()
+	newPost := old.Clone()
+	newPost.AddProp("e2ee", alice.v3Message(t, ctx, 1, rec1.Commitment))
+	out, reason := p.MessageWillBeUpdated(nil, newPost, old)
+	assert.Nil(t, out)
+	assert.Contains(t, reason, "only accepted in channel-key mode")
+	newPost = old.Clone()
+	newPost.AddProp("e2ee", alice.v2Message(t, ctx, 3))
+	out, reason = p.MessageWillBeUpdated(nil, newPost, old)
+	assert.Empty(t, reason)
+	assert.NotNil(t, out)
+}
+
 // method=auto (the header button) turns encryption on in the mode /e2ee start chooses, and keeps
 // an encrypted channel's mode; non-members learn nothing.
 func TestSetMethodAutoChoosesByThreshold(t *testing.T) {

@@ -146,6 +146,18 @@ function benchProbe(target: number): void {
         }
         return decrypt.call(this, alg, ...rest);
     };
+    b.requests = [] as Array<{url: string; start: number; end: number}>;
+    const origFetch = window.fetch;
+    window.fetch = function (input: any, init?: any) {
+        const url = String(typeof input === 'string' ? input : input?.url);
+        const rec = {url: url.replace(/^.*\/api\/v[14]/, ''), start: performance.now(), end: 0};
+        b.requests.push(rec);
+        const p = origFetch.call(this, input, init);
+        p.then(() => {
+            rec.end = performance.now();
+        }, () => undefined);
+        return p;
+    } as typeof fetch;
     const verify = proto.verify;
     proto.verify = function (...args: unknown[]) {
         b.verifies++;
@@ -205,7 +217,8 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
         await u.page.waitForFunction(() => (window as any).__bench?.allAt !== null, undefined, {timeout: T, polling: 100});
         const cold = await u.page.evaluate(() => {
             const b = (window as any).__bench;
-            return {first: b.firstAt, all: b.allAt, ready: b.readyAt, listed: b.listedAt, loading: b.loadingAt, gcm: b.gcm, distinct: b.ivs.size, other: b.otherDecrypts, verifies: b.verifies};
+            return {first: b.firstAt, all: b.allAt, ready: b.readyAt, listed: b.listedAt, loading: b.loadingAt, gcm: b.gcm, distinct: b.ivs.size, other: b.otherDecrypts, verifies: b.verifies,
+                requests: b.requests.filter((r: any) => r.start >= b.loadingAt - 50 && r.start <= b.allAt).map((r: any) => `${r.url.slice(0, 60)} ${Math.round(r.start - b.loadingAt)}..${Math.round(r.end - b.loadingAt)}`)};
         });
         const texts = await u.page.locator('[data-testid="e2ee-text"]').allInnerTexts();
         const shown = new Set(texts.map((t) => t.trim()));
@@ -246,6 +259,7 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
         await u.page.waitForTimeout(1000); // a window for any decrypt the switch would start late
         const warmGcm = await u.page.evaluate(() => (window as any).__bench.gcm);
 
+        log(`run ${run} requests in the decrypt phase (ms from the first "Decrypting…"): ${cold.requests.join(' | ')}`);
         const r = (x: number) => Math.round(x * 10) / 10;
         return {
             bench: FORMAT === 'channel' ? 'channel-200-channel-key' : 'channel-200',

@@ -1086,7 +1086,79 @@ export function defineScenarios(host: Host): void {
             }
             assert.equal(await d.page.getByTestId('e2ee-state-not-member').count(), 0);
 
-            const db = admin.psql(`select message, props from posts where channelid = '${ch.id}'`);
+            // The header lock turns encryption on with method=auto: past ChannelKeyThreshold members the
+            // server chooses channel-key mode, and the lock's tooltip names it. Edits there are v3, an
+            // older P2P post's edit too (design §13.6).
+            const ch2 = await admin.createChannel(team, 'e2e-ck-auto', ['alice', 'bob']);
+            const goTo = async (u: typeof a, channelName: string) => {
+                await u.page.goto(`${proxy.url}/#/${team}/channels/${channelName}`);
+                await reload(u);
+            };
+            for (const u of [a, b]) {
+                await goTo(u, ch2.name);
+            }
+            await send(a.page, '/e2ee start --mode p2p');
+            await b.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
+            const old = say('sent in P2P before the switch');
+            await send(a.page, old);
+            await expectDecrypted(b.page, old);
+            assert.equal(await postIn(b.page, old).getByTestId('e2ee-lock').getAttribute('data-version'), '2');
+            const lock = a.page.locator('[data-testid="channel-header-button"]', {has: a.page.getByTestId('e2ee-header-icon')});
+            await lock.click(); // off
+            await a.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="off"]').waitFor({timeout: T});
+            await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {channelkeythreshold: 2}}}});
+            try {
+                // The setting reaches the plugin through its configuration hook: retry until it chose channel-key mode.
+                const deadline2 = Date.now() + T;
+                for (;;) {
+                    await lock.click(); // on: method=auto
+                    await a.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
+                    if (await a.page.getByTestId('e2ee-header-icon').getAttribute('title') === 'Encryption on (channel-key mode)') {
+                        break;
+                    }
+                    assert.ok(Date.now() < deadline2, 'the header lock turned channel-key mode on with ChannelKeyThreshold 2');
+                    await lock.click(); // off again
+                    await a.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="off"]').waitFor({timeout: T});
+                    await new Promise((r) => setTimeout(r, 500));
+                }
+            } finally {
+                await admin.patchConfig({PluginSettings: {Plugins: {[PLUGIN_ID]: {channelkeythreshold: 50}}}});
+            }
+            await lock.hover();
+            assert.equal((await a.page.getByTestId('channel-header-button-tooltip').innerText({timeout: T})).trim(), 'Encryption on (channel-key mode)');
+            const bLock = b.page.locator('[data-testid="channel-header-button"]', {has: b.page.getByTestId('e2ee-header-icon')});
+            await b.page.locator('[data-testid="e2ee-header-icon"][title="Encryption on (channel-key mode)"]').waitFor({timeout: T});
+            await bLock.hover();
+            assert.equal((await b.page.getByTestId('channel-header-button-tooltip').innerText({timeout: T})).trim(), 'Encryption on (channel-key mode)');
+            await shot(b.page, '15-header-lock-channel-key-mode');
+
+            const fresh = say('channel key via the header lock');
+            await send(a.page, fresh);
+            await expectDecrypted(b.page, fresh);
+            assert.equal(await postIn(b.page, fresh).getByTestId('e2ee-lock').getAttribute('data-version'), '3');
+            // Edits in the browser: the v3 post stays v3, the older v2 post becomes v3.
+            const editIn = async (text: string, next: string) => {
+                const post = postIn(a.page, text);
+                await post.getByTestId('post-menu-button').click();
+                await post.getByTestId('post-menu-action').filter({hasText: 'Edit encrypted message'}).click();
+                await a.page.getByTestId('e2ee-edit-textarea').fill(next, {timeout: T});
+                await a.page.getByTestId('e2ee-edit-save').click();
+                await a.page.getByTestId('e2ee-edit-textarea').waitFor({state: 'detached', timeout: T});
+            };
+            const freshEdited = say('channel key post, edited');
+            await editIn(fresh, freshEdited);
+            await expectDecrypted(b.page, freshEdited);
+            await postIn(b.page, freshEdited).getByTestId('post-edited').waitFor({timeout: T});
+            assert.equal(await postIn(b.page, freshEdited).getByTestId('e2ee-lock').getAttribute('data-version'), '3');
+            const oldEdited = say('P2P post, edited in channel-key mode');
+            await editIn(old, oldEdited);
+            await expectDecrypted(b.page, oldEdited);
+            assert.equal(await postIn(b.page, oldEdited).getByTestId('e2ee-lock').getAttribute('data-version'), '3');
+            assert.equal(admin.psql(`select count(*) from posts where channelid = '${ch2.id}' and deleteat = 0 and editat > 0 and props->'e2ee'->>'version' = '3'`).trim(), '2',
+                'the server stores both edits as v3');
+            await shot(b.page, '15-edits-in-channel-key-mode');
+
+            const db = admin.psql(`select message, props from posts where channelid in ('${ch.id}', '${ch2.id}')`);
             for (const secret of ckSecrets) {
                 assert.ok(!db.includes(secret), `posts table must not contain "${secret}"`);
             }

@@ -6,10 +6,6 @@ package integration
 // messages are made by the web app's crypto core through the mm-e2ee CLI (real crypto).
 
 import (
-	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -47,27 +43,6 @@ func newCKUser(t *testing.T, w *world, dir, prefix string) *ckUser {
 	r := c.plugin("POST", "/pubkey/push", map[string]any{"pubkey": pub, "proof": proof})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	return &ckUser{client: c, keyFile: keyFile, pubFile: pubFile}
-}
-
-// keyOnlyMember is a member whose public key the test makes in Go (it never posts or reads):
-// enough for the server's exact-membership check and for the record's wraps.
-func keyOnlyMember(t *testing.T, w *world, dir string) (*client, string) {
-	c := w.e.newUser(t, w.admin, "ckm")
-	sign, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	encr, err := ecdh.P256().GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	rawSign, err := sign.PublicKey.Bytes()
-	require.NoError(t, err)
-	pub := map[string]string{"sign": base64.StdEncoding.EncodeToString(rawSign), "encr": base64.StdEncoding.EncodeToString(encr.PublicKey().Bytes())}
-	r := c.pushKey(pub, sign, nil)
-	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-	// An unlicensed server counts active users against a cap of 250: deactivate them afterwards.
-	t.Cleanup(func() { w.admin.do("DELETE", "/api/v4/users/"+c.userID, nil) })
-	data, _ := json.Marshal(pub)
-	file := filepath.Join(dir, c.userID+".pub")
-	require.NoError(t, os.WriteFile(file, data, 0o600))
-	return c, file
 }
 
 type fullRecord struct {
@@ -315,49 +290,6 @@ func TestChannelKeyConcurrentRotationsNoLostPost(t *testing.T) {
 		texts[text] = true
 	}
 	assert.Equal(t, map[string]bool{"loser's post": true, "winner's post": true}, texts)
-}
-
-// TestChannelKeyManyMembers: an unlicensed server caps active users at 250 through the API, so
-// this channel has 150 members besides alice (not 2,000; see docs/admin-guide.md).
-func TestChannelKeyManyMembers(t *testing.T) {
-	w := setup(t)
-	dir := t.TempDir()
-	alice := newCKUser(t, w, dir, "ckalice")
-	var ch struct {
-		ID string `json:"id"`
-	}
-	alice.mustJSON("POST", "/api/v4/channels", map[string]string{
-		"team_id": w.e.teamID, "name": randomName("it-ck-big-"), "display_name": "Integration channel key, many members", "type": "P",
-	}, http.StatusCreated, &ch)
-	members := map[string]string{alice.userID: alice.pubFile}
-	var firstMember *client
-	for range 150 {
-		c, file := keyOnlyMember(t, w, dir)
-		alice.mustJSON("POST", "/api/v4/channels/"+ch.ID+"/members", map[string]string{"user_id": c.userID}, http.StatusCreated, nil)
-		members[c.userID] = file
-		if firstMember == nil {
-			firstMember = c
-		}
-	}
-	require.Equal(t, http.StatusOK, alice.plugin("POST", "/channel/encryption_method?chanID="+ch.ID+"&method=channel", nil).status)
-	recFile, rec := newRecord(t, alice, ch.ID, 1, members)
-	r := commit(t, alice.client, rec)
-	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-	r = alice.createPost(v3post(ch.ID, encryptV3(t, alice, recFile, ch.ID, "to 151 members", alice)))
-	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
-	var p post
-	r.json(t, &p)
-	raw, _ := json.Marshal(p.Props["e2ee"])
-	assert.Less(t, len(raw), 1024, "a channel-key post does not grow with the member count")
-
-	// One member leaves: rotate for the 150 others and post again.
-	alice.mustJSON("DELETE", "/api/v4/channels/"+ch.ID+"/members/"+firstMember.userID, nil, http.StatusOK, nil)
-	delete(members, firstMember.userID)
-	rec2File, rec2 := newRecord(t, alice, ch.ID, 2, members)
-	r = commit(t, alice.client, rec2)
-	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-	r = alice.createPost(v3post(ch.ID, encryptV3(t, alice, rec2File, ch.ID, "to 150 members", alice)))
-	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
 }
 
 // A v3 post is edited as v3 (PATCH, as the web app's editor does): accepted under the current

@@ -44,6 +44,21 @@ class ErrorBoundary extends React.Component<{children: React.ReactNode; name: st
     }
 }
 
+/** A channel header button; a tooltip that is an element shows on hover, as Mattermost's does. */
+function HeaderButton({button: b, onClick}: {button: any; onClick: () => void}): React.ReactElement {
+    const [hover, setHover] = useState(false);
+    const textTip = typeof b.tooltipText === 'string' ? b.tooltipText : undefined;
+    return (
+        <button data-testid='channel-header-button' data-plugin-id={b.pluginId} title={textTip} onClick={onClick}
+            onMouseEnter={() => setHover(true)} onMouseLeave={() => setHover(false)} style={{position: 'relative'}}>
+            {renderNode(b.icon)}<span className='dropdown-text'>{renderNode(b.dropdownText)}</span>
+            {hover && b.tooltipText && textTip === undefined && (
+                <span role='tooltip' data-testid='channel-header-button-tooltip' className='tooltip'>{renderNode(b.tooltipText)}</span>
+            )}
+        </button>
+    );
+}
+
 function renderNode(node: unknown): React.ReactNode {
     if (typeof node === 'function') {
         return React.createElement(node as React.ComponentType);
@@ -502,12 +517,7 @@ function ChannelView({store}: {store: Store}) {
                     <span data-testid='channel-name' className='channel-name'>{channel ? channel.display_name : ''}</span>
                     <span data-testid='host-current-user' className='me'>{me ? `@${me.username}` : ''}</span>
                     <span className='header-buttons' data-testid='channel-header-buttons'>
-                        {buttons.map((b) => (
-                            <button key={b.id} data-testid='channel-header-button' data-plugin-id={b.pluginId} title={typeof b.tooltipText === 'string' ? b.tooltipText : undefined}
-                                onClick={() => (b.action as (c: unknown, m: unknown) => void)(channel, member)}>
-                                {renderNode(b.icon)}<span className='dropdown-text'>{renderNode(b.dropdownText)}</span>
-                            </button>
-                        ))}
+                        {buttons.map((b) => <HeaderButton key={b.id} button={b} onClick={() => (b.action as (c: unknown, m: unknown) => void)(channel, member)}/>)}
                     </span>
                 </div>
                 <Notifications/>

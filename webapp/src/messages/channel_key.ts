@@ -181,6 +181,12 @@ export class ChannelKeyService {
         return p;
     }
 
+    /** Starts opening an epoch's key without waiting (errors surface at the real use): the
+     * record's fetch then overlaps the fetch of the sender's key instead of following it. */
+    prefetch(channelId: string, epoch: number): void {
+        this.openKey(channelId, epoch).catch(() => undefined);
+    }
+
     private async open(channelId: string, epoch: number): Promise<EpochKey> {
         const me = await this.mine();
         const res = await this.deps.api.readEpoch(channelId, epoch);

@@ -2,7 +2,7 @@
 // version and key set: results are kept in a bounded LRU and concurrent requests share work.
 import type {Post} from '@mattermost/types/posts';
 
-import {recipientsOf} from '../crypto';
+import {epochOf, recipientsOf} from '../crypto';
 import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from '../crypto/types';
 import type {HistoryKey, KeyDirectory, KeyHistory, TrustStore, VerifiedStore} from '../directory';
 import {EARLIER_KEY_GRACE_MS, keyInUseAt} from '../directory/key_history';
@@ -204,6 +204,13 @@ export class DecryptService {
         const msg = encryptedPayloadOf(post);
         if (!msg || typeof post.user_id !== 'string' || !post.user_id || typeof post.channel_id !== 'string') {
             return {status: 'malformed', reason: 'the post holds no encrypted message'};
+        }
+        if (msg.version === 3 && this.deps.channelKeys && this.latest.get(postVersion(post)) === undefined) {
+            // Not shown yet: fetch and open the epoch's record while the sender's key is fetched.
+            const epoch = epochOf(msg);
+            if (epoch !== null) {
+                this.deps.channelKeys.prefetch(post.channel_id, epoch);
+            }
         }
         const mine = await this.loadMine();
         if (!mine) {

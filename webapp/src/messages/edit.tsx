@@ -62,8 +62,28 @@ export interface EditDeps {
     onSaved?(post: Post): void;
     /** The encrypted files the post lists now (design §15.4): an edit keeps them. */
     filesOf?(post: Post): Promise<unknown>;
-    /** Channel-key mode (design §13): a v3 post is re-encrypted as v3 under the current epoch. */
+    /** Channel-key mode (design §13): edits in a channel-key channel are v3 under the current epoch. */
     channelKeys?: {encrypt(text: string, context: MessageContext, extra?: Record<string, unknown>): Promise<unknown>};
+    /** The channel's method now (fresh from the server when possible): an edit is written in the
+     * channel's current format, as a new post would be. Rejects when it cannot be known. */
+    methodOf?(channelId: string): Promise<EncryptionMethod>;
+}
+
+/** The format an edit is written in (design §13.6): the channel's current mode decides, whatever
+ * the post's own version, so an old v1/v2 post in a channel now in channel-key mode becomes v3 and
+ * a v3 post in a channel switched back to P2P becomes v2 (the server refuses v3 there). When the
+ * mode cannot be known, the post keeps its format (the server refuses what does not fit). */
+async function editFormat(deps: EditDeps, post: Post): Promise<'v2' | 'v3'> {
+    let method: EncryptionMethod | undefined;
+    try {
+        method = deps.methodOf ? await deps.methodOf(post.channel_id) : undefined;
+    } catch {
+        method = undefined;
+    }
+    if (method === undefined) {
+        return encryptedPayloadOf(post)?.version === 3 ? 'v3' : 'v2';
+    }
+    return method === 'channel' ? 'v3' : 'v2';
 }
 
 /** The file entries of a decrypted payload's `files` member, as JSON; throws on a broken one. */
@@ -103,11 +123,11 @@ export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string
     }
     const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: me};
     const extra = files === undefined ? {} : {files};
-    // A v3 post stays v3: a P2P (v2) edit cannot reach every member of a huge channel.
+    // Channel-key mode: v3 even for an older v2 post (a P2P edit of a huge channel would not fit).
     let e2ee: unknown;
-    if (encryptedPayloadOf(post)?.version === 3) {
+    if (await editFormat(deps, post) === 'v3') {
         if (!deps.channelKeys) {
-            throw new SendRefusedError('unavailable', 'This message uses the channel key, which this server cannot provide: the edit was not saved.');
+            throw new SendRefusedError('unavailable', 'This channel uses the channel key, which this page cannot write: the edit was not saved.');
         }
         e2ee = await deps.channelKeys.encrypt(text, context, extra);
     } else {

@@ -194,6 +194,14 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     const editDeps = {
         encryptor,
         channelKeys,
+        // Fresh from the server, else the last known state (an edit is ciphertext either way).
+        methodOf: (channelId: string) => methods.refresh(channelId, true).catch((err) => {
+            const known = methods.get(channelId);
+            if (known === undefined) {
+                throw err;
+            }
+            return known;
+        }),
         currentUserId: me,
         patchPost: (patch: {id: string; message: string; props: Record<string, unknown>; file_ids?: string[]}) => client.patchPost(patch),
         onSaved: (updated: Post) => {

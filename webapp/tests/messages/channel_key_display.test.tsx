@@ -56,3 +56,35 @@ test('a post waiting for the channel key shows its text once a member adds our c
     await waitFor(() => expect(screen.getByTestId('e2ee-text').textContent).toBe('hello alice'));
     expect(reads).toBe(readsWhileWaiting + 1);
 });
+
+test('a v3 post\'s epoch record is fetched before the sender\'s key has arrived, not after it (one round trip less)', async () => {
+    const served: {record?: EpochRecordJSON} = {};
+    let keyFetched = false;
+    let readBeforeKey = false;
+    const api: ChannelKeyAPI = {
+        epochStatus: async () => ({epoch: 1, stale: '', missing: [], historySharing: false}),
+        readEpoch: async (_ch, epoch) => {
+            readBeforeKey ||= !keyFetched;
+            return {epoch, head: 1, header: headerOf(served.record!), part: 0, wraps: served.record!.parts[0]};
+        },
+        uploadPart: async () => ({}),
+        commitEpoch: async () => ({epoch: 1}),
+        addJoiners: async () => ({}),
+    };
+    const w = await makeWorld({method: 'channel', channelKeyAPI: api});
+    const made = await createEpochRecord({channelId: CHANNEL, epoch: 1, creatorId: w.bob.id, creator: w.bob.keys,
+        recipients: [{userId: w.alice.id, key: w.alice.pub}, {userId: w.bob.id, key: w.bob.pub}]});
+    served.record = made.record;
+    const e2ee = await encryptV3({text: 'read sooner'}, w.bob.keys, made.key, {channelId: CHANNEL, rootId: '', userId: w.bob.id});
+    const post = basePost({user_id: w.bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+    // The key server answers slowly: the record's fetch must not wait for it.
+    const fetchKeys = w.api.getPublicKeys;
+    w.api.getPublicKeys = async (ids: string[]) => {
+        await new Promise((r) => setTimeout(r, 30));
+        keyFetched = true;
+        return fetchKeys(ids);
+    };
+    const r = await w.features.decrypt.decrypt(post);
+    expect(r.status === 'ok' && r.text).toBe('read sooner');
+    expect(readBeforeKey).toBe(true);
+});

@@ -351,6 +351,46 @@ describe('editing a channel-key (v3) message', () => {
         expect(out.text).toBe('v2 secret');
     });
 
+    test('an older P2P (v2) post in a channel now in channel-key mode is edited as v3 under the current epoch', async () => {
+        const {w, key} = await channelKeyWorld();
+        w.channelMethods[CHANNEL] = 'p2p';
+        const v2post = await myEncryptedPost(w, 'sent in P2P', ROOT);
+        expect((v2post.props.e2ee as {version: number}).version).toBe(2);
+        w.channelMethods[CHANNEL] = 'channel'; // the channel switched mode since
+        const result = await w.willUpdate({id: v2post.id, message: 'edited after the switch'}, v2post);
+        expect(result.error).toBeUndefined();
+        const e2ee = result.post.props.e2ee as {version: number; epoch: number};
+        expect(e2ee.version).toBe(3);
+        expect(e2ee.epoch).toBe(1);
+        expect(JSON.stringify(w.patches)).not.toContain('edited after');
+        expect((await decryptV3(w.patches[0].props.e2ee, w.alice.pub, key, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id})).text).toBe('edited after the switch');
+    });
+
+    test('a v3 post in a channel switched back to P2P is edited as v2 (the server refuses v3 there)', async () => {
+        const {w, old} = await channelKeyWorld();
+        w.channelMethods[CHANNEL] = 'p2p';
+        const result = await w.willUpdate({id: old.id, message: 'back to P2P'}, old);
+        expect(result.error).toBeUndefined();
+        const e2ee = result.post.props.e2ee;
+        expect(e2ee.version).toBe(2);
+        const out = await decryptMessage(e2ee, w.bob.keys, w.bob.pub, w.alice.pub, {channelId: CHANNEL, rootId: ROOT, userId: w.alice.id});
+        expect(out.text).toBe('back to P2P');
+    });
+
+    test('when the channel\'s mode cannot be fetched, the last known one decides', async () => {
+        const {w} = await channelKeyWorld();
+        w.channelMethods[CHANNEL] = 'p2p';
+        const v2post = await myEncryptedPost(w, 'sent in P2P', ROOT);
+        w.channelMethods[CHANNEL] = 'channel';
+        await w.features.methods.refresh(CHANNEL, true); // known: channel-key mode
+        w.api.getChannelMethod = async () => {
+            throw new Error('offline');
+        };
+        const result = await w.willUpdate({id: v2post.id, message: 'offline edit'}, v2post);
+        expect(result.error).toBeUndefined();
+        expect(result.post.props.e2ee.version).toBe(3);
+    });
+
     test('our editor saves a v3 edit too', async () => {
         const {w, old, key} = await channelKeyWorld();
         const Root = (w.registry.registered.root[0] as unknown[])[0] as React.ComponentType;
