@@ -150,7 +150,9 @@ function benchProbe(target: number): void {
     const origFetch = window.fetch;
     window.fetch = function (input: any, init?: any) {
         const url = String(typeof input === 'string' ? input : input?.url);
-        const rec = {url: url.replace(/^.*\/api\/v[14]/, ''), start: performance.now(), end: 0};
+        // The body of small POSTs too (e.g. which users' keys /pubkey/get asks for).
+        const body = typeof init?.body === 'string' && init.body.length <= 200 ? ` ${init.body}` : '';
+        const rec = {url: url.replace(/^.*\/api\/v[14]/, '') + body, start: performance.now(), end: 0};
         b.requests.push(rec);
         const p = origFetch.call(this, input, init);
         p.then(() => {
@@ -218,7 +220,7 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
         const cold = await u.page.evaluate(() => {
             const b = (window as any).__bench;
             return {first: b.firstAt, all: b.allAt, ready: b.readyAt, listed: b.listedAt, loading: b.loadingAt, gcm: b.gcm, distinct: b.ivs.size, other: b.otherDecrypts, verifies: b.verifies,
-                requests: b.requests.filter((r: any) => r.start >= b.loadingAt - 50 && r.start <= b.allAt).map((r: any) => `${r.url.slice(0, 60)} ${Math.round(r.start - b.loadingAt)}..${Math.round(r.end - b.loadingAt)}`)};
+                requests: b.requests.filter((r: any) => r.start >= b.loadingAt - 50 && r.start <= b.allAt).map((r: any) => `${r.url.slice(0, 100)} ${Math.round(r.start - b.loadingAt)}..${Math.round(r.end - b.loadingAt)}`)};
         });
         const texts = await u.page.locator('[data-testid="e2ee-text"]').allInnerTexts();
         const shown = new Set(texts.map((t) => t.trim()));

@@ -2,6 +2,7 @@ import type {Store} from 'redux';
 
 import {AdoptionSetting} from './admin/adoption_setting';
 import {setSiteURL} from './client';
+import type {DirectoryEntry} from './directory';
 import {hostState} from './host_state';
 import manifest from './manifest';
 import {registerKeyFeatures} from './keys';
@@ -27,16 +28,20 @@ class E2EEPlugin {
 
         let myKeys = noKeys;
         let keyActions: {offerSetup?: () => void; replaceKey?: () => void} = {};
+        let shareKeyLookups: ((get: (userId: string) => Promise<DirectoryEntry>) => void) | undefined;
         try {
             const keys = registerKeyFeatures(registry, store);
             this.teardown.push(keys.dispose);
             myKeys = keys.myKeys;
             keyActions = {offerSetup: keys.offerSetup, replaceKey: keys.replaceKey};
+            shareKeyLookups = keys.shareKeyLookups;
         } catch (err) {
             console.error('E2EE: key features failed to start:', (err as Error)?.name);
         }
         const messages = registerMessageFeatures(registry, store, myKeys, keyActions);
         this.teardown.push(messages.dispose);
+        // Set before the start-up check asks (it first reads this browser's key from storage).
+        shareKeyLookups?.((userId) => messages.directory.get(userId));
         // The System Console section (setting key as in plugin.json).
         registry.registerAdminConsoleCustomSetting?.('AdoptionStats', AdoptionSetting, {showTitle: true});
     }

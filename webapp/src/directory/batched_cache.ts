@@ -32,8 +32,11 @@ export class BatchedCache<Raw, Value> {
         const entry = new Promise<Value>((resolve, reject) => {
             if (!this.queue) {
                 this.queue = new Map();
-                // Flush after the current burst of calls.
-                setTimeout(() => this.flush(), 0);
+                // Flush after the current burst of calls (e.g. the effects of one render): a
+                // microtask, not a timer, which would wait behind the rest of the page's rendering.
+                queueMicrotask(() => {
+                    void this.flush();
+                });
             }
             this.queue.set(userId, {resolve, reject});
         });

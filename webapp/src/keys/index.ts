@@ -20,7 +20,7 @@ export function registerKeyFeatures(
     registry: PluginRegistry,
     store: Store,
     options: Pick<KeyServiceOptions, 'fetchFn'> = {},
-): {myKeys: MyKeys; offerSetup: () => void; replaceKey: () => void; dispose: () => void} {
+): {myKeys: MyKeys; offerSetup: () => void; replaceKey: () => void; shareKeyLookups: KeyService['shareKeyLookups']; dispose: () => void} {
     const currentUserId = () => hostState.currentUserId(store.getState());
     const myKeys = new MyKeysStore(currentUserId);
     const ui = new KeysUI();
@@ -55,6 +55,7 @@ export function registerKeyFeatures(
         replaceKey: () => {
             void service.init(true);
         },
+        shareKeyLookups: (get) => service.shareKeyLookups(get),
         dispose: () => {
             unsubscribe();
             ui.reset();

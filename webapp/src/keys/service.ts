@@ -51,6 +51,9 @@ export class KeyService {
     private busy = false;
     private running: Promise<void> | null = null;
     private mismatchNotified = new Set<string>(); // user IDs already told
+    // The message features' key directory, once they run: the start-up check then shares its
+    // request for my key (my own posts on screen ask for it at the same moment).
+    private directoryKey: ((userId: string) => Promise<ServerKey>) | null = null;
 
     constructor(opts: KeyServiceOptions) {
         this.store = opts.store;
@@ -82,6 +85,15 @@ export class KeyService {
         } catch {
             return 'invalid';
         }
+    }
+
+    /** Reads users' keys through the message features' key directory (kept current by the
+     * server's newPubkey events) for the start-up check. */
+    shareKeyLookups(get: (userId: string) => Promise<{status: 'ok'; key: PublicKey} | {status: 'none'} | {status: 'invalid'}>): void {
+        this.directoryKey = async (userId) => {
+            const entry = await get(userId);
+            return entry.status === 'ok' ? entry.key : entry.status === 'none' ? null : 'invalid';
+        };
     }
 
     /** Runs one key operation at a time; any failure becomes an error notice. */
@@ -330,7 +342,7 @@ export class KeyService {
             return;
         }
         requestPersistence();
-        const server = await this.serverKey(me);
+        const server = this.directoryKey ? await this.directoryKey(me) : await this.serverKey(me);
         if (server === null) {
             const keys = await this.myKeys.get();
             if (!keys) {

@@ -188,8 +188,11 @@ export class ChannelKeyService {
     }
 
     private async open(channelId: string, epoch: number): Promise<EpochKey> {
+        // The record is fetched while our own keys load from storage, not after.
+        const read = this.deps.api.readEpoch(channelId, epoch);
+        read.catch(() => undefined);
         const me = await this.mine();
-        const res = await this.deps.api.readEpoch(channelId, epoch);
+        const res = await read;
         const header = parseEpochHeader(res.header);
         if (header.channelId !== channelId || header.epoch !== epoch) {
             throw new EpochKeyError('the server sent the record of another channel or epoch');

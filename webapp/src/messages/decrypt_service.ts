@@ -86,6 +86,7 @@ export class DecryptService {
     private readonly archived = new Set<string>(); // userId|keyId already in the trust archive
     private mine: Promise<Mine | null> | null = null;
     private revision = 0;
+    private acceptingNew = false;
     // Posts shown as waiting for a channel key, by post version: what they wait for.
     private readonly waiting = new Map<string, {channelId: string; epoch: number}>();
     private readonly listeners = new Set<() => void>();
@@ -103,7 +104,13 @@ export class DecryptService {
                 this.bump();
             }),
             deps.directory.onChange(() => this.bump()),
-            deps.trust.onChange(() => this.bump()),
+            // Trusting a first-seen sender's key changes no result shown (none was 'key-changed'
+            // for a user with no trusted key): no redraw of every post for it.
+            deps.trust.onChange(() => {
+                if (!this.acceptingNew) {
+                    this.bump();
+                }
+            }),
             deps.verified?.onChange(() => this.bump()) ?? (() => undefined),
         ];
     }
@@ -212,13 +219,16 @@ export class DecryptService {
                 this.deps.channelKeys.prefetch(post.channel_id, epoch);
             }
         }
+        // The sender's key is fetched while our own keys load from storage, not after.
+        const senderEntry = this.deps.directory.get(post.user_id);
+        senderEntry.catch(() => undefined);
         const mine = await this.loadMine();
         if (!mine) {
             return {status: 'no-key'};
         }
         let entry;
         try {
-            entry = await this.deps.directory.get(post.user_id);
+            entry = await senderEntry;
         } catch {
             return {status: 'unknown-sender-key', reason: 'unavailable'};
         }
@@ -232,6 +242,7 @@ export class DecryptService {
             return this.fromVerifiedKey(msg, post, mine, senderKey);
         }
         let check = this.deps.trust.check(post.user_id, senderKey.idB64);
+        const firstSeen = check === 'new';
         if (check === 'changed' && senderKey.idB64 === mine.pub.idB64) {
             check = 'new'; // my own new key (e.g. after /e2ee init --force): this browser holds it
         }
@@ -239,7 +250,12 @@ export class DecryptService {
             return {status: 'key-changed', senderId: post.user_id, trustedKeyId: this.deps.trust.trustedKeyId(post.user_id) ?? '', newKeyId: senderKey.idB64};
         }
         if (check === 'new') {
-            this.deps.trust.accept(post.user_id, senderKey.idB64, senderKey.json);
+            this.acceptingNew = firstSeen;
+            try {
+                this.deps.trust.accept(post.user_id, senderKey.idB64, senderKey.json);
+            } finally {
+                this.acceptingNew = false;
+            }
             this.archived.add(`${post.user_id}|${senderKey.idB64}`);
         } else {
             this.archive(post.user_id, senderKey); // trusted before the archive existed

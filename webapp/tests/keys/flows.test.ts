@@ -1,7 +1,9 @@
 // The key lifecycle at the service level (no React): init, import, start-up reconcile.
 import * as openpgp from 'openpgp';
 
-import {importBackup, publicKeyOf} from '../../src/crypto';
+import {pluginAPI} from '../../src/client';
+import {importBackup, importPublicKey, publicKeyOf} from '../../src/crypto';
+import {KeyDirectory} from '../../src/directory';
 import type {FetchLike} from '../../src/crypto/hkp';
 import type {PrivateKeySet} from '../../src/crypto/types';
 import {MyKeysStore} from '../../src/keys/my_keys';
@@ -373,6 +375,25 @@ describe('start-up reconcile', () => {
         expect(server.pushes).toEqual([]);
         expect(notices('warning')).toHaveLength(1);
         expect(notices('warning')[0]).toMatch(/\/e2ee import.*\/e2ee init --force/);
+    });
+
+    test('shares the message features\' request for my key (my own posts ask for it at the same moment)', async () => {
+        await saveKeys(ME, await importBackup(vectorUser('alice').backup));
+        server.keys[ME] = vectorUser('alice').pubkey;
+        const directory = new KeyDirectory({fetchKeys: (ids) => pluginAPI.getPublicKeys(ids), importKey: importPublicKey});
+        service.shareKeyLookups((id) => directory.get(id));
+        const asked = jest.mocked(pluginAPI.getPublicKeys).mock.calls.length;
+        // A post of mine is shown while the start-up check runs.
+        const [shown] = await Promise.all([directory.get(ME), service.reconcile()]);
+        expect(shown.status).toBe('ok');
+        expect(jest.mocked(pluginAPI.getPublicKeys).mock.calls.length - asked).toBe(1);
+        expect(server.pushes).toEqual([]);
+        expect(notices()).toEqual([]);
+        // The shared answer still counts: another key on the server is reported.
+        server.keys[ME] = vectorUser('bob').pubkey;
+        directory.invalidate(ME); // the server's newPubkey event
+        await service.reconcile();
+        expect(notices('warning')).toHaveLength(1);
     });
 
     test('same key, or no key here: nothing to do', async () => {

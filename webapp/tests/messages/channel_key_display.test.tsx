@@ -88,3 +88,69 @@ test('a v3 post\'s epoch record is fetched before the sender\'s key has arrived,
     expect(r.status === 'ok' && r.text).toBe('read sooner');
     expect(readBeforeKey).toBe(true);
 });
+
+test('a v3 post\'s record and sender\'s key are both asked for while this browser\'s own keys still load from storage', async () => {
+    const served: {record?: EpochRecordJSON} = {};
+    const asked: string[] = [];
+    const api: ChannelKeyAPI = {
+        epochStatus: async () => ({epoch: 1, stale: '', missing: [], historySharing: false}),
+        readEpoch: async (_ch, epoch) => {
+            asked.push('record');
+            return {epoch, head: 1, header: headerOf(served.record!), part: 0, wraps: served.record!.parts[0]};
+        },
+        uploadPart: async () => ({}),
+        commitEpoch: async () => ({epoch: 1}),
+        addJoiners: async () => ({}),
+    };
+    const w = await makeWorld({method: 'channel', channelKeyAPI: api});
+    const made = await createEpochRecord({channelId: CHANNEL, epoch: 1, creatorId: w.bob.id, creator: w.bob.keys,
+        recipients: [{userId: w.alice.id, key: w.alice.pub}, {userId: w.bob.id, key: w.bob.pub}]});
+    served.record = made.record;
+    const e2ee = await encryptV3({text: 'no wait for storage'}, w.bob.keys, made.key, {channelId: CHANNEL, rootId: '', userId: w.bob.id});
+    const post = basePost({user_id: w.bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+    const fetchKeys = w.api.getPublicKeys;
+    w.api.getPublicKeys = (ids: string[]) => {
+        asked.push('keys');
+        return fetchKeys(ids);
+    };
+    // Our own keys come from IndexedDB: slow here, and held until both requests are out.
+    let release: () => void = () => undefined;
+    const storage = new Promise<void>((r) => {
+        release = r;
+    });
+    const get = w.myKeys.get.bind(w.myKeys);
+    w.myKeys.get = async () => {
+        await storage;
+        return get();
+    };
+    const pending = w.features.decrypt.decrypt(post);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(asked.sort()).toEqual(['keys', 'record']);
+    release();
+    const r = await pending;
+    expect(r.status === 'ok' && r.text).toBe('no wait for storage');
+});
+
+test('trusting a sender seen for the first time does not redraw every post (no new revision)', async () => {
+    const w = await makeWorld({method: 'channel', channelKeyAPI: {
+        epochStatus: async () => ({epoch: 1, stale: '', missing: [], historySharing: false}),
+        readEpoch: async (_ch, epoch) => ({epoch, head: 1, header: headerOf(served.record!), part: 0, wraps: served.record!.parts[0]}),
+        uploadPart: async () => ({}),
+        commitEpoch: async () => ({epoch: 1}),
+        addJoiners: async () => ({}),
+    }});
+    const served: {record?: EpochRecordJSON} = {};
+    const made = await createEpochRecord({channelId: CHANNEL, epoch: 1, creatorId: w.bob.id, creator: w.bob.keys,
+        recipients: [{userId: w.alice.id, key: w.alice.pub}, {userId: w.bob.id, key: w.bob.pub}]});
+    served.record = made.record;
+    const e2ee = await encryptV3({text: 'first sight'}, w.bob.keys, made.key, {channelId: CHANNEL, rootId: '', userId: w.bob.id});
+    const post = basePost({user_id: w.bob.id, channel_id: CHANNEL, type: 'custom_e2ee' as Post['type'], message: 'Encrypted message', props: {e2ee}});
+    const before = w.features.decrypt.getRevision();
+    const r = await w.features.decrypt.decrypt(post);
+    expect(r.status === 'ok' && r.text).toBe('first sight');
+    expect(w.features.trust.trustedKeyId(w.bob.id)).toBe(w.bob.pub.idB64); // trusted on first use
+    expect(w.features.decrypt.getRevision()).toBe(before);
+    // A change of a key trusted before still redraws (posts may show "key changed" then).
+    w.features.trust.accept(w.bob.id, w.carol.pub.idB64);
+    expect(w.features.decrypt.getRevision()).toBe(before + 1);
+});
