@@ -130,7 +130,7 @@ async function bundleSizes(url: string): Promise<Record<string, number | boolean
  * (AES-GCM = one per v2 message; distinct IVs show whether one was decrypted twice), signature
  * checks, and records (ms since navigation start) when the host has listed `target` posts, when the
  * plugin's first "Decrypting…" state and the first and `target`-th decrypted post are in the DOM. */
-function benchProbe(target: number): void {
+function benchProbe([target, profile]: [number, boolean]): void {
     const b: any = {target, gcm: 0, ivs: new Set<string>(), otherDecrypts: 0, verifies: 0, firstAt: null, allAt: null, readyAt: null, listedAt: null, loadingAt: null};
     (window as any).__bench = b;
     const proto = SubtleCrypto.prototype as any;
@@ -165,6 +165,30 @@ function benchProbe(target: number): void {
         b.verifies++;
         return verify.apply(this, args);
     };
+    // Markers for a CPU profile (BENCH_PROFILE=1 only): 2 ms of plain JS under a findable name.
+    const markers: Record<string, () => void> = {
+        benchPhaseStart() {
+            const until = performance.now() + 2;
+            for (let x = 0; performance.now() < until; x++) {
+                for (let i = 0; i < 1000; i++) {
+                    x ^= i;
+                }
+            }
+        },
+        benchPhaseEnd() {
+            const until = performance.now() + 2;
+            for (let x = 0; performance.now() < until; x++) {
+                for (let i = 0; i < 1000; i++) {
+                    x ^= i;
+                }
+            }
+        },
+    };
+    b.mark = (name: string) => {
+        if (profile) {
+            markers[name]();
+        }
+    };
     b.check = () => {
         const n = document.querySelectorAll('[data-testid="e2ee-text"]').length;
         const now = performance.now();
@@ -173,12 +197,14 @@ function benchProbe(target: number): void {
         }
         if (n >= b.target && b.allAt === null) {
             b.allAt = now;
+            b.mark('benchPhaseEnd');
         }
         if (b.listedAt === null && document.querySelectorAll('[data-testid="post"]').length >= b.target) {
             b.listedAt = now;
         }
         if (b.loadingAt === null && document.querySelector('[data-testid="e2ee-state-loading"]')) {
             b.loadingAt = now;
+            b.mark('benchPhaseStart');
         }
         if (b.readyAt === null && document.body?.dataset.hostReady === '1') {
             b.readyAt = now;
@@ -200,7 +226,7 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
         await u.page.getByTestId('e2ee-import-submit').click();
         await u.page.getByTestId('e2ee-import-textarea').waitFor({state: 'detached', timeout: T});
 
-        await u.context.addInitScript(benchProbe, POSTS);
+        await u.context.addInitScript(benchProbe, [POSTS, process.env.BENCH_PROFILE === '1'] as [number, boolean]);
         // The host asks for the web app's first page (60 posts); ask for the whole channel instead.
         await u.context.route(/\/api\/v4\/channels\/[a-z0-9]+\/posts\?/, (route) =>
             route.continue({url: route.request().url().replace(/per_page=\d+/, `per_page=${POSTS}`)}));
@@ -212,11 +238,20 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
         });
         const cdp = await u.context.newCDPSession(u.page);
         await cdp.send('Network.clearBrowserCache');
+        const profiling = process.env.BENCH_PROFILE === '1';
+        if (profiling) {
+            await cdp.send('Profiler.enable');
+            await cdp.send('Profiler.setSamplingInterval', {interval: 200});
+            await cdp.send('Profiler.start');
+        }
         await u.page.goto('about:blank');
 
         // Cold: a page load into the channel (no decrypted results in memory, no HTTP cache).
         await u.page.goto(`${proxy.url}/#/${ctx.team}/channels/${ctx.channel.name}`);
         await u.page.waitForFunction(() => (window as any).__bench?.allAt !== null, undefined, {timeout: T, polling: 100});
+        if (profiling) {
+            await profileSummary(cdp, run);
+        }
         const cold = await u.page.evaluate(() => {
             const b = (window as any).__bench;
             return {first: b.firstAt, all: b.allAt, ready: b.readyAt, listed: b.listedAt, loading: b.loadingAt, gcm: b.gcm, distinct: b.ivs.size, other: b.otherDecrypts, verifies: b.verifies,
@@ -284,6 +319,38 @@ async function measure(browser: Browser, proxy: HostProxy, ctx: {team: string; c
     } finally {
         await u.context.close();
     }
+}
+
+/** BENCH_PROFILE=1: the main thread's CPU time in the decrypt phase by function (self time,
+ * top 15), from a sampling profile of the cold load. The phase is found in the profile by the
+ * probe's two short marker functions (benchPhaseStart / benchPhaseEnd, 2 ms each). */
+async function profileSummary(cdp: import('playwright-core').CDPSession, run: number): Promise<void> {
+    type Node = {id: number; callFrame: {functionName: string; url: string; lineNumber: number}};
+    const {profile} = await cdp.send('Profiler.stop') as unknown as {profile: {nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number}};
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const samples: Array<{t: number; name: string}> = [];
+    let t = profile.startTime;
+    for (let i = 0; i < profile.samples.length; i++) {
+        t += profile.timeDeltas[i];
+        const f = byId.get(profile.samples[i])!.callFrame;
+        samples.push({t, name: `${f.functionName || '(anon)'} ${f.url.replace(/^.*\//, '').slice(0, 40)}:${f.lineNumber}`});
+    }
+    const from = samples.find((x) => x.name.startsWith('benchPhaseStart'))?.t;
+    const to = samples.find((x) => x.name.startsWith('benchPhaseEnd'))?.t;
+    if (from === undefined || to === undefined) {
+        log(`run ${run}: the profile holds no phase markers`);
+        return;
+    }
+    const self = new Map<string, number>();
+    let prev = from;
+    for (const x of samples) {
+        if (x.t > from && x.t < to && !x.name.startsWith('benchPhase')) {
+            self.set(x.name, (self.get(x.name) ?? 0) + (x.t - prev) / 1000);
+        }
+        prev = x.t;
+    }
+    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${v.toFixed(1)} ${k}`);
+    log(`run ${run} profile, ${((to - from) / 1000).toFixed(0)} ms phase, ms self: ${top.join(' | ')}`);
 }
 
 /** Uploads a full epoch record's parts, then its header form (part hashes per docs/design.md §13.3). */
