@@ -326,7 +326,9 @@ func (r *run) pluginKillCase() (map[string]any, error) {
 // switched; then build/mm-up.sh starts it again.
 func (r *run) serverKillCase() (map[string]any, error) {
 	rot := &rotation{}
+	var er *epochRotation
 	var killedAt, upAt time.Time
+	r.withEpochs = true
 	intr, total, err := r.faultRun(func() error {
 		raw, err := os.ReadFile(os.Getenv("MM_PID_FILE"))
 		if err != nil {
@@ -349,7 +351,11 @@ func (r *run) serverKillCase() (map[string]any, error) {
 		}
 		upAt = time.Now()
 		return readEnvFile(r.envFile)
-	}, rot.start(r))
+	}, func(stop <-chan struct{}) *sync.WaitGroup {
+		wg := rot.start(r)(stop)
+		er = r.rotateEpochs(stop, wg)
+		return wg
+	})
 	report := map[string]any{}
 	if err != nil {
 		return report, err
@@ -368,6 +374,9 @@ func (r *run) serverKillCase() (map[string]any, error) {
 		"key_pushes_acked": rot.acked, "key_pushes_unanswered": rot.unanswered,
 		"mode_switches_acked": rot.modeAcked, "mode_switches_unanswered": rot.modeUnanswered,
 	}
+	if er != nil {
+		report["epoch_commits_acked"], report["epoch_commits_unanswered"], report["epoch_commits_refused"] = er.commits, er.noAnswer, er.refused
+	}
 	if !sweptAt.IsZero() {
 		report["all_swept_s_after_kill"] = round(sweptAt.Sub(killedAt).Seconds())
 	}
@@ -377,7 +386,7 @@ func (r *run) serverKillCase() (map[string]any, error) {
 	if t.IntruderTextInRows > 0 {
 		return report, fmt.Errorf("%d removed rows still hold the plaintext in the database", t.IntruderTextInRows)
 	}
-	return report, r.stateInvariants(report, rot, nil)
+	return report, r.stateInvariants(report, rot, er)
 }
 
 // pgRestartCase: the project-owned PostgreSQL cluster is stopped for pgDown and started again
@@ -614,7 +623,7 @@ func kvGet(db *sql.DB, pluginID, key string) ([]byte, error) {
 //     the switched channel reads its last acknowledged mode or a later unanswered one;
 //   - epoch heads: every channel-key head in the KV store names an epoch whose record is stored
 //     (and so does its previous epoch).
-func (r *run) stateInvariants(report map[string]any, rot *rotation, _ any) error {
+func (r *run) stateInvariants(report map[string]any, rot *rotation, er *epochRotation) error {
 	db, err := openDB()
 	if err != nil {
 		return err
@@ -689,6 +698,9 @@ func (r *run) stateInvariants(report map[string]any, rot *rotation, _ any) error
 	if rot != nil && rot.channel != "" {
 		modes[rot.channel] = rot.modes
 	}
+	if r.ckChannel != "" {
+		modes[r.ckChannel] = []string{"channel"}
+	}
 	for ch, want := range modes {
 		var m struct {
 			Method string `json:"method"`
@@ -755,7 +767,16 @@ func (r *run) stateInvariants(report map[string]any, rot *rotation, _ any) error
 			}
 		}
 	}
-	report["invariants"] = map[string]any{"users": len(users), "history_keys_owner_checked": keysChecked, "channels": len(modes), "epoch_heads": len(heads), "ok": len(problems) == 0}
+	inv := map[string]any{"users": len(users), "history_keys_owner_checked": keysChecked, "channels": len(modes), "epoch_heads": len(heads)}
+	if er != nil && r.ckChannel != "" {
+		head, err := r.checkEpochHead(er, bad)
+		if err != nil {
+			return err
+		}
+		inv["epoch_head"], inv["epoch_last_acked"] = head, er.acked
+	}
+	inv["ok"] = len(problems) == 0
+	report["invariants"] = inv
 	if len(problems) > 0 {
 		return fmt.Errorf("state invariants: %s", strings.Join(problems, "; "))
 	}

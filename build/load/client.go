@@ -64,6 +64,9 @@ type run struct {
 	plainChannels []string
 	members       map[string][]*user // channel -> posting members
 	items         [][]*item          // per client, in posting order
+	withEpochs    bool               // setup makes a channel-key channel and its epoch records
+	ckChannel     string
+	ckRecords     []epochRecord
 
 	mu       sync.Mutex
 	outcomes []outcome
@@ -243,9 +246,29 @@ func (r *run) setup(withIntruder bool) error {
 		ID    string `json:"id"`
 		Nonce string `json:"nonce"`
 	}
+	type specEpochs struct {
+		ChannelID string   `json:"channelId"`
+		CreatorID string   `json:"creatorId"`
+		Members   []string `json:"members"`
+		Count     int      `json:"count"`
+	}
 	var spec struct {
-		Users []specUser `json:"users"`
-		Posts []specPost `json:"posts"`
+		Users  []specUser   `json:"users"`
+		Posts  []specPost   `json:"posts"`
+		Epochs []specEpochs `json:"epochs"`
+	}
+	if r.withEpochs {
+		members := r.members[r.encChannels[0]]
+		ch, err := r.newChannel(members[0], "Load K", members)
+		if err != nil {
+			return err
+		}
+		r.ckChannel, r.members[ch] = ch, members
+		var ids []string
+		for _, m := range members {
+			ids = append(ids, m.id)
+		}
+		spec.Epochs = append(spec.Epochs, specEpochs{ChannelID: ch, CreatorID: members[0].id, Members: ids, Count: 200})
 	}
 	perClient := r.nPosts / r.nClients
 	var encItems []*item
@@ -294,7 +317,8 @@ func (r *run) setup(withIntruder bool) error {
 			Pubkey map[string]string `json:"pubkey"`
 			Proof  string            `json:"proof"`
 		} `json:"keys"`
-		Posts []map[string]any `json:"posts"`
+		Posts  []map[string]any `json:"posts"`
+		Epochs [][]epochRecord  `json:"epochs"`
 	}
 	if err := json.Unmarshal(out, &gen); err != nil || len(gen.Posts) != len(encItems) {
 		return fmt.Errorf("loadgen output: %v (%d posts for %d)", err, len(gen.Posts), len(encItems))
@@ -303,7 +327,13 @@ func (r *run) setup(withIntruder bool) error {
 		it.e2ee = gen.Posts[i]
 		it.sig, _ = it.e2ee["signature"].(string)
 	}
-	logf("crypto core made %d keys and %d v2 posts in %.1f s", len(gen.Keys), len(gen.Posts), time.Since(t1).Seconds())
+	if r.ckChannel != "" {
+		if len(gen.Epochs) != 1 {
+			return errors.New("loadgen output: no epoch records")
+		}
+		r.ckRecords = gen.Epochs[0]
+	}
+	logf("crypto core made %d keys, %d v2 posts and %d epoch records in %.1f s", len(gen.Keys), len(gen.Posts), len(r.ckRecords), time.Since(t1).Seconds())
 	for _, u := range r.users {
 		k := gen.Keys[u.id]
 		if err := r.must(u, "POST", r.plugin("/pubkey/push"), map[string]any{"pubkey": k.Pubkey, "proof": k.Proof}, http.StatusOK, nil); err != nil {
@@ -314,6 +344,12 @@ func (r *run) setup(withIntruder bool) error {
 		status, body, err := r.setMethod(r.members[ch][0], ch, "p2p")
 		if err != nil || status != http.StatusOK {
 			return fmt.Errorf("turning encryption on: %d %s %v", status, body, err)
+		}
+	}
+	if r.ckChannel != "" {
+		status, body, err := r.setMethod(r.members[r.ckChannel][0], r.ckChannel, "channel")
+		if err != nil || status != http.StatusOK {
+			return fmt.Errorf("turning channel-key mode on: %d %s %v", status, body, err)
 		}
 	}
 	logf("setup: %d users, %d+%d channels, keys pushed with proofs, in %.1f s", len(r.users), len(r.encChannels), len(r.plainChannels), time.Since(t0).Seconds())

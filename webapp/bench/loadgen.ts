@@ -3,11 +3,14 @@
 // core, as the web app makes them, for users and channels that already exist on the server.
 //
 //   node dist-cli/loadgen.js SPEC.json > OUT.json
-// SPEC: {"users": [{"id", "nonce"}], "posts": [{"channelId", "rootId", "userId", "recipients": [userId], "text"}]}
-// OUT:  {"keys": {userId: {"pubkey": {sign, encr}, "proof"}}, "posts": [props.e2ee, ...]} (posts in SPEC order)
+// SPEC: {"users": [{"id", "nonce"}], "posts": [{"channelId", "rootId", "userId", "recipients": [userId], "text"}],
+//        "epochs": [{"channelId", "creatorId", "members": [userId], "count"}]}   (epochs optional)
+// OUT:  {"keys": {userId: {"pubkey": {sign, encr}, "proof"}}, "posts": [props.e2ee, ...],
+//        "epochs": [[record of epoch 1, ..., record of epoch count], ...]}     (in SPEC order)
 // The proof of possession signs each user's nonce (docs/design.md §4.1); a nonce lives 5 minutes.
 import {readFileSync} from 'node:fs';
 import {generateKeys, publicKeyOf, publicKeyToJSON} from '../src/crypto/keys';
+import {createEpochRecord} from '../src/crypto/epoch';
 import {encryptV2} from '../src/crypto/v2';
 import {signPushProof} from '../src/crypto/push_proof';
 import type {PrivateKeySet, PublicKey, PublicKeyJSON} from '../src/crypto/types';
@@ -15,6 +18,7 @@ import type {PrivateKeySet, PublicKey, PublicKeyJSON} from '../src/crypto/types'
 interface Spec {
     users: Array<{id: string; nonce: string}>;
     posts: Array<{channelId: string; rootId: string; userId: string; recipients: string[]; text: string}>;
+    epochs?: Array<{channelId: string; creatorId: string; members: string[]; count: number}>;
 }
 
 async function main(): Promise<void> {
@@ -49,7 +53,26 @@ async function main(): Promise<void> {
         });
         posts.push(await encryptV2({text: p.text}, sender, recipients, {channelId: p.channelId, rootId: p.rootId, userId: p.userId}, createdAt));
     }
-    process.stdout.write(JSON.stringify({keys, posts}));
+    const epochs = [];
+    for (const e of spec.epochs ?? []) {
+        const creator = priv.get(e.creatorId);
+        if (!creator) {
+            throw new Error(`no key for creator ${e.creatorId}`);
+        }
+        const recipients = e.members.map((userId) => {
+            const key = pub.get(userId);
+            if (!key) {
+                throw new Error(`no key for member ${userId}`);
+            }
+            return {userId, key};
+        });
+        const records = [];
+        for (let epoch = 1; epoch <= e.count; epoch++) {
+            records.push((await createEpochRecord({channelId: e.channelId, epoch, creatorId: e.creatorId, creator, recipients})).record);
+        }
+        epochs.push(records);
+    }
+    process.stdout.write(JSON.stringify({keys, posts, epochs}));
 }
 
 main().catch((e: unknown) => {
