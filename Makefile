@@ -16,7 +16,7 @@ SOURCE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 .PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
-        check-reproducible extension deploy mm-up mm-down e2e integration-test browser-test bench bench-browser load faults demo clean
+        check-reproducible check-api-compat extension deploy mm-up mm-down e2e integration-test browser-test bench bench-browser load faults demo clean
 
 all: setup dist
 
@@ -70,6 +70,11 @@ extension: dist
 	$(GO) run ./build/extension -src extension -out dist/extension -zip $(EXTENSION_ZIP) \
 		-version $(PLUGIN_VERSION) -mtime $(SOURCE_DATE_EPOCH) $(HASHES) $(wildcard extension/releases/*.hashes.json)
 	@echo "browser extension: $(EXTENSION_ZIP) (unpacked: dist/extension/)"
+
+## check-api-compat: build, vet and unit-test the server part against the plugin API of
+## Mattermost 11.7 (ESR) and 11.11 (build/compat/*.mod), newer than the 11.4 test server.
+check-api-compat:
+	./build/check-api-compat.sh
 
 ## check-reproducible: build this commit twice from two fresh clones and compare (CI runs it).
 check-reproducible:

@@ -12,6 +12,8 @@ step "style and types"
 make --no-print-directory check-style
 step "unit tests (Go with -race, jest)"
 make --no-print-directory unit-test
+step "server part against the plugin API of Mattermost 11.7 and 11.11"
+make --no-print-directory check-api-compat
 step "plugin bundle"
 make --no-print-directory dist
 tar -tzf dist/*.tar.gz | sort
