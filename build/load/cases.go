@@ -93,10 +93,15 @@ type intruderLog struct {
 	mu      sync.Mutex
 	acked   map[string]time.Time
 	refused []time.Time
+	unsure  []time.Time // refused because the hook could not check (fail closed)
 	other   []string
 }
 
 func (r *run) runIntruder(stop <-chan struct{}) (*intruderLog, *sync.WaitGroup) {
+	return r.runIntruderAs(stop, r.intruder)
+}
+
+func (r *run) runIntruderAs(stop <-chan struct{}, as *user) (*intruderLog, *sync.WaitGroup) {
 	l := &intruderLog{acked: map[string]time.Time{}}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -110,7 +115,7 @@ func (r *run) runIntruder(stop <-chan struct{}) (*intruderLog, *sync.WaitGroup) 
 			}
 			ch := r.encChannels[n%len(r.encChannels)]
 			it := &item{client: -1, channelID: ch, text: fmt.Sprintf("%s intruder plaintext %d", r.prefix, n)}
-			status, body, err := r.call(r.intruder, "POST", "/api/v4/posts", map[string]any{"channel_id": ch, "message": it.text}, nil)
+			status, body, err := r.call(as, "POST", "/api/v4/posts", map[string]any{"channel_id": ch, "message": it.text}, nil)
 			now := time.Now()
 			l.mu.Lock()
 			switch {
@@ -122,6 +127,9 @@ func (r *run) runIntruder(stop <-chan struct{}) (*intruderLog, *sync.WaitGroup) 
 				l.acked[p.ID] = now
 			case err == nil && status == http.StatusBadRequest && strings.Contains(string(body), "end-to-end encrypted"):
 				l.refused = append(l.refused, now)
+				if strings.Contains(string(body), "the server could not check it") {
+					l.unsure = append(l.unsure, now)
+				}
 			case err == nil:
 				l.other = append(l.other, fmt.Sprintf("HTTP %d", status))
 			default:
@@ -395,8 +403,32 @@ func (r *run) pgRestartCase() (map[string]any, error) {
 		return nil, errors.New("refusing to restart a PostgreSQL this run did not start (MM_PG_PRIVATE=1, MM_PG_DATA and a port other than 5432 are required: build/faults.sh sets them)")
 	}
 	const pgDown = 10 * time.Second
-	var stoppedAt, startedAt time.Time
-	intr, total, err := r.faultRun(func() error {
+	// Outages: [stopped, accepting connections again]. A post reaches the hook during an outage
+	// only if the server's own permission check is answered from its caches (else it refuses
+	// with 403 first); which users' caches are warm depends on the instant of the stop, so the
+	// outage is repeated (at most 3 times) until the hook has refused something.
+	var windows [][2]time.Time
+	inWindow := func(t time.Time, slack time.Duration) bool {
+		for _, w := range windows {
+			if t.After(w[0]) && t.Before(w[1].Add(slack)) {
+				return true
+			}
+		}
+		return false
+	}
+	hookRefusals := func() int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		n := 0
+		for _, o := range r.outcomes {
+			if inWindow(o.at, 0) && strings.Contains(o.body, "the server could not check it") {
+				n++
+			}
+		}
+		return n
+	}
+	outage := func() error {
+		var stoppedAt, startedAt time.Time
 		bin := os.Getenv("MM_PG_BIN")
 		stop := exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", os.Getenv("MM_PG_DATA"), "-m", "fast", "-w", "-t", "60", "stop")
 		if os.Getuid() != 0 {
@@ -424,8 +456,22 @@ func (r *run) pgRestartCase() (map[string]any, error) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
+		windows = append(windows, [2]time.Time{stoppedAt, startedAt})
 		if err := start.Wait(); err != nil {
 			return fmt.Errorf("starting PostgreSQL: %w", err)
+		}
+		return nil
+	}
+	intr, total, err := r.faultRun(func() error {
+		for range 3 {
+			if err := outage(); err != nil {
+				return err
+			}
+			if hookRefusals() > 0 {
+				return nil
+			}
+			logf("no post reached the hook during that outage; once more in 3 s")
+			time.Sleep(3 * time.Second)
 		}
 		return nil
 	}, nil)
@@ -438,11 +484,13 @@ func (r *run) pgRestartCase() (map[string]any, error) {
 	var firstAckAfter time.Time
 	samples := map[string]bool{}
 	pluginSample := ""
+	startedAt := windows[len(windows)-1][1]
+	var downFor time.Duration
+	for _, w := range windows {
+		downFor += w[1].Sub(w[0])
+	}
 	for _, o := range r.outcomes {
-		if o.at.Before(stoppedAt) {
-			continue
-		}
-		if o.at.Before(startedAt) {
+		if inWindow(o.at, 0) {
 			switch {
 			case o.status == http.StatusCreated:
 				ackedDown++
@@ -467,17 +515,23 @@ func (r *run) pgRestartCase() (map[string]any, error) {
 		}
 	}
 	ids := intr.ackedIDs()
+	intruderUnsure := 0
+	for _, at := range intr.unsure {
+		if inWindow(at, time.Second) {
+			intruderUnsure++
+		}
+	}
 	t, checkErr := r.exactlyOnce(ids)
 	var other []string
 	for s := range samples {
 		other = append(other, s)
 	}
 	report = map[string]any{
-		"posts": t, "wall_s": round(total.Seconds()), "pg_down_s": round(startedAt.Sub(stoppedAt).Seconds()),
+		"posts": t, "wall_s": round(total.Seconds()), "pg_outages": len(windows), "pg_down_s": round(downFor.Seconds()),
 		"while_down_refused_by_plugin_hook": refusedByPlugin, "while_down_refused_by_server": refusedOther,
 		"while_down_no_answer": noAnswer, "while_down_acked": ackedDown, "refusal_samples": other,
 		"plugin_refusal":           pluginSample,
-		"intruder_plaintext_acked": len(ids),
+		"intruder_plaintext_acked": len(ids), "intruder_refused_by_plugin_hook_while_down": intruderUnsure,
 	}
 	if !firstAckAfter.IsZero() {
 		report["first_ack_s_after_pg_start"] = round(firstAckAfter.Sub(startedAt).Seconds())
@@ -487,7 +541,7 @@ func (r *run) pgRestartCase() (map[string]any, error) {
 		return report, checkErr
 	case len(ids) > 0:
 		return report, fmt.Errorf("%d plaintext posts of the intruder were accepted in encrypted channels", len(ids))
-	case refusedByPlugin == 0:
+	case refusedByPlugin+intruderUnsure == 0:
 		return report, errors.New("no post was refused by the plugin's hook while the database was away (fail closed not exercised)")
 	}
 	return report, r.stateInvariants(report, nil, nil)
