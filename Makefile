@@ -16,7 +16,7 @@ SOURCE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 .PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
-        check-reproducible check-api-compat extension deploy mm-up mm-down e2e integration-test browser-test bench bench-browser load faults demo clean
+        check-reproducible check-api-compat extension deploy mm-up mm-up-ha mm-down e2e integration-test ha-test browser-test bench bench-browser load faults demo clean
 
 all: setup dist
 
@@ -104,6 +104,11 @@ mm-up:
 	./build/mattermost/build.sh
 	./build/mm-up.sh $(MM_UP_FLAGS)
 
+## mm-up-ha: mm-up, then a second Mattermost server on other ports with the same database, file
+## store and plugin (build/mm-second.sh; its env in .mattermost/env2). mm-down stops both.
+mm-up-ha: mm-up
+	./build/mm-second.sh
+
 mm-down:
 	./build/mm-down.sh
 
@@ -120,10 +125,21 @@ e2e: dist extension
 	env -u MM_ADMIN_TOKEN MM_LOCAL_SOCKET="$$(. ./.mattermost/env && echo "$$MM_LOCAL_SOCKET")" ./build/deploy.sh $(BUNDLE)
 	./build/deploy.sh $(BUNDLE)
 	./build/e2e-smoke.sh
-	$(MAKE) integration-test browser-test
+	$(MAKE) integration-test ha-test browser-test
 
+## integration-test: the Go integration suite against the running server (the TestHA tests need
+## two servers: ha-test runs them).
 integration-test:
-	source .mattermost/env && $(GO) test -count=1 -tags integration ./server/integration/...
+	source .mattermost/env && $(GO) test -count=1 -tags integration -skip '^TestHA' ./server/integration/...
+
+## ha-test: two servers on one database (docs/design.md §16): (re)starts the second server, which
+## syncs the deployed plugin from the shared file store, runs the TestHA tests through both,
+## then stops the second server again.
+ha-test:
+	./build/mm-second.sh --restart
+	source .mattermost/env && source .mattermost/env2 && \
+		$(GO) test -count=1 -tags integration -run '^TestHA' ./server/integration/...; \
+		rc=$$?; ./build/mm-second.sh --stop; exit $$rc
 
 browser-test:
 	cd e2e && $(NPM) test

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop everything build/mm-up.sh started: Mattermost (with its plugin
-# processes), the mail sink, and the private PostgreSQL cluster if
-# build/postgres.sh started one. A system PostgreSQL is never touched.
+# processes), the second server of build/mm-second.sh if it runs, the mail
+# sink, and the private PostgreSQL cluster if build/postgres.sh started one.
+# A system PostgreSQL is never touched.
 # Data stays in .mattermost/ (use mm-up.sh --fresh to reset it).
 # Usage: build/mm-down.sh
 set -euo pipefail
@@ -11,6 +12,7 @@ set -euo pipefail
 state=$MM_STATE
 
 # Mattermost first: it holds database connections and shuts plugins down cleanly on TERM.
+mm_stop_second
 mm_stop_pidfile "$state/run/mattermost.pid" 60
 
 # Belt and braces: a plugin process that escaped the process group still

@@ -76,3 +76,23 @@ mm_free_port() {
   echo "no free port in $1..$(($1 + 19))" >&2
   return 1
 }
+
+# The second server of `make mm-up-ha` (build/mm-second.sh) keeps its own files here.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+MM_SECOND_STATE="$MM_STATE/second"
+
+# Stop the second server (build/mm-second.sh) and any plugin process left from its plugin
+# directory; remove its env file. A no-op when it does not run.
+mm_stop_second() {
+  local exe target pid
+  mm_stop_pidfile "$MM_STATE/run/mattermost2.pid" 60
+  for exe in /proc/[0-9]*/exe; do
+    target=$(readlink "$exe" 2>/dev/null) || continue
+    if [[ $target == "$MM_SECOND_STATE/plugins/"* ]]; then
+      pid=${exe#/proc/}; pid=${pid%/exe}
+      echo "mm-second.sh: killing leftover plugin process $pid ($target)"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -f "$MM_STATE/env2" "$MM_STATE/run/ports2"
+}

@@ -55,9 +55,10 @@ mm_go_build "$root/build/mailsink" github.com/inbucket/inbucket/v3/cmd/inbucket 
 
 # ---- 2. database -----------------------------------------------------------
 if [[ $fresh == 1 ]]; then
-  # The server must let go of the database before it is dropped.
+  # The server must let go of the database before it is dropped (and a second one, mm-second.sh).
+  mm_stop_second
   mm_stop_pidfile "$mm_pidfile" 60
-  rm -rf "$state/data" "$state/plugins" "$state/client" "$cfg" "$state/admin-token"
+  rm -rf "$state/data" "$state/plugins" "$state/client" "$cfg" "$state/admin-token" "$MM_SECOND_STATE"
   mkdir -p "$state"/{data,plugins,client/plugins}
 fi
 pg_args=()

@@ -13,7 +13,7 @@ if (only !== 'smoke' && !existsSync(envFile)) {
     console.error(`browser e2e: ${envFile} is missing. Start the server first: make mm-up (then make deploy).`);
     process.exit(2);
 }
-const order = ['smoke', 'scenarios', 'scenarios-react19', 'subpath', 'integrity', 'admin'];
+const order = ['smoke', 'scenarios', 'scenarios-react19', 'files', 'subpath', 'integrity', 'admin'];
 // Run only when named: crash kills the plugin's process (make faults runs it on its own server).
 const named = ['crash'];
 const files = (only ? [...order, ...named].filter((n) => n === only) : order).map((n) => join(here, 'dist', 'tests', `${n}.test.js`)).filter(existsSync);

@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
@@ -32,7 +34,9 @@ const (
 	epochGraceMillis = 60 * 1000
 	// partUploadTTL: uploaded parts disappear unless a commit makes them permanent.
 	partUploadTTL = 24 * 60 * 60
-	headRetries   = 8
+	// headRetries: every v3 post counts on the head, so concurrent posts through several servers
+	// meet there; 8 tries lost counts with 20 posts at once through two servers (docs/design.md §16).
+	headRetries = 50
 
 	staleMemberLeft = "member_left"
 	staleKeyChanged = "key_changed"
@@ -114,9 +118,14 @@ func (s store) updateHead(channelID string, change func(h *epochHead) bool) erro
 		if ok {
 			return nil
 		}
+		casBackoff()
 	}
 	return errConflict
 }
+
+// casBackoff: a short random pause after a lost compare-and-set, so that writers that keep
+// colliding spread out.
+func casBackoff() { time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond) }
 
 // markStale makes the next sender rotate (a member left, a key changed).
 func (p *Plugin) markStale(channelID, reason string) {

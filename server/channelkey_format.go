@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -50,9 +51,9 @@ type epochHeader struct {
 type epochHeaderJSON struct {
 	Version    int          `json:"version"`
 	ChannelID  *string      `json:"channelId"`
-	Epoch      *json.Number `json:"epoch"`
+	Epoch      *jsonNumeral `json:"epoch"`
 	CreatorID  *string      `json:"creatorId"`
-	CreatedAt  *json.Number `json:"createdAt"`
+	CreatedAt  *jsonNumeral `json:"createdAt"`
 	PubECDHE   *string      `json:"pubECDHE"`
 	Commitment *string      `json:"commitment"`
 	PartHashes []string     `json:"partHashes"`
@@ -62,9 +63,9 @@ type epochHeaderJSON struct {
 type joinerJSON struct {
 	Version   int          `json:"version"`
 	ChannelID *string      `json:"channelId"`
-	Epoch     *json.Number `json:"epoch"`
+	Epoch     *jsonNumeral `json:"epoch"`
 	AdderID   *string      `json:"adderId"`
-	CreatedAt *json.Number `json:"createdAt"`
+	CreatedAt *jsonNumeral `json:"createdAt"`
 	PubECDHE  *string      `json:"pubECDHE"`
 	Wraps     [][]string   `json:"wraps"`
 	Signature *string      `json:"signature"`
@@ -82,8 +83,8 @@ type joinerSet struct {
 
 type messageV3 struct {
 	Version       int          `json:"version"`
-	CreatedAt     *json.Number `json:"createdAt"`
-	Epoch         *json.Number `json:"epoch"`
+	CreatedAt     *jsonNumeral `json:"createdAt"`
+	Epoch         *jsonNumeral `json:"epoch"`
 	IV            *string      `json:"iv"`
 	EncryptedData *string      `json:"encryptedData"`
 	Signature     *string      `json:"signature"`
@@ -96,11 +97,28 @@ func checkV3ID(field string, s *string) (string, error) {
 	return *s, nil
 }
 
-func parseSafeUint(field string, n *json.Number, min uint64) (uint64, error) {
+// jsonNumeral is a JSON number token. encoding/json also decodes a string holding a number
+// ("1") into a json.Number; the web app refuses that (docs/design.md §3.1), so it is refused here.
+type jsonNumeral string
+
+func (n *jsonNumeral) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errors.New("expected a JSON number")
+	}
+	*n = jsonNumeral(b)
+	return nil
+}
+
+// MarshalJSON writes the number as it was read (as json.Number does).
+func (n jsonNumeral) MarshalJSON() ([]byte, error) {
+	return []byte(n), nil
+}
+
+func parseSafeUint(field string, n *jsonNumeral, min uint64) (uint64, error) {
 	if n == nil {
 		return 0, invalidf("%s is missing", field)
 	}
-	v, err := strconv.ParseUint(n.String(), 10, 64)
+	v, err := strconv.ParseUint(string(*n), 10, 64)
 	if err != nil || v > maxSafeInteger || v < min {
 		return 0, invalidf("%s must be an integer from %d to 2^53-1", field, min)
 	}

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 }
 
 type parseCheckItem struct {
+	// Kind is "" for a post's props.e2ee (v1, v2 or v3), or a channel-key request body:
+	// "header", "part" or "joiner" (parsecheck_v3_test.go).
+	Kind    string    `json:"kind,omitempty"`
 	Text    string    `json:"text"` // props.e2ee as JSON text
 	Sender  PublicKey `json:"sender"`
 	Context *struct {
@@ -30,6 +33,9 @@ type parseCheckItem struct {
 		RootID    string `json:"rootId"`
 		UserID    string `json:"userId"`
 	} `json:"context"`
+	Commitment string `json:"commitment,omitempty"` // v3 post, joiner set: the record's C (B64)
+	PartIndex  int    `json:"partIndex,omitempty"`  // part: its index and its signed hash (B64)
+	PartHash   string `json:"partHash,omitempty"`
 }
 
 type parseCheckVerdict struct {
@@ -50,6 +56,10 @@ func parseCheck(inPath, outPath string) error {
 	}
 	verdicts := make([]parseCheckVerdict, len(items))
 	for i, it := range items {
+		if it.Kind != "" {
+			verdicts[i] = verdictOf(parseCheckV3Body(it))
+			continue
+		}
 		var value any
 		if err := json.Unmarshal([]byte(it.Text), &value); err != nil {
 			verdicts[i] = parseCheckVerdict{Reason: "not JSON: " + err.Error()}
@@ -59,7 +69,7 @@ func parseCheck(inPath, outPath string) error {
 		if it.Context != nil {
 			ctx = messageContext{ChannelID: it.Context.ChannelID, RootID: it.Context.RootID, UserID: it.Context.UserID}
 		}
-		if err := verifyEncryptedMessage(value, &it.Sender, ctx); err != nil {
+		if err := parseCheckPost(value, it, ctx); err != nil {
 			verdicts[i] = parseCheckVerdict{Reason: err.Error()}
 			continue
 		}

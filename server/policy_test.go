@@ -420,3 +420,26 @@ func TestStatsCountersUnderConcurrency(t *testing.T) {
 	assert.Equal(t, incremental.Direct, recounted.Direct)
 	assert.Equal(t, incremental.KeysByDay, recounted.KeysByDay)
 }
+
+// TestStatsCountersOrderIndependent: the counter updates of two changes of one channel can land
+// in the other order (two requests, or two servers); the counts still end equal to a recount.
+func TestStatsCountersOrderIndependent(t *testing.T) {
+	p, api := newTestPlugin()
+	api.On("GetConfig").Return(&model.Config{})
+	api.addUser("user0000000000000000000000", "u0", false)
+	api.addChannel("chan0000000000000000000000", model.ChannelTypeDirect, "user0000000000000000000000")
+	ch := &model.Channel{Id: "chan0000000000000000000000", Type: model.ChannelTypeDirect}
+	// The mode went none -> channel -> p2p; the second update is counted first.
+	_, _, err := p.store().setMethod(ch.Id, methodP2P)
+	require.NoError(t, err)
+	p.methodChanged(ch, methodChannel, methodP2P)
+	p.methodChanged(ch, methodNone, methodChannel)
+	d, _, err := p.store().getStats()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"p2p": 1, "channel": 0}, d.Channels)
+	assert.Equal(t, 1, d.Direct)
+	recounted, err := p.recountStats()
+	require.NoError(t, err)
+	assert.Equal(t, recounted.Channels["p2p"], d.Channels["p2p"])
+	assert.Equal(t, recounted.Direct, d.Direct)
+}

@@ -132,12 +132,14 @@ func isDirect(t model.ChannelType) bool {
 }
 
 // methodChanged counts a channel's change of mode (prev methodNone: it had none, or no entry).
+// Plain additions, never clamped: the updates of two changes of one channel may land in either
+// order (two requests, two servers), and sums do not depend on it; the view clamps at 0.
 func (p *Plugin) methodChanged(ch *model.Channel, prev, next int) {
 	p.logStatsError(p.store().updateStats(func(d *statsDoc) {
 		if prev != methodNone && prev != methodUnknown {
-			d.Channels[methodName(prev)] = max(0, d.Channels[methodName(prev)]-1)
+			d.Channels[methodName(prev)]--
 			if isDirect(ch.Type) {
-				d.Direct = max(0, d.Direct-1)
+				d.Direct--
 			}
 		}
 		if next != methodNone {
@@ -312,12 +314,17 @@ func (p *Plugin) adminStats() (*AdminStats, error) {
 	}
 	cfg := p.getConfiguration()
 	now := model.GetMillis()
+	// A count is below 0 only while the update of an earlier change has not landed yet.
+	channels := make(map[string]int, len(d.Channels))
+	for mode, n := range d.Channels {
+		channels[mode] = max(0, n)
+	}
 	out := &AdminStats{
 		ActiveUsers:        active,
 		ActiveUsersWithKey: min(active, max(0, d.KeyHolders-inactiveWithKey)),
 		Approximate:        !complete,
-		EncryptedChannels:  d.Channels,
-		EncryptedDirect:    d.Direct,
+		EncryptedChannels:  channels,
+		EncryptedDirect:    max(0, d.Direct),
 		KeysLast30Days:     d.keysLastDays(now),
 		SyncedDrafts:       true,
 		Policy: PolicyView{

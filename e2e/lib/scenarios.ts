@@ -27,7 +27,7 @@ const T = 30000;
 const DEFAULT_SETTINGS = {gpgkeyserver: '', botcanalwayspost: true, alwaysallowmsgtypes: ''};
 
 /** A valid RGB PNG of random pixels (so its bytes are distinctive plaintext). */
-function makePNG(width: number, height: number): Buffer {
+export function makePNG(width: number, height: number): Buffer {
     const chunk = (type: string, data: Buffer) => {
         const len = Buffer.alloc(4);
         len.writeUInt32BE(data.length);
@@ -48,7 +48,7 @@ function makePNG(width: number, height: number): Buffer {
     return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
 }
 
-function listFiles(dir: string): string[] {
+export function listFiles(dir: string): string[] {
     return readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
 

@@ -194,8 +194,115 @@ func TestEncryptedFiles(t *testing.T) {
 	r = alice.do("PUT", "/api/v4/posts/"+withFile.ID+"/patch", map[string]any{
 		"props": map[string]any{"e2ee": alice.v2(t, "edited again", ch.ID, "")}, "file_ids": []string{fi.ID, more.ID, earlyPlain.ID}})
 	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	// Nor an encrypted file of another author or of another channel: Mattermost itself attaches
+	// only the editor's own files of this channel and drops the others from the edit.
+	bobsNew := bob.uploadOK(t, ch.ID, f1Name(), encryptFile(t, dir, []byte("bob's second file")))
+	for name, id := range map[string]string{"another author's file": bobsNew.ID, "another channel's file": elsewhere.ID} {
+		assertEditDoesNotAttach(t, alice.client, withFile.ID, alice.v2(t, "edited: "+name, ch.ID, ""), []string{fi.ID, more.ID}, id, name)
+	}
 	var stored post
 	alice.mustJSON("GET", "/api/v4/posts/"+withFile.ID, nil, http.StatusOK, &stored)
 	assert.NotContains(t, stored.FileIDs, earlyPlain.ID)
+	assert.NotContains(t, stored.FileIDs, bobsNew.ID)
+	assert.NotContains(t, stored.FileIDs, elsewhere.ID)
 	assert.Contains(t, stored.FileIDs, more.ID)
+	r = alice.do("PUT", "/api/v4/posts/"+withFile.ID+"/patch", map[string]any{
+		"props": map[string]any{"e2ee": alice.v2(t, "one file removed", ch.ID, "")}, "file_ids": []string{more.ID}})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	alice.mustJSON("GET", "/api/v4/posts/"+withFile.ID, nil, http.StatusOK, &stored)
+	assert.Equal(t, []string{more.ID}, stored.FileIDs)
+}
+
+// assertEditDoesNotAttach: an edit adding file `id` to the post either is refused or is saved
+// without it (Mattermost drops files the editor may not attach); the post's file_ids never carry
+// it. (Mattermost links the editor's own files to the post before the plugin's hook runs, even
+// when the hook then refuses the edit: design §15.6.)
+func assertEditDoesNotAttach(t *testing.T, c *client, postID string, e2ee map[string]any, keep []string, id, name string) {
+	t.Helper()
+	r := c.do("PUT", "/api/v4/posts/"+postID+"/patch", map[string]any{"message": placeholder, "props": map[string]any{"e2ee": e2ee}, "file_ids": append(append([]string{}, keep...), id)})
+	require.Contains(t, []int{http.StatusOK, http.StatusBadRequest}, r.status, "%s: %s", name, r.body)
+	var stored post
+	c.mustJSON("GET", "/api/v4/posts/"+postID, nil, http.StatusOK, &stored)
+	assert.NotContains(t, stored.FileIDs, id, name)
+}
+
+// Channel-key (v3) channels follow the same file rules: encrypted uploads only, and a v3 post
+// carries only its author's encrypted files of this channel, also in an edit.
+func TestChannelKeyFiles(t *testing.T) {
+	w := setup(t)
+	dir := t.TempDir()
+	alice, bob := newCKUser(t, w, dir, "ckfalice"), newCKUser(t, w, dir, "ckfbob")
+	var ch struct {
+		ID string `json:"id"`
+	}
+	alice.mustJSON("POST", "/api/v4/channels", map[string]string{
+		"team_id": alice.e.teamID, "name": randomName("it-ckf-"), "display_name": "Integration channel-key files", "type": "P",
+	}, http.StatusCreated, &ch)
+	alice.mustJSON("POST", "/api/v4/channels/"+ch.ID+"/members", map[string]string{"user_id": bob.userID}, http.StatusCreated, nil)
+	earlyPlain := alice.client.uploadOK(t, ch.ID, "photo.png", tinyPNG) // before encryption
+	r := alice.plugin("POST", "/channel/encryption_method?chanID="+ch.ID+"&method=channel", nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	other := newChannelKeyChannel(t, alice.client, bob.client)
+	recFile, rec := newRecord(t, alice, ch.ID, 1, map[string]string{alice.userID: alice.pubFile, bob.userID: bob.pubFile})
+	r = commit(t, alice.client, rec)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+
+	for name, content := range map[string][]byte{"photo.png": tinyPNG, "report.pdf": []byte("%PDF-1.4 plaintext"), f1Name(): []byte("not F1")} {
+		r := alice.upload(ch.ID, name, content)
+		assert.Equal(t, http.StatusBadRequest, r.status, "upload %s: %s", name, r.body)
+	}
+	imgCT := encryptFile(t, dir, tinyPNG)
+	pdfCT := encryptFile(t, dir, append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("channel key pdf "), 9000)...))
+	img := alice.client.uploadOK(t, ch.ID, f1Name(), imgCT)
+	pdf := alice.client.uploadOK(t, ch.ID, f1Name(), pdfCT)
+	assert.False(t, img.HasPreviewImage)
+	withFiles := v3post(ch.ID, encryptV3(t, alice, recFile, ch.ID, "image and pdf", alice))
+	withFiles.FileIDs = []string{img.ID, pdf.ID}
+	r = alice.createPost(withFiles)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	var stored post
+	r.json(t, &stored)
+	assert.ElementsMatch(t, []string{img.ID, pdf.ID}, stored.FileIDs)
+	// bob, a member, gets the exact ciphertexts back, and reads the post.
+	for id, ct := range map[string][]byte{img.ID: imgCT, pdf.ID: pdfCT} {
+		got := bob.raw("GET", "/api/v4/files/"+id, nil, "")
+		require.Equal(t, http.StatusOK, got.status)
+		assert.True(t, bytes.Equal(ct, got.body))
+	}
+	text, code := decryptV3(t, bob, alice, alice, recFile, ch.ID, stored.Props["e2ee"])
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "image and pdf", text)
+
+	bobs := bob.client.uploadOK(t, ch.ID, f1Name(), encryptFile(t, dir, []byte("bob's")))
+	elsewhere := alice.client.uploadOK(t, other, f1Name(), encryptFile(t, dir, []byte("other channel")))
+	for _, c := range []struct {
+		name, id, reason string
+	}{
+		{"a plaintext file", earlyPlain.ID, "not encrypted"},
+		{"another author's file", bobs.ID, "uploaded by someone else"},
+		{"another channel's file", elsewhere.ID, "another channel"},
+	} {
+		p := v3post(ch.ID, encryptV3(t, alice, recFile, ch.ID, "new post: "+c.name, alice))
+		p.FileIDs = []string{c.id}
+		r := alice.createPost(p)
+		assert.Equal(t, http.StatusBadRequest, r.status, "post with %s: %s", c.name, r.body)
+		assert.Contains(t, string(r.body), c.reason, c.name)
+	}
+	// Edits: a plaintext file is refused by the plugin, the others never get attached.
+	r = alice.do("PUT", "/api/v4/posts/"+stored.ID+"/patch", map[string]any{"message": placeholder,
+		"props": map[string]any{"e2ee": encryptV3(t, alice, recFile, ch.ID, "edit: plaintext file", alice)}, "file_ids": []string{img.ID, pdf.ID, earlyPlain.ID}})
+	assert.Equal(t, http.StatusBadRequest, r.status, "edit adding a plaintext file: %s", r.body)
+	assert.Contains(t, string(r.body), "not encrypted")
+	for name, id := range map[string]string{"another author's file": bobs.ID, "another channel's file": elsewhere.ID} {
+		assertEditDoesNotAttach(t, alice.client, stored.ID, encryptV3(t, alice, recFile, ch.ID, "edit: "+name, alice), []string{img.ID, pdf.ID}, id, name)
+	}
+	alice.mustJSON("GET", "/api/v4/posts/"+stored.ID, nil, http.StatusOK, &stored)
+	assert.ElementsMatch(t, []string{img.ID, pdf.ID}, stored.FileIDs, "refused edits changed nothing")
+	// An edit may add one's own new encrypted file and drop another.
+	more := alice.client.uploadOK(t, ch.ID, f1Name(), encryptFile(t, dir, []byte("added in an edit")))
+	r = alice.do("PUT", "/api/v4/posts/"+stored.ID+"/patch", map[string]any{"message": placeholder,
+		"props": map[string]any{"e2ee": encryptV3(t, alice, recFile, ch.ID, "edited", alice)}, "file_ids": []string{img.ID, more.ID}})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	alice.mustJSON("GET", "/api/v4/posts/"+stored.ID, nil, http.StatusOK, &stored)
+	assert.ElementsMatch(t, []string{img.ID, more.ID}, stored.FileIDs)
 }

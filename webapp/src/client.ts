@@ -169,8 +169,26 @@ export const restAPI = {
         return fetchJSON<UserProfile>(`${siteURL}/api/v4/users/username/${encodeURIComponent(username)}`, 'GET', undefined, field('message'));
     },
     /** PUT /api/v4/posts/{id}/patch: the edit is saved and shown as edited. */
-    patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post> {
+    patchPost(patch: {id: string; message: string; props: Record<string, unknown>; file_ids?: string[]}): Promise<Post> {
         return fetchJSON<Post>(`${siteURL}/api/v4/posts/${encodeURIComponent(patch.id)}/patch`, 'PUT', patch, field('message'));
+    },
+    /** POST /api/v4/files: uploads one file into a channel (multipart, as the host does); its file ID. */
+    async uploadFile(channelId: string, file: File): Promise<string> {
+        const form = new FormData();
+        form.append('channel_id', channelId);
+        form.append('files', file, file.name);
+        const headers: Record<string, string> = {'X-Requested-With': 'XMLHttpRequest'};
+        const csrf = csrfToken();
+        if (csrf) {
+            headers['X-CSRF-Token'] = csrf;
+        }
+        const res = await fetch(`${siteURL}/api/v4/files`, {method: 'POST', headers, credentials: 'include', body: form});
+        const data = await res.json().catch(() => null) as {file_infos?: Array<{id?: unknown}>; message?: unknown} | null;
+        const id = data?.file_infos?.[0]?.id;
+        if (!res.ok || typeof id !== 'string') {
+            throw new PluginAPIError(typeof data?.message === 'string' && data.message ? data.message : `upload failed with status ${res.status}`, res.status);
+        }
+        return id;
     },
 };
 

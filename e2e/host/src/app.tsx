@@ -16,7 +16,7 @@ import {getMyPreferences} from 'mattermost-redux/actions/preferences';
 import {AdminConsolePluginPage, adminConsolePluginId} from './admin_console';
 import {runMessageWillBePostedHooks, runSlashCommandWillBePostedHooks} from './hooks';
 import {initializePlugins} from './plugins';
-import {HOST_RHS_THREAD, type Registered} from './plugins_state';
+import {CHANGED_SELECTED_THREAD, HOST_RHS_THREAD, SELECT_STATIC_PAGE, type Registered} from './plugins_state';
 import {PostUtils} from './post_utils';
 import {notificationListeners, type HostNotification} from './notifications';
 import {connectWebSocket} from './websocket';
@@ -149,11 +149,35 @@ function useDraftSync(store: Store, channelId: string, rootId: string, text: str
     }, [store, channelId, rootId, text]);
 }
 
-function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: string; rootId: string; prefix: string}) {
+type ChooseRef = React.MutableRefObject<((files: File[]) => void) | null>;
+
+// As file_upload's drag and drop (dragster on the centre channel, the RHS or the thread pane): files
+// dropped anywhere in the area go to that area's composer, through the same hooks as the file input.
+function dropArea(choose: ChooseRef) {
+    return {
+        onDragOver: (e: React.DragEvent) => {
+            if (Array.from(e.dataTransfer?.types || []).includes('Files')) {
+                e.preventDefault();
+            }
+        },
+        onDrop: (e: React.DragEvent) => {
+            const dropped = Array.from(e.dataTransfer?.files || []);
+            if (dropped.length && choose.current) {
+                e.preventDefault();
+                choose.current(dropped);
+            }
+        },
+    };
+}
+
+function Composer({store, channelId, rootId, prefix, chooseRef}: {store: Store; channelId: string; rootId: string; prefix: string; chooseRef?: ChooseRef}) {
     const [text, setText] = useState('');
     const [error, setError] = useState('');
     const [busy, setBusy] = useState(false);
     const files = useFileUpload(store, channelId, rootId);
+    if (chooseRef) {
+        chooseRef.current = files.choose;
+    }
     useDraftSync(store, channelId, rootId, text);
     const submit = async () => {
         const message = text;
@@ -210,6 +234,14 @@ function Composer({store, channelId, rootId, prefix}: {store: Store; channelId: 
                 value={text}
                 placeholder={rootId ? 'Reply…' : 'Write a message…'}
                 onChange={(e) => setText(e.target.value)}
+                onPaste={(e) => {
+                    // As file_upload's paste handler: pasted files (a screenshot) are uploaded, the text stays.
+                    const pasted = Array.from(e.clipboardData?.files || []);
+                    if (pasted.length) {
+                        e.preventDefault();
+                        files.choose(pasted);
+                    }
+                }}
                 onKeyDown={(e) => {
                     if (e.key === 'Enter' && !e.shiftKey) {
                         e.preventDefault();
@@ -317,8 +349,11 @@ function PostView({store, post, isRHS, onReply}: {store: Store; post: any; isRHS
                     ))}
                 </div>
             )}
-            <div className='post-body' data-testid='post-body'>{body}</div>
-            {Array.isArray(post.file_ids) && post.file_ids.length > 0 && <Attachments post={post}/>}
+            {/* As post_component: the message and the file list are children of .post__body. */}
+            <div className='post__body'>
+                <div className='post-body' data-testid='post-body'>{body}</div>
+                {Array.isArray(post.file_ids) && post.file_ids.length > 0 && <Attachments post={post}/>}
+            </div>
             {editing && <HostEdit store={store} post={post} onClose={() => setEditing(false)}/>}
         </div>
     );
@@ -334,7 +369,7 @@ function Attachments({post}: {post: any}) {
     const plugin = open ? previews.find((p) => (p.override as (f: unknown, p: unknown) => boolean)(open, post)) : undefined;
     const PluginPreview = plugin ? plugin.component as React.ComponentType<Record<string, unknown>> : null;
     return (
-        <div className='post-attachments' data-testid='post-attachments'>
+        <div className='post-image__columns post-attachments' data-testid='fileAttachmentList'>
             {infos.map((f) => (
                 <button key={f.id} data-testid='post-attachment' data-file-id={f.id} onClick={() => setOpen(f)}>{f.name}</button>
             ))}
@@ -376,11 +411,45 @@ function Thread({store, rootId, onClose}: {store: Store; rootId: string; onClose
         store.dispatch(getPostThread(rootId) as any);
     }, [rootId, store]);
     useMissingProfiles(store, posts);
+    const choose: ChooseRef = React.useRef(null);
     return (
-        <div className='rhs' data-testid='rhs'>
+        <div className='rhs' data-testid='rhs' {...dropArea(choose)}>
             <div className='rhs-header'>{'Thread'}<button data-testid='rhs-close' onClick={onClose}>{'×'}</button></div>
             <div className='rhs-posts'>{posts.map((p) => <PostView key={p.id} store={store} post={p} isRHS={true}/>)}</div>
-            {root && <Composer store={store} channelId={root.channel_id} rootId={rootId} prefix='rhs-'/>}
+            {root && <Composer store={store} channelId={root.channel_id} rootId={rootId} prefix='rhs-' chooseRef={choose}/>}
+        </div>
+    );
+}
+
+// As the Threads view (components/threading/global_threads): one thread in the centre with its own
+// reply box; views.lhs.currentStaticPageId is 'threads' and views.threads.selectedThreadIdInTeam
+// names the thread. The current channel stays what it was (here, the channel shown before).
+function ThreadsView({store, rootId}: {store: Store; rootId: string}) {
+    const teamId = useSelector((s: AnyState) => s.entities.teams.currentTeamId);
+    const root = useSelector((s: AnyState) => s.entities.posts.posts[rootId]);
+    const posts = usePosts(root ? root.channel_id : '', rootId);
+    useEffect(() => {
+        store.dispatch({type: SELECT_STATIC_PAGE, data: 'threads'});
+        store.dispatch({type: CHANGED_SELECTED_THREAD, data: {team_id: teamId, thread_id: rootId}});
+        store.dispatch(getPostThread(rootId) as any);
+        return () => {
+            store.dispatch({type: SELECT_STATIC_PAGE, data: ''});
+        };
+    }, [rootId, teamId, store]);
+    useMissingProfiles(store, posts);
+    const choose: ChooseRef = React.useRef(null);
+    const roots: Registered[] = useSelector((s: AnyState) => s.plugins.components.Root || NONE);
+    return (
+        <div className='layout'>
+            <div className='center threads-view' data-testid='threads-view' {...dropArea(choose)}>
+                <div className='channel-header'>{'Threads'}</div>
+                <div className='post-list'>{posts.map((p) => <PostView key={p.id} store={store} post={p} isRHS={false}/>)}</div>
+                {root && <Composer store={store} channelId={root.channel_id} rootId={rootId} prefix='threads-' chooseRef={choose}/>}
+            </div>
+            {roots.map((r) => {
+                const Component = r.component as React.ComponentType<Record<string, unknown>>;
+                return <ErrorBoundary key={r.id} name={r.pluginId}><Component theme={theme} webSocketClient={wsClient}/></ErrorBoundary>;
+            })}
         </div>
     );
 }
@@ -422,12 +491,13 @@ function ChannelView({store}: {store: Store}) {
     const posts = usePosts(channelId);
     useMissingProfiles(store, posts);
     const listRef = React.useRef<HTMLDivElement>(null);
+    const choose: ChooseRef = React.useRef(null);
     useEffect(() => { // newest at the bottom, in view, as the web app keeps it
         listRef.current?.scrollTo({top: listRef.current.scrollHeight});
     }, [posts.length]);
     return (
         <div className='layout'>
-            <div className='center'>
+            <div className='center' data-testid='center' {...dropArea(choose)}>
                 <div className='channel-header' data-testid='channel-header'>
                     <span data-testid='channel-name' className='channel-name'>{channel ? channel.display_name : ''}</span>
                     <span data-testid='host-current-user' className='me'>{me ? `@${me.username}` : ''}</span>
@@ -444,7 +514,7 @@ function ChannelView({store}: {store: Store}) {
                 <div className='post-list' data-testid='post-list' ref={listRef}>
                     {posts.map((p) => <PostView key={p.id} store={store} post={p} isRHS={false} onReply={setRhsRoot}/>)}
                 </div>
-                {channelId && <Composer store={store} channelId={channelId} rootId='' prefix=''/>}
+                {channelId && <Composer store={store} channelId={channelId} rootId='' prefix='' chooseRef={choose}/>}
             </div>
             {rhsRoot && <Thread store={store} rootId={rhsRoot} onClose={() => setRhsRoot('')}/>}
             {roots.map((r) => {
@@ -522,5 +592,9 @@ function Routed({store}: {store: Store}) {
         return () => window.removeEventListener('hashchange', onChange);
     }, []);
     const pluginId = adminConsolePluginId(hash);
-    return pluginId ? <AdminConsolePluginPage pluginId={pluginId}/> : <ChannelView store={store}/>;
+    const thread = hash.match(/^#\/[^/]+\/threads\/([a-z0-9]{26})/);
+    if (pluginId) {
+        return <AdminConsolePluginPage pluginId={pluginId}/>;
+    }
+    return thread ? <ThreadsView store={store} rootId={thread[1]}/> : <ChannelView store={store}/>;
 }

@@ -97,16 +97,23 @@ export function pluginsReducer(state: PluginsState = initial, action: AnyAction)
 // views.posts.editingPost as the web app keeps it (actions/views/posts: setEditingPost /
 // unsetEditingPost dispatch TOGGLE_EDITING_POST); plugins may watch it. views.browser.focused
 // (window focus/blur) and views.rhs (the open thread), which desktop notifications read.
+// views.lhs.currentStaticPageId ('threads' in the Threads view; actions/views/lhs selectStaticPage)
+// and views.threads.selectedThreadIdInTeam (reducers/views/threads, CHANGED_SELECTED_THREAD).
 export interface ViewsState {
     posts: {editingPost: {postId?: string; show: boolean; isRHS?: boolean}};
     browser: {focused: boolean};
     rhs: {isSidebarOpen: boolean; selectedPostId: string};
+    lhs: {currentStaticPageId: string};
+    threads: {selectedThreadIdInTeam: Record<string, string>};
 }
 
 export const BROWSER_CHANGE_FOCUS = 'BROWSER_CHANGE_FOCUS';
 export const HOST_RHS_THREAD = 'HOST_RHS_THREAD';
+export const SELECT_STATIC_PAGE = 'SELECT_STATIC_PAGE';
+export const CHANGED_SELECTED_THREAD = 'CHANGED_SELECTED_THREAD';
 
-const initialViews: ViewsState = {posts: {editingPost: {show: false}}, browser: {focused: true}, rhs: {isSidebarOpen: false, selectedPostId: ''}};
+const initialViews: ViewsState = {posts: {editingPost: {show: false}}, browser: {focused: true}, rhs: {isSidebarOpen: false, selectedPostId: ''},
+    lhs: {currentStaticPageId: ''}, threads: {selectedThreadIdInTeam: {}}};
 
 export function viewsReducer(state: ViewsState = initialViews, action: AnyAction): ViewsState {
     switch (action.type) {
@@ -116,6 +123,10 @@ export function viewsReducer(state: ViewsState = initialViews, action: AnyAction
         return {...state, browser: {focused: Boolean(action.focus)}};
     case HOST_RHS_THREAD:
         return {...state, rhs: {isSidebarOpen: Boolean(action.postId), selectedPostId: action.postId || ''}};
+    case SELECT_STATIC_PAGE:
+        return {...state, lhs: {currentStaticPageId: action.data || ''}};
+    case CHANGED_SELECTED_THREAD:
+        return {...state, threads: {selectedThreadIdInTeam: {...state.threads.selectedThreadIdInTeam, [action.data.team_id]: action.data.thread_id}}};
     default:
         return state;
     }

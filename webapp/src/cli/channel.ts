@@ -67,7 +67,7 @@ export async function encryptChannel(io: CliIO): Promise<string> {
     const creator = creatorFile ? await io.readPublicKey(creatorFile) : me;
     const ctx = io.context(true) as MessageContext;
     const key = await openEpochKeyFromRecord(record, keys, me, creator);
-    const text = fromUtf8(await io.readStdin(), 'stdin');
+    const text = fromUtf8(await io.readStdin(), 'stdin').replace(/^\uFEFF/, ''); // a byte order mark opens the file, not the message
     return JSON.stringify(await encryptV3({text}, keys, key, ctx)) + '\n';
 }
 

@@ -11,15 +11,19 @@ import {decryptMessage, encryptV1, encryptV2} from '../crypto/p2p';
 import {signPushProof} from '../crypto/push_proof';
 import {formatSafetyNumber, safetyNumberOf} from '../crypto/safety';
 import {FILE_COMMANDS, FILE_USAGE, FileUsageError, runFileCommand} from './files';
-import type {MessageContext, PublicKey} from '../crypto/types';
+import {parseFileEntries} from '../crypto/file_entry';
+import type {MessageContext, MessagePayload, PublicKey} from '../crypto/types';
 
 import {verifyServer} from './verify_server';
+import {EXPORT_USAGE, ExportUsageError, runDecryptExport} from './decrypt_export';
+import {BUNDLE_USAGE, BundleUsageError, runExportBundle} from './export_bundle';
 
 const USAGE = `usage:
   mm-e2ee keygen                                   print a new clear-text key backup
   mm-e2ee pubkey BACKUP_FILE                       print the public key JSON, then the key ID
   mm-e2ee encrypt --key BACKUP_FILE --to PUBKEY_FILE [--to PUBKEY_FILE ...]
-                  [--format v1|v2] [--channel ID --root ID --user ID]   stdin text -> props.e2ee JSON
+                  [--format v1|v2] [--channel ID --root ID --user ID] [--files FILES_JSON]
+                                                                        stdin text -> props.e2ee JSON
   mm-e2ee encrypt --format channel --epoch-record FILE --key BACKUP_FILE --channel ID --root ID --user ID
                   [--creator PUBKEY_FILE]                               stdin text -> v3 props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
@@ -33,11 +37,15 @@ const USAGE = `usage:
                                                    print the two users' safety number (12 groups of 5 digits)
   mm-e2ee verify-server --url SITE_URL --hashes HASHES_FILE [--every 10m]   check the served plugin code
 ${FILE_USAGE}
+${BUNDLE_USAGE}
+${EXPORT_USAGE}
 v2 (the default format) and channel need --channel, --root ("" for a top-level post) and --user (the sender's user ID).
 A channel-key (v3) message needs the epoch record it names; --creator is the record's creator key
 (default: the sender's key for decrypt, your own for encrypt). A --to without USERID= gets the user ID
 "k" + the first 25 hex digits of its key ID.
-exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key), 4 not a recipient
+--files: a JSON array of file entries (design §15.4) put into the v2 payload as "files".
+exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key;
+decrypt-export: a post or file failed or could not be verified), 4 not a recipient (decrypt-export: nothing for this key)
 (verify-server: 5 when the served code differs from the release or is missing)`;
 
 const EXIT = {ok: 0, failure: 1, usage: 2, integrity: 3, notRecipient: 4} as const;
@@ -49,7 +57,7 @@ interface Opts {
     flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'epoch', 'epoch-record', 'creator', 'pubkey', 'other-user', 'other-pubkey']);
+const VALUE_FLAGS = new Set(['key', 'to', 'format', 'channel', 'root', 'user', 'sender', 'nonce', 'epoch', 'epoch-record', 'creator', 'pubkey', 'other-user', 'other-pubkey', 'files']);
 
 function parseArgs(args: string[]): Opts {
     const positional: string[] = [];
@@ -157,6 +165,13 @@ async function run(argv: string[]): Promise<void> {
     if (cmd && FILE_COMMANDS.has(cmd)) {
         return runFileCommand(cmd, rest);
     }
+    if (cmd === 'export-bundle') {
+        return runExportBundle(rest);
+    }
+    if (cmd === 'decrypt-export') {
+        process.exitCode = await runDecryptExport(rest);
+        return;
+    }
     if (cmd === 'verify-server') {
         // Its own options and exit codes (verify_server.ts).
         process.exitCode = await verifyServer(rest, {out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s)});
@@ -199,10 +214,19 @@ async function run(argv: string[]): Promise<void> {
         }
         const recipients = await Promise.all(to.map(readPublicKey));
         const ctx = context(o, format === 'v2');
-        const text = fromUtf8(await readStdin(), 'stdin');
+        const filesFile = one(o, 'files', false);
+        if (filesFile !== undefined && format !== 'v2') {
+            throw new UsageError('--files needs --format v2');
+        }
+        const payload: MessagePayload = {text: ''};
+        if (filesFile !== undefined) {
+            payload.files = filesJSON(readFile(filesFile));
+        }
+        // A byte order mark opens the file, not the message (the decoder keeps it since plaintexts must round-trip).
+        payload.text = fromUtf8(await readStdin(), 'stdin').replace(/^\uFEFF/, '');
         const msg = format === 'v1'
-            ? await encryptV1(text, keys, recipients)
-            : await encryptV2({text}, keys, recipients, ctx as MessageContext);
+            ? await encryptV1(payload.text, keys, recipients)
+            : await encryptV2(payload, keys, recipients, ctx as MessageContext);
         process.stdout.write(JSON.stringify(msg) + '\n');
         return;
     }
@@ -253,6 +277,21 @@ async function run(argv: string[]): Promise<void> {
     }
 }
 
+/** --files: file entries checked by the readers' own rules (§15.4) before they are signed. */
+function filesJSON(text: string): unknown[] {
+    let files: unknown;
+    try {
+        files = JSON.parse(text);
+    } catch {
+        throw new MalformedError('--files: not JSON');
+    }
+    if (!Array.isArray(files)) {
+        throw new MalformedError('--files: expected a JSON array of file entries');
+    }
+    parseFileEntries({text: '', files});
+    return files;
+}
+
 function versionOf(input: string): unknown {
     try {
         return (JSON.parse(input) as {version?: unknown})?.version;
@@ -262,7 +301,7 @@ function versionOf(input: string): unknown {
 }
 
 function exitCodeOf(e: unknown): number {
-    if (e instanceof UsageError || e instanceof FileUsageError) {
+    if (e instanceof UsageError || e instanceof FileUsageError || e instanceof ExportUsageError || e instanceof BundleUsageError) {
         return EXIT.usage;
     }
     if (e instanceof IntegrityError) {
@@ -283,7 +322,7 @@ run(process.argv.slice(2)).then(
     },
     (e: unknown) => {
         process.stderr.write(`mm-e2ee: ${e instanceof Error ? e.message : String(e)}\n`);
-        if (e instanceof UsageError || e instanceof FileUsageError) {
+        if (e instanceof UsageError || e instanceof FileUsageError || e instanceof ExportUsageError || e instanceof BundleUsageError) {
             process.stderr.write(USAGE + '\n');
         }
         process.exitCode = exitCodeOf(e);

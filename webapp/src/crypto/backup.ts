@@ -133,7 +133,17 @@ export function parseBackupEntries(armor: string): BackupEntry[] {
         if (!Array.isArray(o.keys) || o.keys.length === 0 || o.keys.length > MAX_BACKUP_KEYS) {
             throw new BackupFormatError(`backup: "keys" must be a list of 1 to ${MAX_BACKUP_KEYS} key sets`);
         }
-        return o.keys.map((k, i) => entryOf(k, `keys[${i}]`));
+        const entries = o.keys.map((k, i) => entryOf(k, `keys[${i}]`));
+        // §11.4: no key ID twice. The ID hashes both public points, so equal points = equal IDs.
+        const seen = new Set<string>();
+        entries.forEach((e, i) => {
+            const points = [e.encr.x, e.encr.y, e.sign.x, e.sign.y].map((c) => toBase64(fromBase64Url(c as string) as Uint8Array)).join();
+            if (seen.has(points)) {
+                throw new BackupFormatError(`backup: keys[${i}] repeats an earlier key`);
+            }
+            seen.add(points);
+        });
+        return entries;
     }
     const single = armorBody(armor, BACKUP_BEGIN, BACKUP_END);
     if (single === null) {

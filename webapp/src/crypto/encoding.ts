@@ -117,7 +117,8 @@ export function fromBase64Url(value: string): Bytes | null {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', {fatal: true});
+// ignoreBOM keeps a leading U+FEFF: it is part of the text (a v1 message may start with it).
+const decoder = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true});
 
 export function utf8(s: string): Bytes {
     return encoder.encode(s) as Bytes;

@@ -8,6 +8,7 @@ import {sha256 as sha256js} from '@noble/hashes/sha2';
 
 import {bs, bytesEqual, concat, framed, framedList, fromBase64, toBase64, u32be, u64be, utf8, type Bytes} from './encoding';
 import {CryptoError, IntegrityError, MalformedError, NotRecipientError, UnsupportedVersionError} from './errors';
+import {pointProblem} from './point';
 import {ECDH_P256, ECDSA_SHA256, randomBytes, subtle, verifySignature} from './subtle';
 import type {PrivateKeySet, PublicKey} from './types';
 import {wrapForAll, type KdfInput} from './wrap';
@@ -20,6 +21,8 @@ const L_COMMIT = utf8('mm-e2ee/channel/v3/commitment');
 
 /** Writers fill parts of this many wraps; readers accept 1..PART_MAX per part (about 55 KB of JSON). */
 export const PART_MAX = 400;
+/** A record has 1..PARTS_MAX parts (40,000 members), as the server accepts. */
+export const PARTS_MAX = 100;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export type WrapJSON = [string, string, string]; // [userId, B64 keyID, B64 W]
@@ -126,8 +129,9 @@ export function checkEpoch(v: unknown, field = 'epoch'): number {
     return v;
 }
 
+/** As v2's createdAt (§3.1): -0 is refused too, as the server refuses it. */
 export function checkCreatedAt(v: unknown): number {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || Object.is(v, -0)) {
         throw new MalformedError('createdAt: expected a non-negative integer (ms since epoch)');
     }
     return v;
@@ -164,10 +168,12 @@ function asObject(v: unknown, what: string, fields: string[]): Record<string, un
     return o;
 }
 
+/** A point on P-256, as v2's pubECDHE and as the server checks it (§3.1). */
 function parsePoint(v: unknown): Bytes {
     const p = fromBase64(v, 'pubECDHE', 65);
-    if (p[0] !== 0x04) {
-        throw new MalformedError('pubECDHE: expected an uncompressed point (04 || X || Y)');
+    const problem = pointProblem(p);
+    if (problem) {
+        throw new MalformedError(`pubECDHE: ${problem}`);
     }
     return p;
 }
@@ -211,8 +217,8 @@ function parseCommon(o: Record<string, unknown>) {
 /** Full form (§13.3): checks the structure and computes the part hashes (not the signature). */
 export function parseEpochRecord(json: unknown): ParsedEpochRecord {
     const o = asObject(json, 'epoch record', RECORD_FIELDS);
-    if (!Array.isArray(o.parts) || o.parts.length === 0) {
-        throw new MalformedError('parts: expected a non-empty array');
+    if (!Array.isArray(o.parts) || o.parts.length === 0 || o.parts.length > PARTS_MAX) {
+        throw new MalformedError(`parts: expected 1 to ${PARTS_MAX} parts`);
     }
     const users = new Set<string>();
     const ids = new Set<string>();
@@ -229,8 +235,8 @@ export function parseEpochRecord(json: unknown): ParsedEpochRecord {
 /** Header form (§13.3): the record with part hashes instead of parts. */
 export function parseEpochHeader(json: unknown): ParsedEpochHeader {
     const o = asObject(json, 'epoch record header', HEADER_FIELDS);
-    if (!Array.isArray(o.partHashes) || o.partHashes.length === 0) {
-        throw new MalformedError('partHashes: expected a non-empty array');
+    if (!Array.isArray(o.partHashes) || o.partHashes.length === 0 || o.partHashes.length > PARTS_MAX) {
+        throw new MalformedError(`partHashes: expected 1 to ${PARTS_MAX} hashes`);
     }
     return {
         ...parseCommon(o),
@@ -384,6 +390,9 @@ export async function createEpochRecord(o: NewEpochOptions): Promise<{record: Ep
         throw new CryptoError('createdAt: expected a non-negative integer (ms since epoch)');
     }
     checkRecipients(o.recipients);
+    if (o.recipients.length > PART_MAX * PARTS_MAX) {
+        throw new CryptoError(`at most ${PART_MAX * PARTS_MAX} members per epoch record`);
+    }
     const kRaw = randomBytes(32);
     let key: CryptoKey;
     let commitment: Bytes;

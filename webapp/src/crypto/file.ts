@@ -95,12 +95,12 @@ async function readSlice(blob: Blob, start: number, end: number): Promise<Bytes>
 /** Collects output parts, folding them into Blobs so that JS keeps at most MERGE_BYTES of arrays. */
 class BlobBuilder {
     private blobs: Blob[] = [];
-    private parts: Uint8Array[] = [];
+    private parts: BlobPart[] = [];
     private pending = 0;
 
-    push(part: Uint8Array): void {
-        this.parts.push(part);
-        this.pending += part.length;
+    push(part: Uint8Array | ArrayBuffer): void {
+        this.parts.push(part as BlobPart);
+        this.pending += part.byteLength;
         if (this.pending >= MERGE_BYTES) {
             this.flush();
         }
@@ -108,13 +108,16 @@ class BlobBuilder {
 
     private flush(): void {
         if (this.parts.length) {
-            this.blobs.push(new Blob(this.parts as BlobPart[]));
+            this.blobs.push(new Blob(this.parts));
             this.parts = [];
             this.pending = 0;
         }
     }
 
     finish(type: string): Blob {
+        if (!this.blobs.length) {
+            return new Blob(this.parts, {type}); // small files: one Blob, one copy
+        }
         this.flush();
         return new Blob(this.blobs, {type});
     }
@@ -148,7 +151,8 @@ export async function encryptFile(data: Blob, options: EncryptFileOptions = {}):
     const groups = Math.ceil(n / GROUP_CHUNKS);
     const out = new BlobBuilder();
     out.push(header);
-    const digests: Uint8Array[] = [await digest(header)];
+    const headerDigest = digest(header); // runs while the first group is read and sealed
+    const digests: Array<Uint8Array | Promise<Uint8Array>> = [headerDigest];
     await pipeline(groups, async (g) => {
         // One read per group; the chunks of a group are sealed at once into one output buffer.
         const first = g * GROUP_CHUNKS;
@@ -167,7 +171,7 @@ export async function encryptFile(data: Blob, options: EncryptFileOptions = {}):
         out.push(sealed);
         digests.push(d);
     });
-    return {ciphertext: out.finish('application/octet-stream'), key: keyBytes, hash: await digest(concat(...digests)), size};
+    return {ciphertext: out.finish('application/octet-stream'), key: keyBytes, hash: await digest(concat(...await Promise.all(digests))), size};
 }
 
 /** Reads only the header and the size of an F1 ciphertext: checks the header and that the size
@@ -188,43 +192,43 @@ export function plaintextSizeOf(ciphertextSize: number): number {
 /** Decrypts an F1 file. With `expectedHash`, the ciphertext must also hash to it (§15.3).
  * Returns the plaintext only when every check passed; throws FileVerificationError otherwise. */
 export async function decryptFile(ciphertext: Blob, keyBytes: Uint8Array, expectedHash?: Uint8Array, type = 'application/octet-stream'): Promise<Blob> {
-    const key = await importFileKey(keyBytes, 'decrypt');
-    const header = await readSlice(ciphertext, 0, F1_HEADER_BYTES);
+    const [key, header] = await Promise.all([importFileKey(keyBytes, 'decrypt'), readSlice(ciphertext, 0, F1_HEADER_BYTES)]);
     const prefix = parseFileHeader(header);
     const total = ciphertext.size;
     plaintextSizeOf(total);
     const n = Math.ceil((total - F1_HEADER_BYTES) / SEGMENT_BYTES);
     const groups = Math.ceil(n / GROUP_CHUNKS);
     const out = new BlobBuilder();
-    const digests: Uint8Array[] = [await digest(header)];
+    const digests: Array<Uint8Array | Promise<Uint8Array>> = expectedHash ? [digest(header)] : [];
     await pipeline(groups, async (g) => {
         const first = g * GROUP_CHUNKS;
         const count = Math.min(GROUP_CHUNKS, n - first);
         const start = F1_HEADER_BYTES + (first * SEGMENT_BYTES);
         const sealed = await readSlice(ciphertext, start, Math.min(total, start + (count * SEGMENT_BYTES)));
-        const plain = new Uint8Array(sealed.length - (count * F1_TAG_BYTES));
-        const [d] = await Promise.all([
+        // The group's hash runs beside its chunks' decryption; plaintext chunks go to the output
+        // as WebCrypto returns them (no copy into one buffer).
+        const [d, ...plain] = await Promise.all([
             expectedHash ? digest(sealed) : Promise.resolve(undefined),
             ...Array.from({length: count}, async (_, j) => {
                 const i = first + j;
-                let c: ArrayBuffer;
                 try {
-                    c = await subtle().decrypt({name: 'AES-GCM', iv: nonce(prefix, i, i === n - 1), additionalData: header, tagLength: 128},
+                    return await subtle().decrypt({name: 'AES-GCM', iv: nonce(prefix, i, i === n - 1), additionalData: header, tagLength: 128},
                         key, sealed.subarray(j * SEGMENT_BYTES, (j + 1) * SEGMENT_BYTES));
                 } catch {
                     throw new FileVerificationError(`chunk ${i} does not authenticate (wrong key, changed, moved, truncated or extended)`);
                 }
-                plain.set(new Uint8Array(c), j * F1_CHUNK_BYTES);
             }),
         ]);
-        return {plain, d};
+        return {plain: plain as ArrayBuffer[], d};
     }, ({plain, d}) => {
-        out.push(plain);
+        for (const p of plain) {
+            out.push(p);
+        }
         if (d) {
             digests.push(d);
         }
     });
-    if (expectedHash && !bytesEqual(await digest(concat(...digests)), expectedHash)) {
+    if (expectedHash && !bytesEqual(await digest(concat(...await Promise.all(digests))), expectedHash)) {
         throw new FileVerificationError('the ciphertext is not the one the message names (hash)');
     }
     return out.finish(type);

@@ -145,6 +145,7 @@ function parseEntry(v: unknown, field: string): FileEntry {
 /** The file entries of a decrypted payload ([] when it has no "files"); MalformedError when the
  * member breaks §15.4 (then none of the files is shown). */
 export function parseFileEntries(payload: Record<string, unknown>): FileEntry[] {
+    obj(payload, 'payload'); // decryption hands an object; anything else is a MalformedError, not a TypeError
     if (!('files' in payload) || payload.files === undefined) {
         return [];
     }

@@ -55,8 +55,9 @@ async function lookup(serverURL: string, params: string, fetchFn: FetchLike): Pr
     }
 }
 
+// A number or time too large to hold exactly is unknown (null), as a missing one.
 function num(s: string | undefined): number | null {
-    if (!s || !/^\d+$/.test(s)) {
+    if (!s || !/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
         return null;
     }
     return Number(s);
@@ -64,7 +65,8 @@ function num(s: string | undefined): number | null {
 
 function date(s: string | undefined): Date | null {
     const n = num(s);
-    return n === null ? null : new Date(n * 1000);
+    const d = n === null ? null : new Date(n * 1000);
+    return d && Number.isFinite(d.getTime()) ? d : null;
 }
 
 function unescapeUid(s: string): string {

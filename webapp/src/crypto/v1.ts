@@ -7,18 +7,25 @@ import type {EncryptedMessageJSON, PrivateKeySet, PublicKey} from './types';
 import {uniqueRecipients} from './recipients';
 import {newMessageKeys, unwrapForMe, wrapForAll, type KdfInput} from './wrap';
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 const CTR = (iv: Bytes): AesCtrParams => ({name: 'AES-CTR', counter: iv, length: 64});
 
 /** v1: KWK = first 16 bytes of SHA-256(Z). */
 const kdfInputV1: KdfInput = (z) => z;
 
-async function signedDataV1(iv: Bytes, pubECDHE: Bytes, ids: Bytes[], ciphertext: Bytes): Promise<Bytes> {
+export async function signedDataV1(iv: Bytes, pubECDHE: Bytes, ids: Bytes[], ciphertext: Bytes): Promise<Bytes> {
     return concat(iv, await sha256(pubECDHE), u32le(ids.length), ...ids, u32le(ciphertext.length), ciphertext);
 }
 
 export async function encryptV1(text: string, sender: PrivateKeySet, recipients: PublicKey[]): Promise<EncryptedMessageJSON> {
     if (typeof text !== 'string') {
         throw new CryptoError('text: expected a string');
+    }
+    // v1 carries the text as UTF-8, which has no form for a lone surrogate: TextEncoder would
+    // write U+FFFD and the reader would see another text than the sender's.
+    if (LONE_SURROGATE.test(text)) {
+        throw new CryptoError('text: not well-formed Unicode (a lone surrogate)');
     }
     const recips = uniqueRecipients(recipients);
     const s = subtle();

@@ -45,7 +45,7 @@ function aad(createdAt: number, c: MessageContext): Bytes {
     return framed(LABEL_AAD, ...contextItems(createdAt, c));
 }
 
-function signedDataV2(m: Omit<ParsedV2, 'signature'>, c: MessageContext): Bytes {
+export function signedDataV2(m: Omit<ParsedV2, 'signature'>, c: MessageContext): Bytes {
     const items: Bytes[] = [LABEL_SIG, u32be(2), ...contextItems(m.createdAt, c), m.iv, m.pubECDHE, u32be(m.keys.length)];
     for (const k of m.keys) {
         items.push(k.id, k.wrapped);

@@ -15,10 +15,13 @@ import {SendRefusedError, type ChannelEncryptor} from './encryptor';
 import {encryptedPayloadOf} from './decrypt_service';
 import {PLACEHOLDER, isEncryptedPost, refuseKeyBackup, safeProps} from './post_shape';
 import type {ChannelMethods} from './state';
+import {MAX_POST_FILE_IDS, fileEntryToJSON, parseFileEntries, type FileEntryJSON} from '../crypto/file_entry';
 
 export interface EditSession {
     post: Post;
     text: string;
+    /** The post's encrypted files as its payload lists them (design §15.4), if any. */
+    files?: FileEntryJSON[];
 }
 
 /** Which post (if any) our editor is open for. */
@@ -35,8 +38,8 @@ export class EditController {
         };
     };
 
-    open(post: Post, text: string): void {
-        this.session = {post, text};
+    open(post: Post, text: string, files?: FileEntryJSON[]): void {
+        this.session = {post, text, files};
         this.emit();
     }
 
@@ -55,7 +58,7 @@ export class EditController {
 export interface EditDeps {
     encryptor: ChannelEncryptor;
     currentUserId(): string;
-    patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
+    patchPost(patch: {id: string; message: string; props: Record<string, unknown>; file_ids?: string[]}): Promise<Post>;
     onSaved?(post: Post): void;
     /** The encrypted files the post lists now (design §15.4): an edit keeps them. */
     filesOf?(post: Post): Promise<unknown>;
@@ -63,16 +66,40 @@ export interface EditDeps {
     channelKeys?: {encrypt(text: string, context: MessageContext, extra?: Record<string, unknown>): Promise<unknown>};
 }
 
-/** Re-encrypts the new text for the channel (same context as the post) and patches it. */
-export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string): Promise<Post> {
+/** The file entries of a decrypted payload's `files` member, as JSON; throws on a broken one. */
+export function fileEntriesJSON(files: unknown): FileEntryJSON[] {
+    return files === undefined ? [] : parseFileEntries({files}).map(fileEntryToJSON);
+}
+
+/** The server file IDs the entries name (each file, then its thumbnail): the post's file_ids. */
+export function fileIdsOfEntries(files: FileEntryJSON[]): string[] {
+    return files.flatMap((f) => (f.thumb ? [f.id, f.thumb.id] : [f.id]));
+}
+
+/** Re-encrypts the new text for the channel (same context as the post) and patches it. `files`,
+ * when given, are the encrypted files the post carries from now on (kept, removed or added in the
+ * editor; each was encrypted in this browser or was already on the post); otherwise it keeps its own. */
+export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string, newFiles?: FileEntryJSON[]): Promise<Post> {
     const me = deps.currentUserId();
     if (!isEncryptedPost(post) || post.user_id !== me) {
         throw new SendRefusedError('not-encrypted-edit', 'Only your own encrypted messages can be edited here.');
     }
     refuseKeyBackup(text);
-    const files = deps.filesOf && post.file_ids?.length ? await deps.filesOf(post) : undefined;
-    if (post.file_ids?.length && files === undefined) {
-        throw new SendRefusedError('files', 'The files of this message could not be read, so the edit was not saved (it would lose them).');
+    let files: unknown;
+    if (newFiles) {
+        files = newFiles.length ? newFiles : undefined;
+        const ids = fileIdsOfEntries(newFiles);
+        if (ids.length > MAX_POST_FILE_IDS) {
+            throw new SendRefusedError('files', `At most ${MAX_POST_FILE_IDS} files (thumbnails included) can be attached to an encrypted message. The edit was not saved.`);
+        }
+        if (new Set(ids).size !== ids.length) {
+            throw new SendRefusedError('files', 'A file is attached twice. The edit was not saved.');
+        }
+    } else {
+        files = deps.filesOf && post.file_ids?.length ? await deps.filesOf(post) : undefined;
+        if (post.file_ids?.length && files === undefined) {
+            throw new SendRefusedError('files', 'The files of this message could not be read, so the edit was not saved (it would lose them).');
+        }
     }
     const context = {channelId: post.channel_id, rootId: post.root_id || '', userId: me};
     const extra = files === undefined ? {} : {files};
@@ -88,7 +115,11 @@ export async function saveEncryptedEdit(deps: EditDeps, post: Post, text: string
     }
     let updated: Post;
     try {
-        updated = await deps.patchPost({id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}});
+        const patch: {id: string; message: string; props: Record<string, unknown>; file_ids?: string[]} = {id: post.id, message: PLACEHOLDER, props: {...safeProps(post.props), e2ee}};
+        if (newFiles) {
+            patch.file_ids = fileIdsOfEntries(newFiles); // the server checks each one (design §15.6)
+        }
+        updated = await deps.patchPost(patch);
     } catch (err) {
         const reason = err instanceof Error && err.message ? `: ${err.message}` : '';
         throw new SendRefusedError('unavailable', `The server did not save the edit${reason}.`);
@@ -106,9 +137,22 @@ const dialog: React.CSSProperties = {
     borderRadius: 8, padding: 24, width: 'min(600px, 90vw)', boxShadow: '0 20px 32px rgba(0,0,0,0.12)',
 };
 
-export function makeEditRoot(controller: EditController, save: (post: Post, text: string) => Promise<unknown>): React.FC {
+/** Files added in our editor: encrypted in this browser, uploaded into the post's channel. */
+export interface EditAttach {
+    /** The entries (design §15.4) of the files, encrypted and uploaded; throws a SendRefusedError naming a file that failed. */
+    (channelId: string, files: File[]): Promise<FileEntryJSON[]>;
+}
+
+function formatSize(n: number): string {
+    return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function makeEditRoot(controller: EditController, save: (post: Post, text: string, files?: FileEntryJSON[]) => Promise<unknown>, attach?: EditAttach): React.FC {
     function EditorDialog({session}: {session: EditSession}): React.ReactElement {
         const [text, setText] = useState(session.text);
+        const [files, setFiles] = useState<FileEntryJSON[]>(session.files ?? []);
+        const [filesChanged, setFilesChanged] = useState(false);
+        const [attaching, setAttaching] = useState(false);
         const [error, setError] = useState('');
         const [saving, setSaving] = useState(false);
         const area = useRef<HTMLTextAreaElement>(null);
@@ -117,17 +161,34 @@ export function makeEditRoot(controller: EditController, save: (post: Post, text
         }, []);
 
         const submit = async () => {
-            if (saving) {
+            if (saving || attaching) {
                 return;
             }
             setSaving(true);
             setError('');
             try {
-                await save(session.post, text);
+                await save(session.post, text, filesChanged ? files : undefined);
                 controller.close();
             } catch (err) {
                 setError(err instanceof SendRefusedError ? err.message : `The message could not be saved${err instanceof Error && err.message ? `: ${err.message}` : ''}.`);
                 setSaving(false);
+            }
+        };
+
+        const add = async (chosen: File[]) => {
+            if (!attach || !chosen.length) {
+                return;
+            }
+            setAttaching(true);
+            setError('');
+            try {
+                const added = await attach(session.post.channel_id, chosen);
+                setFiles((old) => [...old, ...added]);
+                setFilesChanged(true);
+            } catch (err) {
+                setError(err instanceof SendRefusedError ? err.message : `The files could not be attached${err instanceof Error && err.message ? `: ${err.message}` : ''}.`);
+            } finally {
+                setAttaching(false);
             }
         };
 
@@ -158,10 +219,48 @@ export function makeEditRoot(controller: EditController, save: (post: Post, text
                         value={text}
                         onChange={(e) => setText(e.target.value)}
                     />
+                    {session.files && (files.length > 0 || attach) && (
+                        <div data-testid='e2ee-edit-files' style={{marginTop: 8}}>
+                            {files.map((f) => (
+                                <div key={f.id} data-testid='e2ee-edit-file' data-file-id={f.id} style={{display: 'flex', gap: 8, alignItems: 'center'}}>
+                                    <span data-testid='e2ee-edit-file-name'>{f.name}</span>
+                                    <span style={{opacity: 0.7}}>{formatSize(f.size)}</span>
+                                    <button
+                                        type='button'
+                                        className='btn btn-sm btn-tertiary'
+                                        data-testid='e2ee-edit-file-remove'
+                                        aria-label={`Remove ${f.name}`}
+                                        disabled={saving}
+                                        onClick={() => {
+                                            setFiles((old) => old.filter((x) => x.id !== f.id));
+                                            setFilesChanged(true);
+                                        }}
+                                    >{'Remove'}</button>
+                                </div>
+                            ))}
+                            {attach && session.files && (
+                                <label style={{display: 'block', marginTop: 4}}>
+                                    {'Attach files (encrypted in this browser): '}
+                                    <input
+                                        type='file'
+                                        multiple={true}
+                                        data-testid='e2ee-edit-file-input'
+                                        disabled={attaching || saving}
+                                        onChange={(e) => {
+                                            const chosen = Array.from(e.target.files || []);
+                                            e.target.value = '';
+                                            add(chosen);
+                                        }}
+                                    />
+                                </label>
+                            )}
+                            {attaching && <div data-testid='e2ee-edit-attaching'>{'Encrypting and uploading…'}</div>}
+                        </div>
+                    )}
                     {error && <div data-testid='e2ee-edit-error' role='alert' className='has-error' style={{color: 'var(--error-text, #d24b4e)', marginTop: 8}}>{error}</div>}
                     <div style={{display: 'flex', justifyContent: 'flex-end', gap: 8, marginTop: 16}}>
                         <button type='button' className='btn btn-tertiary' data-testid='e2ee-edit-cancel' onClick={() => controller.close()}>{'Cancel'}</button>
-                        <button type='button' className='btn btn-primary' data-testid='e2ee-edit-save' disabled={saving} onClick={submit}>{saving ? 'Saving…' : 'Save'}</button>
+                        <button type='button' className='btn btn-primary' data-testid='e2ee-edit-save' disabled={saving || attaching} onClick={submit}>{saving ? 'Saving…' : 'Save'}</button>
                     </div>
                 </div>
             </div>
@@ -185,6 +284,7 @@ export interface UpdateHookDeps extends EditDeps {
 
 export const PLAINTEXT_EDIT_REFUSED = 'This channel is encrypted: an unencrypted message cannot be edited here, as the new text would reach the server unencrypted. Delete it and send a new message instead.';
 export const NOT_AUTHOR_EDIT_REFUSED = 'Only its author can edit an encrypted message: the host\'s editor would save the new text unencrypted.';
+export const FILES_ADDED_REFUSED = 'Files cannot be added to an encrypted message with this editor: they would be uploaded unencrypted. Use "Edit encrypted message" to attach encrypted files.';
 export const EDIT_STATE_UNKNOWN = 'Could not check whether this channel is encrypted, so the edit was not saved: try again.';
 
 /** MessageWillBeUpdated, for hosts that run it. The new text is encrypted and saved through
@@ -203,10 +303,23 @@ export function createUpdateHook(deps: UpdateHookDeps) {
                 if (oldPost.user_id !== deps.currentUserId()) {
                     return {error: {message: 'Only the author can edit an encrypted message.'}};
                 }
-                if (newPost.file_ids && newPost.file_ids.length) {
-                    return {error: {message: 'Files cannot be added to an encrypted message.'}};
+                // The host's editor uploads files unencrypted: it may only remove some of the post's.
+                const oldIds = oldPost.file_ids ?? [];
+                const newIds = Array.isArray(newPost.file_ids) ? newPost.file_ids : oldIds;
+                if (newIds.some((id) => !oldIds.includes(id))) {
+                    return {error: {message: FILES_ADDED_REFUSED}};
                 }
-                const saved = await saveEncryptedEdit(deps, oldPost, newPost.message);
+                let kept: FileEntryJSON[] | undefined;
+                if (newIds.length !== oldIds.length) {
+                    const current = deps.filesOf ? await deps.filesOf(oldPost) : undefined;
+                    if (current === undefined) {
+                        return {error: {message: 'The files of this message could not be read, so the edit was not saved.'}};
+                    }
+                    kept = fileEntriesJSON(current).filter((f) => newIds.includes(f.id)).
+                        map((f) => (f.thumb && !newIds.includes(f.thumb.id) ? {...f, thumb: undefined} : f)).
+                        map((f) => JSON.parse(JSON.stringify(f)) as FileEntryJSON); // drops thumb: undefined
+                }
+                const saved = await saveEncryptedEdit(deps, oldPost, newPost.message, kept);
                 const out: Partial<Post> = {...newPost, message: PLACEHOLDER, props: {...safeProps(newPost.props ?? oldPost.props), e2ee: saved.props?.e2ee}};
                 if ('hashtags' in out) {
                     out.hashtags = '';

@@ -5,7 +5,7 @@ import {getSiteURL} from '../client';
 import {toHex} from '../crypto/encoding';
 import type {EncryptedFile} from '../crypto/file';
 import {encryptedFileSize} from '../crypto/file_format';
-import {MAX_POST_FILE_IDS, type FileEntry, type FileThumbEntry} from '../crypto/file_entry';
+import {MAX_POST_FILE_IDS, fileEntryToJSON, type FileEntry, type FileEntryJSON, type FileThumbEntry} from '../crypto/file_entry';
 import {randomBytes} from '../crypto/subtle';
 
 import {SendRefusedError} from './encryptor';
@@ -147,22 +147,7 @@ export function createFilesWillUploadHook(deps: UploadHookDeps) {
         const failed: string[] = [];
         Promise.all(files.map(async (file): Promise<File[]> => {
             try {
-                const enc = await encrypt(file);
-                const uploadName = encryptedFileName();
-                const dims = await imageSize(file);
-                const out = [new File([enc.ciphertext], uploadName, {type: ENCRYPTED_FILE_TYPE})];
-                let thumbName: string | undefined;
-                const thumb = dims.width && file.size > THUMB_MIN_BYTES ? await thumbnail(file).catch(() => null) : null;
-                if (thumb) {
-                    const t = await encrypt(thumb.blob);
-                    thumbName = encryptedFileName();
-                    deps.pending.addThumb(thumbName, {key: t.key, hash: t.hash, type: thumb.blob.type, width: thumb.width, height: thumb.height});
-                    out.push(new File([t.ciphertext], thumbName, {type: ENCRYPTED_FILE_TYPE}));
-                }
-                deps.pending.add(uploadName, {
-                    key: enc.key, hash: enc.hash, name: file.name || 'file', type: mimeOf(file), size: enc.size, ...dims, thumbName,
-                });
-                return out;
+                return await encryptForUpload(file, deps.pending, encrypt, thumbnail);
             } catch (err) {
                 console.error('e2ee: a file could not be encrypted', err instanceof Error ? err.name : '');
                 failed.push(file.name);
@@ -179,6 +164,28 @@ export function createFilesWillUploadHook(deps: UploadHookDeps) {
         }).finally(() => deps.pending.end(failed));
         return {files: []};
     };
+}
+
+/** Encrypts one file (§15.2) for upload: its ciphertext `File` named `<random>.bin`, then, for a
+ * large image, its encrypted thumbnail; their entries (§15.4, without server IDs) go into `pending`. */
+export async function encryptForUpload(file: File, pending: PendingFiles, encrypt: (f: Blob) => Promise<EncryptedFile>,
+    thumbnail: (f: File) => Promise<{blob: Blob; width: number; height: number} | null> = makeThumbnail): Promise<File[]> {
+    const enc = await encrypt(file);
+    const uploadName = encryptedFileName();
+    const dims = await imageSize(file);
+    const out = [new File([enc.ciphertext], uploadName, {type: ENCRYPTED_FILE_TYPE})];
+    let thumbName: string | undefined;
+    const thumb = dims.width && file.size > THUMB_MIN_BYTES ? await thumbnail(file).catch(() => null) : null;
+    if (thumb) {
+        const t = await encrypt(thumb.blob);
+        thumbName = encryptedFileName();
+        pending.addThumb(thumbName, {key: t.key, hash: t.hash, type: thumb.blob.type, width: thumb.width, height: thumb.height});
+        out.push(new File([t.ciphertext], thumbName, {type: ENCRYPTED_FILE_TYPE}));
+    }
+    pending.add(uploadName, {
+        key: enc.key, hash: enc.hash, name: file.name || 'file', type: mimeOf(file), size: enc.size, ...dims, thumbName,
+    });
+    return out;
 }
 
 function mimeOf(file: File): string {
@@ -264,4 +271,48 @@ export async function entriesForPost(fileIds: string[], pending: PendingFiles, n
         entries.push(full);
     }
     return entries;
+}
+
+export interface AttachDeps {
+    /** POST /api/v4/files: uploads one ciphertext into the channel; its server file ID. */
+    upload(channelId: string, file: File): Promise<string>;
+    maxFileSize?(): number | undefined;
+    encrypt?: (file: Blob) => Promise<EncryptedFile>;
+    thumbnail?: (file: File) => Promise<{blob: Blob; width: number; height: number} | null>;
+}
+
+/** Files added to an encrypted post in our editor: each encrypted here (as the upload hook does)
+ * and uploaded into the post's channel; returns their entries (§15.4). A failure names the file. */
+export async function attachEncryptedFiles(deps: AttachDeps, channelId: string, files: File[]): Promise<FileEntryJSON[]> {
+    const encrypt = deps.encrypt ?? (async (f: Blob) => (await loadFileCrypto()).encryptFile(f));
+    const max = deps.maxFileSize?.();
+    const tooLarge = max ? files.filter((f) => encryptedFileSize(f.size) > max) : [];
+    if (tooLarge.length) {
+        throw new SendRefusedError('files', `Too large once encrypted (the server takes at most ${max} bytes a file): ${tooLarge.map((f) => f.name).join(', ')}. Nothing was attached.`);
+    }
+    const pending = new PendingFiles();
+    const idOf = new Map<string, string>(); // upload name -> server file ID
+    const out: FileEntryJSON[] = [];
+    for (const file of files) {
+        let encrypted: File[];
+        try {
+            encrypted = await encryptForUpload(file, pending, encrypt, deps.thumbnail);
+        } catch {
+            throw new SendRefusedError('files', `${file.name} could not be encrypted, so it was not attached.`);
+        }
+        const ids: string[] = [];
+        for (const f of encrypted) {
+            try {
+                ids.push(await deps.upload(channelId, f));
+            } catch (err) {
+                const reason = err instanceof Error && err.message ? `: ${err.message}` : '';
+                throw new SendRefusedError('files', `${file.name} could not be uploaded${reason}. It was not attached.`);
+            }
+            idOf.set(f.name, ids[ids.length - 1]);
+        }
+        const names = new Map([...idOf].map(([name, id]) => [id, name]));
+        const entries = await entriesForPost(ids, pending, async (id) => names.get(id));
+        out.push(...entries.map(fileEntryToJSON));
+    }
+    return out;
 }

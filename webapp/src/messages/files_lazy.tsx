@@ -48,3 +48,20 @@ export function makeLazyFilePreview(decrypt: Decrypt): React.FC<PreviewProps> {
         return <Preview {...props}/>;
     };
 }
+
+/** The host lists a post's files under it by their upload names (random `.bin`), and the plugin
+ * API cannot replace that list (docs/host-contract.md §3). Where our list of the real names is
+ * shown (`.e2ee-files`, only once the post decrypted), a style hides the host's list of the same
+ * post: `.post__body` holds both the message and `[data-testid="fileAttachmentList"]`. Returns the undo. */
+export const HIDE_HOST_FILE_LIST_CSS = '.post__body:has(.e2ee-files) > [data-testid="fileAttachmentList"] { display: none !important; }';
+
+export function hideHostFileList(doc: Document | undefined = typeof document === 'undefined' ? undefined : document): () => void {
+    if (!doc?.head) {
+        return () => undefined;
+    }
+    const style = doc.createElement('style');
+    style.id = 'e2ee-hide-host-file-list';
+    style.textContent = HIDE_HOST_FILE_LIST_CSS;
+    doc.head.appendChild(style);
+    return () => style.remove();
+}

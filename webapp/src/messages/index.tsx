@@ -16,7 +16,7 @@ import type {PluginRegistry, SlashCommandArgs, WebSocketMessage} from '../types/
 
 import {defaultCryptoOps, type CryptoOps} from './crypto_ops';
 import {DecryptService} from './decrypt_service';
-import {EditController, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED, createUpdateHook, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
+import {EditController, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED, createUpdateHook, fileEntriesJSON, guardHostEditor, makeEditRoot, saveEncryptedEdit} from './edit';
 import {ChannelKeyService, type ChannelKeyAPI} from './channel_key';
 import {ChannelEncryptor, fetchChannelMembers, type ProfilesClient} from './encryptor';
 import {makeHeaderIcon, makeHeaderTooltip, toggleEncryption} from './header_button';
@@ -29,10 +29,11 @@ import {ConfirmController, makeConfirmRoot, type Question} from './confirm';
 import {guardDrafts, type DraftGuardDeps} from './drafts';
 import {createSendHook} from './send_hook';
 import {createSlashCommandGuard} from './slash_guard';
-import {PendingFiles, createFilesWillUploadHook, fetchFileName, isEncryptedFileName} from './files';
-import {makeLazyFilePreview} from './files_lazy';
+import {PendingFiles, attachEncryptedFiles, createFilesWillUploadHook, fetchFileName, isEncryptedFileName} from './files';
+import type {FileEntryJSON} from '../crypto/file_entry';
+import {hideHostFileList, makeLazyFilePreview} from './files_lazy';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
-import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, usernameOf, type HostState} from './state';
+import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, threadsViewChannelId, usernameOf, type HostState} from './state';
 
 export const WS_NEW_PUBKEY = `custom_${manifest.id}_newPubkey`;
 export const WS_CHANNEL_STATE = `custom_${manifest.id}_channelStateChanged`;
@@ -55,7 +56,8 @@ export interface MessageFeatureOptions {
         setChannelMethod(channelId: string, method: MethodRequest): Promise<EncryptionMethod>;
     } & Partial<ChannelKeyAPI>;
     client?: ProfilesClient & {
-        patchPost(patch: {id: string; message: string; props: Record<string, unknown>}): Promise<Post>;
+        patchPost(patch: {id: string; message: string; props: Record<string, unknown>; file_ids?: string[]}): Promise<Post>;
+        uploadFile?(channelId: string, file: File): Promise<string>;
         getUserByUsername?(username: string): Promise<{id: string; username: string}>;
         getProfilesByIds?(userIds: string[]): Promise<UserProfile[]>;
     } & Partial<DraftGuardDeps['rest'] & DirectChannelClient>;
@@ -118,6 +120,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     registry.registerReducer(reducer);
     // The guards first: if anything below fails, plaintext still cannot leave through these.
     const pendingFiles = new PendingFiles();
+    const maxFileSize = () => {
+        const v = Number((state() as {entities?: {general?: {config?: {MaxFileSize?: string}}}}).entities?.general?.config?.MaxFileSize);
+        return Number.isFinite(v) && v > 0 ? v : undefined;
+    };
     const fileNameOf = async (fileId: string): Promise<string | undefined> => {
         const known = (state() as {entities?: {files?: {files?: Record<string, {name?: string} | undefined>}}}).entities?.files?.files?.[fileId]?.name;
         return typeof known === 'string' ? known : fetchFileName(fileId);
@@ -189,7 +195,7 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         encryptor,
         channelKeys,
         currentUserId: me,
-        patchPost: (patch: {id: string; message: string; props: Record<string, unknown>}) => client.patchPost(patch),
+        patchPost: (patch: {id: string; message: string; props: Record<string, unknown>; file_ids?: string[]}) => client.patchPost(patch),
         onSaved: (updated: Post) => {
             store.dispatch({type: 'RECEIVED_POST', data: updated, features: {crtEnabled: false}});
         },
@@ -198,9 +204,11 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
             return r.status === 'ok' ? r.files : undefined;
         },
     };
-    const save = (post: Post, text: string) => saveEncryptedEdit(editDeps, post, text);
+    const save = (post: Post, text: string, files?: FileEntryJSON[]) => saveEncryptedEdit(editDeps, post, text, files);
+    const uploadFile = client.uploadFile ?? (options.client ? undefined : restAPI.uploadFile);
+    const attach = uploadFile ? (channelId: string, files: File[]) => attachEncryptedFiles({upload: uploadFile, maxFileSize}, channelId, files) : undefined;
     ids.push(registry.registerMessageWillBeUpdatedHook(createUpdateHook({...editDeps, methods})));
-    ids.push(registry.registerRootComponent(makeEditRoot(edit, save) as React.ComponentType<Record<string, unknown>>));
+    ids.push(registry.registerRootComponent(makeEditRoot(edit, save, attach) as React.ComponentType<Record<string, unknown>>));
     ids.push(registry.registerRootComponent(makeVerifyRoot(verify, {
         me,
         myKeys,
@@ -218,7 +226,13 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
         if (result.status !== 'ok') {
             return false;
         }
-        edit.open(post, result.text);
+        let files: FileEntryJSON[] | undefined;
+        try {
+            files = fileEntriesJSON(result.files);
+        } catch {
+            files = undefined; // unreadable entries: the files cannot be changed, an edit keeps them as they are
+        }
+        edit.open(post, result.text, files);
         return true;
     };
     ids.push(registry.registerPostDropdownMenuAction(
@@ -274,7 +288,11 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
     if (registry.registerFilesWillUploadHook) {
         ids.push(registry.registerFilesWillUploadHook(createFilesWillUploadHook({
             pending: pendingFiles,
-            candidateChannels: () => [currentChannelId(state()), rhsChannelId(state())],
+            // The Threads view shows one thread (with its reply box) instead of the centre channel.
+            candidateChannels: () => {
+                const threads = threadsViewChannelId(state());
+                return threads === null ? [currentChannelId(state()), rhsChannelId(state())] : [threads]; // '': not known yet
+            },
             methodOf: (id) => {
                 const m = methods.get(id);
                 return m === undefined ? undefined : isEncryptingMethod(m) ? 'p2p' : 'none'; // p2p or channel key: encrypt
@@ -283,12 +301,10 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
                 methods.refresh(id).catch(() => undefined);
             },
             report: (channelIds, message) => channelIds.forEach((id) => notices.show(id, '', message)),
-            maxFileSize: () => {
-                const v = Number((state() as {entities?: {general?: {config?: {MaxFileSize?: string}}}}).entities?.general?.config?.MaxFileSize);
-                return Number.isFinite(v) && v > 0 ? v : undefined;
-            },
+            maxFileSize,
         })));
     }
+    teardown.push(hideHostFileList());
     if (registry.registerFilePreviewComponent) {
         ids.push(registry.registerFilePreviewComponent(
             (fileInfo, post) => isEncryptedPost(post) && isEncryptedFileName(fileInfo?.name),

@@ -79,6 +79,21 @@ export function rhsChannelId(state: unknown): string {
     return post?.channel_id || s?.views?.rhs?.selectedChannelId || '';
 }
 
+/** In the Threads view (views.lhs.currentStaticPageId 'threads'), the channel of the thread shown
+ * there with its own reply box ('' while its root post is not loaded); null elsewhere. */
+export function threadsViewChannelId(state: unknown): string | null {
+    const s = state as HostState & {
+        views?: {lhs?: {currentStaticPageId?: string}; threads?: {selectedThreadIdInTeam?: Record<string, string | undefined>}};
+        entities?: {teams?: {currentTeamId?: string}};
+    };
+    if (s?.views?.lhs?.currentStaticPageId !== 'threads') {
+        return null;
+    }
+    const teamId = s.entities?.teams?.currentTeamId ?? '';
+    const postId = s.views.threads?.selectedThreadIdInTeam?.[teamId];
+    return (postId && hostState.post(state, postId)?.channel_id) || '';
+}
+
 export function usernameOf(state: unknown, userId: string): string | undefined {
     return hostState.user(state, userId)?.username;
 }

@@ -93,3 +93,26 @@ describe('encrypt-file / decrypt-file', () => {
         }
     });
 });
+
+describe('encrypt --files and decrypt-export through the built CLI', () => {
+    test('--files puts checked file entries into the signed v2 payload; bad entries exit 2', () => {
+        const key = cliHarness.file('k.backup', run(['keygen']).stdout);
+        const pub = cliHarness.file('k.pub', run(['pubkey', key]).stdout);
+        const ctx = ['--channel', 'c'.repeat(26), '--root', '', '--user', 'u'.repeat(26)];
+        const entry = {id: 'f'.repeat(26), key: Buffer.alloc(32, 1).toString('base64'), hash: Buffer.alloc(32, 2).toString('base64'),
+            name: 'a.pdf', type: 'application/pdf', size: 3};
+        const good = cliHarness.file('files.json', JSON.stringify([entry]));
+        const r = run(['encrypt', '--key', key, '--to', pub, ...ctx, '--files', good], 'with a file');
+        expect(r.code).toBe(0);
+        fs.writeFileSync(p('msg.json'), r.stdout);
+        expect(run(['decrypt', '--key', key, '--sender', pub, ...ctx], r.stdout).stdout).toBe('with a file');
+        const bad = cliHarness.file('bad.json', JSON.stringify([{...entry, size: -1}]));
+        expect(run(['encrypt', '--key', key, '--to', pub, ...ctx, '--files', bad], 'x').code).toBe(2);
+        expect(run(['encrypt', '--key', key, '--to', pub, '--format', 'v1', '--files', good], 'x').code).toBe(2);
+    });
+
+    test('decrypt-export usage errors exit 2', () => {
+        expect(run(['decrypt-export', '--key', 'k']).code).toBe(2);
+        expect(run(['export-bundle', '--url', 'ftp://x', '--token-file', p('k.pub'), '--out', p('b.json')]).code).toBe(2);
+    });
+});

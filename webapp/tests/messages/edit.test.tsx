@@ -6,7 +6,7 @@ import type {Post} from '@mattermost/types/posts';
 import {createEpochRecord, decryptMessage, decryptV3, encryptV3, headerOf, type EpochRecordJSON} from '../../src/crypto';
 import type {ChannelKeyAPI} from '../../src/messages/channel_key';
 import {BACKUP_BEGIN} from '../../src/crypto/backup';
-import {EDIT_STATE_UNKNOWN, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED} from '../../src/messages/edit';
+import {EDIT_STATE_UNKNOWN, FILES_ADDED_REFUSED, NOT_AUTHOR_EDIT_REFUSED, PLAINTEXT_EDIT_REFUSED, saveEncryptedEdit} from '../../src/messages/edit';
 import {KEY_BACKUP_REFUSED} from '../../src/messages/post_shape';
 
 import {basePost, rekey} from './helpers';
@@ -203,6 +203,50 @@ describe('MessageWillBeUpdated (hosts that run it)', () => {
         // Hosts that drop "unchanged" edits (the placeholder never changes) still get it saved.
         expect(w.patches).toHaveLength(1);
         expect(w.patches[0]).toEqual({id: old.id, message: 'Encrypted message', props: {e2ee: result.post.props.e2ee}});
+    });
+
+    test('files added through the host\'s editor are refused (they were uploaded unencrypted); nothing is saved', async () => {
+        const w = await makeWorld();
+        const old = await myEncryptedPost(w, 'v1');
+        const result = await w.willUpdate({id: old.id, message: 'v2', file_ids: ['plainfileaaaaaaaaaaaaaaaaa']}, old);
+        expect(result.error.message).toBe(FILES_ADDED_REFUSED);
+        expect(w.patches).toHaveLength(0);
+    });
+
+    test('saveEncryptedEdit with a new file list: the payload lists them and file_ids follow, thumbnails after their file', async () => {
+        const w = await makeWorld();
+        const old = await myEncryptedPost(w, 'v1');
+        const patches: Array<Record<string, unknown>> = [];
+        const key = Buffer.alloc(32, 1).toString('base64');
+        const files = [
+            {id: 'fileaaaaaaaaaaaaaaaaaaaaaa', key, hash: key, name: 'a.png', type: 'image/png', size: 5, width: 2, height: 2,
+                thumb: {id: 'thumbaaaaaaaaaaaaaaaaaaaaa', key, hash: key, type: 'image/jpeg', width: 1, height: 1}},
+            {id: 'filebbbbbbbbbbbbbbbbbbbbbb', key, hash: key, name: 'b.pdf', type: 'application/pdf', size: 9},
+        ];
+        const sealed: Array<Record<string, unknown>> = []; // what the encryptor was asked to seal
+        const deps = {
+            encryptor: {encrypt: async (text: string, _ctx: unknown, extra: Record<string, unknown>) => {
+                sealed.push({text, ...extra});
+                return {version: 2, sealed: sealed.length};
+            }},
+            currentUserId: () => w.alice.id,
+            patchPost: async (p: Record<string, unknown>) => {
+                patches.push(p);
+                return {...old, ...p} as Post;
+            },
+        };
+        await saveEncryptedEdit(deps as never, old, 'with files', files);
+        expect(patches[0].file_ids).toEqual(['fileaaaaaaaaaaaaaaaaaaaaaa', 'thumbaaaaaaaaaaaaaaaaaaaaa', 'filebbbbbbbbbbbbbbbbbbbbbb']);
+        expect(patches[0].props).toEqual({e2ee: {version: 2, sealed: 1}});
+        expect(sealed[0]).toEqual({text: 'with files', files});
+        // All files removed: no "files" member and no file_ids.
+        await saveEncryptedEdit(deps as never, old, 'no files', []);
+        expect(patches[1].file_ids).toEqual([]);
+        expect(sealed[1]).toEqual({text: 'no files'});
+        // More than 10 server files: refused before anything is sent.
+        const many = Array.from({length: 11}, (_, i) => ({...files[1], id: `file${String(i).padStart(2, '0')}aaaaaaaaaaaaaaaaaaaa`}));
+        await expect(saveEncryptedEdit(deps as never, old, 'too many', many)).rejects.toThrow(/At most 10 files/);
+        expect(patches).toHaveLength(2);
     });
 
     test('the untouched placeholder from the host\'s editor is no edit', async () => {

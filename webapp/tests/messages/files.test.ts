@@ -135,3 +135,67 @@ test('a file too large once encrypted is refused before anything is encrypted', 
     expect(pending.inProgress()).toBe(false);
     expect(hook([new File([new Uint8Array(65535)], 'fits.bin')], upload)).toEqual({files: []});
 });
+
+describe('files added in our editor', () => {
+    test('attachEncryptedFiles encrypts, uploads the ciphertext only, and returns entries that open to the original', async () => {
+        const {attachEncryptedFiles} = await import('../../src/messages/files');
+        const uploads = new Map<string, File>();
+        let n = 0;
+        const upload = async (channelId: string, f: File) => {
+            expect(channelId).toBe(CHANNEL);
+            const id = `up${n++}${'y'.repeat(26)}`.slice(0, 26);
+            uploads.set(id, f);
+            return id;
+        };
+        const original = new Uint8Array(90000).map((_, i) => i % 251);
+        const entries = await attachEncryptedFiles({upload}, CHANNEL, [new File([original], 'added.pdf', {type: 'application/pdf'})]);
+        expect(entries).toHaveLength(1);
+        expect(entries[0]).toMatchObject({name: 'added.pdf', type: 'application/pdf', size: 90000});
+        const ct = uploads.get(entries[0].id)!;
+        expect(ct.name).toMatch(/^[0-9a-f]{32}\.bin$/);
+        expect(ct.type).toBe('application/octet-stream');
+        const [parsed] = parseFileEntries({files: entries});
+        const back = new Uint8Array(await (await decryptFile(ct, parsed.key, parsed.hash)).arrayBuffer());
+        expect(back).toEqual(original);
+    });
+
+    test('a failed upload, or a file too large once encrypted, names the file', async () => {
+        const {attachEncryptedFiles} = await import('../../src/messages/files');
+        const failing = async () => {
+            throw new Error('server said no');
+        };
+        await expect(attachEncryptedFiles({upload: failing}, CHANNEL, [new File(['x'], 'one.txt')])).rejects.toThrow(/one\.txt could not be uploaded: server said no/);
+        const never = jest.fn();
+        await expect(attachEncryptedFiles({upload: never, maxFileSize: () => 100}, CHANNEL, [new File([new Uint8Array(90)], 'big.bin')])).
+            rejects.toThrow(/Too large once encrypted.*big\.bin/);
+        expect(never).not.toHaveBeenCalled();
+    });
+});
+
+describe('where files go', () => {
+    test('in the Threads view, to the thread shown there; elsewhere not', async () => {
+        const {threadsViewChannelId} = await import('../../src/messages/state');
+        const state = (page: string, thread?: string) => ({
+            views: {lhs: {currentStaticPageId: page}, threads: {selectedThreadIdInTeam: {team1: thread}}},
+            entities: {teams: {currentTeamId: 'team1'}, posts: {posts: {root1: {id: 'root1', channel_id: 'chanT'}}}},
+        });
+        expect(threadsViewChannelId(state('threads', 'root1'))).toBe('chanT');
+        expect(threadsViewChannelId(state('threads', 'unloaded'))).toBe(''); // not known yet: uploads wait
+        expect(threadsViewChannelId(state('', 'root1'))).toBeNull();
+        expect(threadsViewChannelId({})).toBeNull();
+    });
+
+    test('the style that hides the host\'s .bin list applies only beside our list, and is removed again', async () => {
+        const {HIDE_HOST_FILE_LIST_CSS, hideHostFileList} = await import('../../src/messages/files_lazy');
+        expect(HIDE_HOST_FILE_LIST_CSS).toContain('.post__body:has(.e2ee-files) > [data-testid="fileAttachmentList"]');
+        const head = {children: [] as unknown[], appendChild(el: unknown) {
+            this.children.push(el);
+        }};
+        const el = {id: '', textContent: '', remove: jest.fn()};
+        const undo = hideHostFileList({head, createElement: () => el} as unknown as Document);
+        expect(head.children).toEqual([el]);
+        expect(el.textContent).toBe(HIDE_HOST_FILE_LIST_CSS);
+        undo();
+        expect(el.remove).toHaveBeenCalled();
+    });
+});
