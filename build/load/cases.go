@@ -392,6 +392,9 @@ func (r *run) serverKillCase() (map[string]any, error) {
 	if t.IntruderTextInRows > 0 {
 		return report, fmt.Errorf("%d removed rows still hold the plaintext in the database", t.IntruderTextInRows)
 	}
+	if er != nil && len(er.refused) > 0 {
+		return report, fmt.Errorf("the channel-key channel could not move on after the restart: %s", er.refused[0])
+	}
 	return report, r.stateInvariants(report, rot, er)
 }
 

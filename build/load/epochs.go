@@ -113,13 +113,16 @@ func (r *run) rotateEpochs(stop <-chan struct{}, wg *sync.WaitGroup) *epochRotat
 					er.unanswered = append(er.unanswered, rec.Epoch)
 					er.noAnswer++
 					done = false
-				case status == http.StatusConflict && len(er.unanswered) > 0 && er.unanswered[len(er.unanswered)-1] == rec.Epoch:
-					// The attempt without an answer was stored: that epoch is the head now.
+				case status == http.StatusConflict && len(er.unanswered) > 0 && er.unanswered[len(er.unanswered)-1] == rec.Epoch && r.headEpoch() == rec.Epoch:
+					// The attempt without an answer went through: that epoch is the head now.
 					er.acked, er.unanswered = rec.Epoch, nil
 				default:
 					er.refused = append(er.refused, fmt.Sprintf("epoch %d: %v", rec.Epoch, err))
 					if status >= 500 {
 						done = false // the server or its database is not back yet
+					} else {
+						er.mu.Unlock()
+						return // refused: later epochs cannot follow
 					}
 				}
 				er.mu.Unlock()
@@ -131,6 +134,23 @@ func (r *run) rotateEpochs(stop <-chan struct{}, wg *sync.WaitGroup) *epochRotat
 		}
 	}()
 	return er
+}
+
+// headEpoch reads the channel-key channel's head epoch from the database (0: none or unreadable).
+func (r *run) headEpoch() uint64 {
+	db, err := openDB()
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	raw, err := kvGet(db, r.pluginID, "e3head:"+r.ckChannel)
+	var h struct {
+		Epoch uint64 `json:"epoch"`
+	}
+	if err != nil || raw == nil || json.Unmarshal(raw, &h) != nil {
+		return 0
+	}
+	return h.Epoch
 }
 
 // checkEpochHead: the channel's head is the last acknowledged epoch or one tried since without
