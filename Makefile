@@ -16,7 +16,7 @@ SOURCE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 .PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
-        check-reproducible check-api-compat extension deploy mm-up mm-up-ha mm-down e2e integration-test ha-test browser-test bench bench-browser load faults demo clean
+        check-reproducible check-api-compat extension deploy mm-up mm-up-ha mm-down e2e integration-test ha-test browser-test bench bench-browser load faults demo clean fuzz
 
 all: setup dist
 
@@ -89,6 +89,11 @@ unit-test: webapp/node_modules
 	$(GO) test -race -count=1 ./...
 	cd webapp && $(NPM) test -- --ci
 	node --test extension/
+
+## fuzz: every Go fuzz target (server/e2eeformat's decoders and verifiers, the API's request
+## decoders) for FUZZTIME each (default 30s), one after another (build/fuzz.sh).
+fuzz:
+	./build/fuzz.sh
 
 check-style: webapp/node_modules
 	$(GO) run ./build/manifest check

@@ -12,6 +12,8 @@ step "style and types"
 make --no-print-directory check-style
 step "unit tests (Go with -race, jest)"
 make --no-print-directory unit-test
+step "fuzzing, a short pass: every Go fuzz target for a few seconds (make fuzz runs them longer)"
+FUZZTIME="${FUZZTIME:-3s}" make --no-print-directory fuzz
 step "server part against the plugin API of Mattermost 11.7 and 11.11"
 make --no-print-directory check-api-compat
 step "plugin bundle"

@@ -3,12 +3,9 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/mattermost/mattermost/server/public/model"
 )
 
 const (
@@ -43,14 +40,14 @@ func (p *Plugin) newRouter() http.Handler {
 		"/pubkey/nonce":              {{http.MethodGet, p.handleNonce}},
 		"/pubkey/get":                {{http.MethodPost, p.handleGetPubkeys}},
 		"/pubkey/history":            {{http.MethodPost, p.handleKeyHistory}},
-		"/channel/encryption_method": {{http.MethodGet, p.handleGetMethod}, {http.MethodPost, p.handleSetMethod}},
-		"/channel/status":            {{http.MethodGet, p.handleChannelStatus}},
+		"/channel/encryption_method": {{http.MethodGet, inChannel(p.handleGetMethod)}, {http.MethodPost, inChannel(p.handleSetMethod)}},
+		"/channel/status":            {{http.MethodGet, inChannel(p.handleChannelStatus)}},
 		"/gpg/key_server":            {{http.MethodGet, p.handleKeyServer}},
-		"/channel/epoch":             {{http.MethodGet, p.handleReadEpoch}, {http.MethodPost, p.handleCommitEpoch}},
-		"/channel/epoch/part":        {{http.MethodPost, p.handleUploadPart}},
-		"/channel/epoch/status":      {{http.MethodGet, p.handleEpochStatus}},
-		"/channel/epoch/joiners":     {{http.MethodPost, p.handleAddJoiners}},
-		"/channel/history_sharing":   {{http.MethodPost, p.handleHistorySharing}},
+		"/channel/epoch":             {{http.MethodGet, inChannel(p.handleReadEpoch)}, {http.MethodPost, inChannel(withBody(p.handleCommitEpoch))}},
+		"/channel/epoch/part":        {{http.MethodPost, inChannel(withBody(p.handleUploadPart))}},
+		"/channel/epoch/status":      {{http.MethodGet, inChannel(p.handleEpochStatus)}},
+		"/channel/epoch/joiners":     {{http.MethodPost, inChannel(withBody(p.handleAddJoiners))}},
+		"/channel/history_sharing":   {{http.MethodPost, inChannel(p.handleHistorySharing)}},
 		"/admin/stats":               {{http.MethodGet, p.handleAdminStats}},
 		"/admin/stats/recount":       {{http.MethodPost, p.handleAdminRecount}},
 	}
@@ -107,42 +104,37 @@ func (p *Plugin) writeHandlerError(w http.ResponseWriter, r *http.Request, err e
 	writeError(w, apiErr(http.StatusInternalServerError, "internal error"))
 }
 
-// decodeBody reads one JSON object, refusing unknown or repeated fields, trailing data and
-// oversized bodies.
-func decodeBody(r *http.Request, out any) error {
+// readBody reads the request body; the router caps it at maxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return apiErr(http.StatusRequestEntityTooLarge, "request body too large")
+			return nil, apiErr(http.StatusRequestEntityTooLarge, "request body too large")
 		}
-		return apiErr(http.StatusBadRequest, "cannot read the request body")
+		return nil, apiErr(http.StatusBadRequest, "cannot read the request body")
 	}
-	if err := strictDecode(data, out); err != nil {
-		return apiErr(http.StatusBadRequest, "malformed JSON body: "+err.Error())
-	}
-	return nil
-}
-
-type pushRequest struct {
-	Pubkey    *PublicKey `json:"pubkey"`
-	BackupGPG *string    `json:"backupGPG"`
-	Proof     *string    `json:"proof"` // signature over a nonce from GET /pubkey/nonce (keyproof.go)
+	return data, nil
 }
 
 func (p *Plugin) handlePushPubkey(userID string, r *http.Request) (any, error) {
-	var req pushRequest
-	if err := decodeBody(r, &req); err != nil {
+	body, err := readBody(r)
+	if err != nil {
 		return nil, err
 	}
-	if err := p.pushPubkey(userID, req.Pubkey, req.BackupGPG, req.Proof); err != nil {
+	req, err := decodePushRequest(body, p.getConfiguration().GPGKeyServer != "")
+	if err != nil {
+		return nil, err
+	}
+	return done(p.pushPubkey(userID, req))
+}
+
+// done is the answer of a route that returns nothing but success or an error.
+func done(err error) (any, error) {
+	if err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
-}
-
-type getRequest struct {
-	UserIDs []string `json:"userIds"`
 }
 
 type getResponse struct {
@@ -150,42 +142,23 @@ type getResponse struct {
 }
 
 func (p *Plugin) handleGetPubkeys(_ string, r *http.Request) (any, error) {
-	var req getRequest
-	if err := decodeBody(r, &req); err != nil {
+	ids, err := userIDsBody(r, maxUserIDsPerGet)
+	if err != nil {
 		return nil, err
 	}
-	if req.UserIDs == nil {
-		return nil, apiErr(http.StatusBadRequest, "userIds is required")
-	}
-	if len(req.UserIDs) > maxUserIDsPerGet {
-		return nil, apiErr(http.StatusBadRequest, "at most 1000 userIds per request")
-	}
-	for _, id := range req.UserIDs {
-		if !model.IsValidId(id) {
-			return nil, apiErr(http.StatusBadRequest, "invalid user ID in userIds")
-		}
-	}
-	keys, err := p.store().getPubkeys(req.UserIDs)
+	keys, err := p.store().getPubkeys(ids)
 	if err != nil {
 		return nil, err
 	}
 	return getResponse{PubKeys: keys}, nil
 }
 
-// userIDsParam validates a request's userIds list: present, at most max, all Mattermost IDs.
-func userIDsParam(ids []string, max int) error {
-	if ids == nil {
-		return apiErr(http.StatusBadRequest, "userIds is required")
+func userIDsBody(r *http.Request, max int) ([]string, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
 	}
-	if len(ids) > max {
-		return apiErr(http.StatusBadRequest, fmt.Sprintf("at most %d userIds per request", max))
-	}
-	for _, id := range ids {
-		if !model.IsValidId(id) {
-			return apiErr(http.StatusBadRequest, "invalid user ID in userIds")
-		}
-	}
-	return nil
+	return decodeUserIDsRequest(body, max)
 }
 
 type historyResponse struct {
@@ -195,26 +168,28 @@ type historyResponse struct {
 // handleKeyHistory answers every key each user registered, oldest first, so that posts
 // signed before a key change can still be verified.
 func (p *Plugin) handleKeyHistory(_ string, r *http.Request) (any, error) {
-	var req getRequest
-	if err := decodeBody(r, &req); err != nil {
+	ids, err := userIDsBody(r, maxUserIDsPerHistory)
+	if err != nil {
 		return nil, err
 	}
-	if err := userIDsParam(req.UserIDs, maxUserIDsPerHistory); err != nil {
-		return nil, err
-	}
-	history, err := p.store().getHistories(req.UserIDs)
+	history, err := p.store().getHistories(ids)
 	if err != nil {
 		return nil, err
 	}
 	return historyResponse{History: history}, nil
 }
 
-func channelParam(r *http.Request) (string, error) {
-	id := r.URL.Query().Get("chanID")
-	if !model.IsValidId(id) {
-		return "", apiErr(http.StatusBadRequest, "chanID must be a channel ID")
+// channelHandler serves a route about one channel, ?chanID= (checked first).
+type channelHandler func(userID, channelID string, r *http.Request) (any, error)
+
+func inChannel(h channelHandler) handlerFunc {
+	return func(userID string, r *http.Request) (any, error) {
+		channelID, err := decodeChannelQuery(r.URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		return h(userID, channelID, r)
 	}
-	return id, nil
 }
 
 type methodResponse struct {
@@ -223,11 +198,7 @@ type methodResponse struct {
 	TurnedOff *TurnedOff `json:"turned_off,omitempty"`
 }
 
-func (p *Plugin) handleGetMethod(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
-	if err != nil {
-		return nil, err
-	}
+func (p *Plugin) handleGetMethod(userID, channelID string, r *http.Request) (any, error) {
 	if _, err := p.memberChannel(userID, channelID); err != nil {
 		return nil, err
 	}
@@ -242,14 +213,11 @@ func (p *Plugin) handleGetMethod(userID string, r *http.Request) (any, error) {
 	return methodResponse{Method: methodName(m), TurnedOff: off}, nil
 }
 
-func (p *Plugin) handleSetMethod(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
-	if err != nil {
-		return nil, err
-	}
+func (p *Plugin) handleSetMethod(userID, channelID string, r *http.Request) (any, error) {
 	name := r.URL.Query().Get("method")
 	method, ok := parseMethod(name)
 	if name == "auto" {
+		var err error
 		if method, err = p.autoMethod(userID, channelID); err != nil {
 			return nil, err
 		}
@@ -285,11 +253,7 @@ type statusResponse struct {
 	TurnedOff         *TurnedOff `json:"turned_off,omitempty"`
 }
 
-func (p *Plugin) handleChannelStatus(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
-	if err != nil {
-		return nil, err
-	}
+func (p *Plugin) handleChannelStatus(userID, channelID string, r *http.Request) (any, error) {
 	ch, err := p.memberChannel(userID, channelID)
 	if err != nil {
 		return nil, err

@@ -1,56 +1,33 @@
 package main
 
-// HTTP routes of channel-key mode (docs/api.md).
+// HTTP routes of channel-key mode (docs/api.md). The router checks ?chanID= first (inChannel);
+// the query and body decoders are in api_decode.go and package e2eeformat.
 
 import (
-	"errors"
-	"io"
 	"net/http"
-	"strconv"
+	"net/url"
 )
 
-func readRawBody(r *http.Request) ([]byte, error) {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, apiErr(http.StatusRequestEntityTooLarge, "request body too large")
-		}
-		return nil, apiErr(http.StatusBadRequest, "cannot read the request body")
-	}
-	return data, nil
-}
+// bodyHandler serves a channel route that takes the request's query and whole body.
+type bodyHandler func(userID, channelID string, q url.Values, body []byte) (any, error)
 
-func epochParam(r *http.Request, name string) (uint64, error) {
-	v, err := strconv.ParseUint(r.URL.Query().Get(name), 10, 64)
-	if err != nil || v < 1 || v > maxSafeInteger {
-		return 0, apiErr(http.StatusBadRequest, name+" must be an epoch number (integer >= 1)")
+func withBody(h bodyHandler) channelHandler {
+	return func(userID, channelID string, r *http.Request) (any, error) {
+		body, err := readBody(r)
+		if err != nil {
+			return nil, err
+		}
+		return h(userID, channelID, r.URL.Query(), body)
 	}
-	return v, nil
 }
 
 // POST /channel/epoch/part?chanID=&epoch=&tag=&part= with a JSON array of wraps.
-func (p *Plugin) handleUploadPart(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
+func (p *Plugin) handleUploadPart(userID, channelID string, q url.Values, body []byte) (any, error) {
+	pq, err := decodePartQuery(q)
 	if err != nil {
 		return nil, err
 	}
-	epoch, err := epochParam(r, "epoch")
-	if err != nil {
-		return nil, err
-	}
-	index, err := strconv.Atoi(r.URL.Query().Get("part"))
-	if err != nil {
-		return nil, apiErr(http.StatusBadRequest, "part must be a part index")
-	}
-	body, err := readRawBody(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.uploadPart(userID, channelID, epoch, r.URL.Query().Get("tag"), index, body); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return done(p.uploadPart(userID, channelID, pq.Epoch, pq.Tag, pq.Index, body))
 }
 
 type commitResponse struct {
@@ -58,15 +35,7 @@ type commitResponse struct {
 }
 
 // POST /channel/epoch?chanID= with the record's header form.
-func (p *Plugin) handleCommitEpoch(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
-	if err != nil {
-		return nil, err
-	}
-	body, err := readRawBody(r)
-	if err != nil {
-		return nil, err
-	}
+func (p *Plugin) handleCommitEpoch(userID, channelID string, _ url.Values, body []byte) (any, error) {
 	head, err := p.commitEpoch(userID, channelID, body)
 	if err != nil {
 		return nil, err
@@ -74,13 +43,14 @@ func (p *Plugin) handleCommitEpoch(userID string, r *http.Request) (any, error) 
 	return commitResponse{Epoch: head.Epoch}, nil
 }
 
+// POST /channel/epoch/joiners?chanID= with a joiner wraps set.
+func (p *Plugin) handleAddJoiners(userID, channelID string, _ url.Values, body []byte) (any, error) {
+	return done(p.addJoiners(userID, channelID, body))
+}
+
 // GET /channel/epoch?chanID=&epoch=
-func (p *Plugin) handleReadEpoch(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
-	if err != nil {
-		return nil, err
-	}
-	epoch, err := epochParam(r, "epoch")
+func (p *Plugin) handleReadEpoch(userID, channelID string, r *http.Request) (any, error) {
+	epoch, err := decodeEpochQuery(r.URL.Query(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -88,34 +58,12 @@ func (p *Plugin) handleReadEpoch(userID string, r *http.Request) (any, error) {
 }
 
 // GET /channel/epoch/status?chanID=[&epoch=N]
-func (p *Plugin) handleEpochStatus(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
+func (p *Plugin) handleEpochStatus(userID, channelID string, r *http.Request) (any, error) {
+	epoch, err := decodeEpochQuery(r.URL.Query(), true)
 	if err != nil {
 		return nil, err
-	}
-	var epoch uint64
-	if r.URL.Query().Get("epoch") != "" {
-		if epoch, err = epochParam(r, "epoch"); err != nil {
-			return nil, err
-		}
 	}
 	return p.epochStatus(userID, channelID, epoch)
-}
-
-// POST /channel/epoch/joiners?chanID= with a joiner wraps set.
-func (p *Plugin) handleAddJoiners(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
-	if err != nil {
-		return nil, err
-	}
-	body, err := readRawBody(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.addJoiners(userID, channelID, body); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
 }
 
 type historySharingResponse struct {
@@ -123,14 +71,10 @@ type historySharingResponse struct {
 }
 
 // POST /channel/history_sharing?chanID=&on=true|false
-func (p *Plugin) handleHistorySharing(userID string, r *http.Request) (any, error) {
-	channelID, err := channelParam(r)
+func (p *Plugin) handleHistorySharing(userID, channelID string, r *http.Request) (any, error) {
+	on, err := decodeSwitchQuery(r.URL.Query())
 	if err != nil {
 		return nil, err
-	}
-	on, err := strconv.ParseBool(r.URL.Query().Get("on"))
-	if err != nil {
-		return nil, apiErr(http.StatusBadRequest, "on must be true or false")
 	}
 	if err := p.setHistorySharing(userID, channelID, on); err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 const armored = "-----BEGIN PGP MESSAGE-----\n\nhF4DAAAAAAAAAAASAQdAbm90IGEgcmVhbCBtZXNzYWdlIGJ1dCB3ZWxsIGZvcm1lZA==\n=abcd\n-----END PGP MESSAGE-----\n"
@@ -43,7 +45,7 @@ func signedPush(t *testing.T, p *Plugin, userID string, u *testUser, backup *str
 	require.Equal(t, http.StatusOK, code, out)
 	nonce, _ := out["nonce"].(string)
 	require.NotEmpty(t, nonce)
-	m := map[string]any{"pubkey": u.pub, "proof": b64(u.rawSign(t, pushProofMessage(userID, nonce)))}
+	m := map[string]any{"pubkey": u.pub, "proof": b64(u.rawSign(t, e2eeformat.PushProofMessage(userID, nonce)))}
 	if backup != nil {
 		m["backupGPG"] = *backup
 	}
@@ -93,7 +95,7 @@ func TestPushAndGetPubkey(t *testing.T) {
 	code, body := call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, bob, &backup))
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Equal(t, map[string]any{}, body)
-	assert.JSONEq(t, string(bob.pub.marshal()), string(api.kv[kvPubkeyPrefix+bobID]))
+	assert.JSONEq(t, string(bob.pub.Marshal()), string(api.kv[kvPubkeyPrefix+bobID]))
 	assert.Equal(t, armored, string(api.kv[kvBackupPrefix+bobID]))
 	require.Len(t, api.mails, 1)
 	assert.Equal(t, "bob@example.com", api.mails[0].To)
@@ -165,6 +167,19 @@ func TestPushPubkeyRefusesBadInput(t *testing.T) {
 	backup := armored
 	code, _ := call(p, bobID, "POST", "/api/v1/pubkey/push", pushBody(t, good, &backup))
 	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Equal(t, before, snapshot(api))
+}
+
+// A key half spelt with a line break (Go's base64 decoder skips it, the web app refuses it) is
+// refused, though it is the same key with a valid proof: found by FuzzPublicKey.
+func TestPushPubkeyRefusesNonCanonicalBase64(t *testing.T) {
+	p, api, _ := encryptedSetup(t)
+	u := newTestUser(t)
+	u.pub.Sign = u.pub.Sign[:40] + "\n" + u.pub.Sign[40:]
+	before := snapshot(api)
+	code, out := call(p, bobID, "POST", "/api/v1/pubkey/push", signedPush(t, p, bobID, u, nil))
+	assert.Equal(t, http.StatusBadRequest, code, out)
+	assert.Contains(t, out["error"], "sign is not a base64 P-256 point")
 	assert.Equal(t, before, snapshot(api))
 }
 
@@ -277,7 +292,7 @@ func TestChannelStatus(t *testing.T) {
 		api.addUser(id, fmt.Sprintf("m%d", i), false)
 		ids = append(ids, id)
 		if i%2 == 0 {
-			api.kv[kvPubkeyPrefix+id] = newTestUser(t).pub.marshal()
+			api.kv[kvPubkeyPrefix+id] = newTestUser(t).pub.Marshal()
 		}
 	}
 	ids = append(ids, aliceID, p.botUserID)
@@ -306,13 +321,13 @@ func TestKeyServer(t *testing.T) {
 }
 
 func TestArmorValidation(t *testing.T) {
-	assert.NoError(t, validateArmoredMessage(armored))
+	assert.NoError(t, e2eeformat.ValidateArmoredMessage(armored))
 	// A real message made by openpgp.js 6 (the web app's GPG backup library).
 	real, err := os.ReadFile("testdata/openpgp-message.asc")
 	require.NoError(t, err)
-	assert.NoError(t, validateArmoredMessage(string(real)))
-	assert.NoError(t, validateArmoredMessage(strings.ReplaceAll(string(real), "\n", "\r\n")))
-	assert.NoError(t, validateArmoredMessage("-----BEGIN PGP MESSAGE-----\nVersion: X\nComment: y\n\nQUFB\nQUFB\n=ab12\n-----END PGP MESSAGE-----"))
+	assert.NoError(t, e2eeformat.ValidateArmoredMessage(string(real)))
+	assert.NoError(t, e2eeformat.ValidateArmoredMessage(strings.ReplaceAll(string(real), "\n", "\r\n")))
+	assert.NoError(t, e2eeformat.ValidateArmoredMessage("-----BEGIN PGP MESSAGE-----\nVersion: X\nComment: y\n\nQUFB\nQUFB\n=ab12\n-----END PGP MESSAGE-----"))
 	for _, bad := range []string{
 		"", "QUFB", "-----BEGIN PGP MESSAGE-----\n-----END PGP MESSAGE-----",
 		"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nQUFB\n-----END PGP PUBLIC KEY BLOCK-----",
@@ -320,7 +335,7 @@ func TestArmorValidation(t *testing.T) {
 		"-----BEGIN PGP MESSAGE-----\nVersion: X\nQUFB\n-----END PGP MESSAGE-----",
 		"<b>-----BEGIN PGP MESSAGE-----\n\nQUFB\n-----END PGP MESSAGE-----",
 	} {
-		assert.Error(t, validateArmoredMessage(bad), bad)
+		assert.Error(t, e2eeformat.ValidateArmoredMessage(bad), bad)
 	}
 }
 

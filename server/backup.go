@@ -4,88 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"net/http"
-	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
 
-const (
-	maxBackupBytes = 32 * 1024
-	pgpBegin       = "-----BEGIN PGP MESSAGE-----"
-	pgpEnd         = "-----END PGP MESSAGE-----"
-)
-
-// validateArmoredMessage accepts only an ASCII-armored OpenPGP message (RFC 4880 §6.2),
-// so the server stores and mails nothing else under the name of a backup.
-func validateArmoredMessage(s string) error {
-	if len(s) > maxBackupBytes {
-		return apiErr(http.StatusRequestEntityTooLarge, "backupGPG is too large")
-	}
-	t := strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
-	if !strings.HasPrefix(t, pgpBegin+"\n") || !strings.HasSuffix(t, "\n"+pgpEnd) {
-		return apiErr(http.StatusBadRequest, "backupGPG must be an armored PGP MESSAGE")
-	}
-	body := strings.TrimSuffix(strings.TrimPrefix(t, pgpBegin+"\n"), "\n"+pgpEnd)
-	lines := strings.Split(body, "\n")
-	i := 0
-	// Optional armor headers ("Key: value"), then a blank line.
-	for i < len(lines) && strings.Contains(lines[i], ": ") {
-		i++
-	}
-	if i > 0 {
-		if i >= len(lines) || strings.TrimSpace(lines[i]) != "" {
-			return apiErr(http.StatusBadRequest, "backupGPG: armor headers must end with a blank line")
-		}
-		i++
-	} else if i < len(lines) && strings.TrimSpace(lines[i]) == "" {
-		i++
-	}
-	data := 0
-	for ; i < len(lines); i++ {
-		l := strings.TrimSpace(lines[i])
-		if l == "" {
-			return apiErr(http.StatusBadRequest, "backupGPG: unexpected blank line in the armored data")
-		}
-		if strings.HasPrefix(l, "=") && i == len(lines)-1 {
-			l = l[1:] // CRC-24 checksum line
-		}
-		for _, c := range []byte(l) {
-			if !isBase64Char(c) {
-				return apiErr(http.StatusBadRequest, "backupGPG: armored data is not base64")
-			}
-		}
-		data++
-	}
-	if data == 0 {
-		return apiErr(http.StatusBadRequest, "backupGPG: the armored message is empty")
-	}
-	return nil
-}
-
-func isBase64Char(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
-}
-
-// pushPubkey stores a user's new public key and, when given, its GPG backup. Everything is
-// checked before anything is written: the proof of possession, then that no other user holds
-// the key.
-func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string, proof *string) (err error) {
-	if key == nil {
-		return apiErr(http.StatusBadRequest, "pubkey is required")
-	}
-	if err := key.validate(); err != nil {
-		return apiErr(http.StatusBadRequest, err.Error())
-	}
-	if backup != nil {
-		if p.getConfiguration().GPGKeyServer == "" {
-			return apiErr(http.StatusBadRequest, "GPG backups are disabled on this server")
-		}
-		if err := validateArmoredMessage(*backup); err != nil {
-			return err
-		}
-	}
-	if err := p.checkPushProof(userID, key, proof); err != nil {
+// pushPubkey stores a user's new public key and, when given, its GPG backup (both checked by
+// decodePushRequest). Everything is checked before anything is written: the proof of
+// possession, then that no other user holds the key.
+func (p *Plugin) pushPubkey(userID string, req *checkedPush) (err error) {
+	key, backup := req.Key, req.Backup
+	if err := p.checkPushProof(userID, key, req.Proof); err != nil {
 		return err
 	}
 	release, err := p.claimPushedKey(userID, key)
@@ -108,7 +36,7 @@ func (p *Plugin) pushPubkey(userID string, key *PublicKey, backup *string, proof
 			return err
 		}
 	}
-	newRaw := key.marshal()
+	newRaw := key.Marshal()
 	changed := !samePubkey(old, key)
 	var histBefore, histAfter []byte
 	if changed {
@@ -166,7 +94,7 @@ func storedKey(raw []byte) *PublicKey {
 		return nil
 	}
 	var k PublicKey
-	if json.Unmarshal(raw, &k) != nil || k.validate() != nil {
+	if json.Unmarshal(raw, &k) != nil || k.Validate() != nil {
 		return nil
 	}
 	return &k

@@ -15,7 +15,7 @@ func benchPost(b *testing.B, mk func(*testUser, messageContext) map[string]any) 
 	p, api := newTestPlugin()
 	alice := newTestUser(b)
 	api.addUser(aliceID, "alice", false)
-	api.kv[kvPubkeyPrefix+aliceID] = alice.pub.marshal()
+	api.kv[kvPubkeyPrefix+aliceID] = alice.pub.Marshal()
 	api.kv[kvChanMethodPrefix+chanID] = []byte("1")
 	post := encryptedPost(mk(alice, messageContext{ChannelID: chanID, UserID: aliceID}))
 	b.ReportAllocs()
@@ -45,7 +45,7 @@ func BenchmarkGetPubkeys1000(b *testing.B) {
 	ids := make([]string, 1000)
 	for i := range ids {
 		ids[i] = model.NewId()
-		api.kv[kvPubkeyPrefix+ids[i]] = newTestUser(b).pub.marshal()
+		api.kv[kvPubkeyPrefix+ids[i]] = newTestUser(b).pub.Marshal()
 	}
 	body, _ := json.Marshal(map[string]any{"userIds": ids})
 	b.ReportAllocs()
@@ -65,7 +65,7 @@ func BenchmarkGetPubkeys1000(b *testing.B) {
 func adminStatsFixture(b *testing.B) *Plugin {
 	p, api := newTestPlugin()
 	api.On("GetConfig").Return(&model.Config{})
-	key := newTestUser(b).pub.marshal()
+	key := newTestUser(b).pub.Marshal()
 	for i := range 10000 {
 		id := fmt.Sprintf("user%022d", i)
 		u := api.addUser(id, fmt.Sprintf("u%d", i), false)

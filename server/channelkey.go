@@ -19,6 +19,8 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 const (
@@ -199,7 +201,7 @@ func (p *Plugin) memberKeys(channelID string) (map[string]string, error) {
 			if k == nil {
 				continue
 			}
-			kid, err := k.id()
+			kid, err := k.ID()
 			if err != nil {
 				continue
 			}
@@ -242,8 +244,8 @@ func (p *Plugin) uploadPart(userID, channelID string, epoch uint64, tag string, 
 	if len(tag) != 16 || !isLowerHex(tag) {
 		return apiErr(http.StatusBadRequest, "tag must be the first 8 bytes of the commitment in lower-case hex")
 	}
-	if index < 0 || index >= v3MaxParts {
-		return apiErr(http.StatusBadRequest, fmt.Sprintf("part must be 0 to %d", v3MaxParts-1))
+	if index < 0 || index >= e2eeformat.MaxParts {
+		return apiErr(http.StatusBadRequest, fmt.Sprintf("part must be 0 to %d", e2eeformat.MaxParts-1))
 	}
 	head, _, err := p.store().getHead(channelID)
 	if err != nil {
@@ -252,7 +254,7 @@ func (p *Plugin) uploadPart(userID, channelID string, epoch uint64, tag string, 
 	if epoch != headEpoch(head)+1 {
 		return apiErr(http.StatusConflict, fmt.Sprintf("the channel is at epoch %d: a new record must be epoch %d", headEpoch(head), headEpoch(head)+1))
 	}
-	if _, err := parsePartJSON(body); err != nil {
+	if _, err := e2eeformat.ParsePart(body); err != nil {
 		return apiErr(http.StatusBadRequest, err.Error())
 	}
 	if _, appErr := p.API.KVSetWithOptions(epochKey(kvEpochPart, channelID, epoch, tag, strconv.Itoa(index)), body,
@@ -272,45 +274,33 @@ func isLowerHex(s string) bool {
 }
 
 // readParts reads a record's parts (uploaded under its tag) and checks them against the header.
-func (p *Plugin) readParts(h *epochHeader) ([][]epochWrap, [][]byte, error) {
-	parts := make([][]epochWrap, len(h.PartHashes))
+func (p *Plugin) readParts(h *e2eeformat.EpochHeader) ([][]e2eeformat.Wrap, [][]byte, error) {
 	raws := make([][]byte, len(h.PartHashes))
-	users, ids := map[string]bool{}, map[string]bool{}
 	for i := range h.PartHashes {
 		raw, appErr := p.API.KVGet(epochKey(kvEpochPart, h.ChannelID, h.Epoch, partTag(h.Commitment), strconv.Itoa(i)))
 		if appErr != nil {
 			return nil, nil, fmt.Errorf("reading a record part: %w", appErr)
 		}
-		if raw == nil {
-			return nil, nil, invalidf("part %d of the record was not uploaded", i)
-		}
-		var list [][]string
-		if err := strictDecode(raw, &list); err != nil {
-			return nil, nil, invalidf("part %d: %v", i, err)
-		}
-		wraps, err := parseWraps(fmt.Sprintf("part %d", i), list, users, ids)
-		if err != nil {
-			return nil, nil, err
-		}
-		parts[i], raws[i] = wraps, raw
+		raws[i] = raw
 	}
-	if err := h.checkParts(parts); err != nil {
+	parts, err := h.ParseParts(raws)
+	if err != nil {
 		return nil, nil, err
 	}
 	return parts, raws, nil
 }
 
 // checkExactMembers: the wraps are exactly the current members with a registered key.
-func checkExactMembers(parts [][]epochWrap, members map[string]string) error {
+func checkExactMembers(parts [][]e2eeformat.Wrap, members map[string]string) error {
 	inRecord := 0
 	for _, part := range parts {
 		for _, w := range part {
 			kid, ok := members[w.UserID]
 			if !ok {
-				return invalidf("the record wraps the key for %s, who is not a member with a registered key", w.UserID)
+				return e2eeformat.Invalidf("the record wraps the key for %s, who is not a member with a registered key", w.UserID)
 			}
 			if kid != b64(w.KeyID) {
-				return invalidf("the record wraps the key for %s under a key that is not their registered key", w.UserID)
+				return e2eeformat.Invalidf("the record wraps the key for %s under a key that is not their registered key", w.UserID)
 			}
 			inRecord++
 		}
@@ -329,7 +319,7 @@ func checkExactMembers(parts [][]epochWrap, members map[string]string) error {
 			}
 		}
 		sort.Strings(missing)
-		return invalidf("the record leaves out members with a registered key: %v", missing)
+		return e2eeformat.Invalidf("the record leaves out members with a registered key: %v", missing)
 	}
 	return nil
 }
@@ -339,7 +329,7 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 	if _, err := p.channelKeyChannel(userID, channelID); err != nil {
 		return nil, err
 	}
-	h, err := parseEpochHeaderJSON(body)
+	h, err := e2eeformat.ParseEpochHeader(body)
 	if err != nil {
 		return nil, apiErr(http.StatusBadRequest, err.Error())
 	}
@@ -364,8 +354,8 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 	if key == nil {
 		return nil, apiErr(http.StatusBadRequest, "you have no registered public key")
 	}
-	pub, err := key.verifier()
-	if err != nil || !h.verify(pub) {
+	pub, err := key.Verifier()
+	if err != nil || !h.Verify(pub) {
 		return nil, apiErr(http.StatusBadRequest, "the record's signature does not verify with your registered key")
 	}
 	parts, raws, err := p.readParts(h)
@@ -380,7 +370,7 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 		return nil, apiErr(http.StatusBadRequest, err.Error())
 	}
 	// First writer of epoch n wins; a concurrent commit of the same epoch gets 409.
-	recKey, header := epochKey(kvEpochRecord, channelID, h.Epoch), h.headerJSON()
+	recKey, header := epochKey(kvEpochRecord, channelID, h.Epoch), h.HeaderJSON()
 	created, appErr := p.API.KVCompareAndSet(recKey, nil, header)
 	if appErr != nil {
 		return nil, fmt.Errorf("storing the record: %w", appErr)
@@ -460,7 +450,7 @@ func (p *Plugin) readEpoch(userID, channelID string, epoch uint64) (*epochReadRe
 	if raw == nil {
 		return nil, apiErr(http.StatusNotFound, "no such epoch in this channel")
 	}
-	h, err := parseEpochHeaderJSON(raw)
+	h, err := e2eeformat.ParseEpochHeader(raw)
 	if err != nil {
 		return nil, fmt.Errorf("the stored record is corrupt: %w", err)
 	}
@@ -474,7 +464,7 @@ func (p *Plugin) readEpoch(userID, channelID string, epoch uint64) (*epochReadRe
 		if appErr != nil {
 			return nil, fmt.Errorf("reading a record part: %w", appErr)
 		}
-		wraps, err := parsePartJSON(part)
+		wraps, err := e2eeformat.ParsePart(part)
 		if err != nil {
 			return nil, fmt.Errorf("a stored record part is corrupt: %w", err)
 		}
@@ -552,7 +542,7 @@ func (p *Plugin) coveredUsers(channelID string, epoch uint64) (map[string]bool, 
 	if appErr != nil || raw == nil {
 		return nil, fmt.Errorf("reading the record of epoch %d", epoch)
 	}
-	h, err := parseEpochHeaderJSON(raw)
+	h, err := e2eeformat.ParseEpochHeader(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +575,7 @@ func (p *Plugin) addJoiners(userID, channelID string, body []byte) error {
 	if _, err := p.channelKeyChannel(userID, channelID); err != nil {
 		return err
 	}
-	set, err := parseJoinerJSON(body)
+	set, err := e2eeformat.ParseJoiners(body)
 	if err != nil {
 		return apiErr(http.StatusBadRequest, err.Error())
 	}
@@ -608,7 +598,7 @@ func (p *Plugin) addJoiners(userID, channelID string, body []byte) error {
 	if appErr != nil || raw == nil {
 		return apiErr(http.StatusNotFound, "no such epoch in this channel")
 	}
-	h, err := parseEpochHeaderJSON(raw)
+	h, err := e2eeformat.ParseEpochHeader(raw)
 	if err != nil {
 		return err
 	}
@@ -619,8 +609,8 @@ func (p *Plugin) addJoiners(userID, channelID string, body []byte) error {
 	if key == nil {
 		return apiErr(http.StatusBadRequest, "you have no registered public key")
 	}
-	pub, err := key.verifier()
-	if err != nil || !verifyRawSignature(pub, set.signedData(h.Commitment), set.Signature) {
+	pub, err := key.Verifier()
+	if err != nil || !set.Verify(pub, h.Commitment) {
 		return apiErr(http.StatusBadRequest, "the joiner wraps' signature does not verify with your registered key for this record")
 	}
 	members, err := p.memberKeys(channelID)
@@ -702,7 +692,7 @@ func (p *Plugin) setHistorySharing(userID, channelID string, on bool) error {
 // checkV3Post: a v3 post names the current non-stale epoch (or the previous one within the grace
 // window when it was not marked stale) and is signed by its author over the context and C.
 func (p *Plugin) checkV3Post(raw []byte, author *PublicKey, ctx messageContext) error {
-	m, err := parseMessageV3(raw)
+	m, err := e2eeformat.ParseMessageV3(raw)
 	if err != nil {
 		return err
 	}
@@ -737,12 +727,12 @@ func (p *Plugin) checkV3Post(raw []byte, author *PublicKey, ctx messageContext) 
 	if err != nil {
 		return errors.New("the stored epoch commitment is corrupt")
 	}
-	pub, err := author.verifier()
+	pub, err := author.Verifier()
 	if err != nil {
-		return invalidf("the author's public key is invalid")
+		return e2eeformat.Invalidf("the author's public key is invalid")
 	}
-	if !m.verify(pub, ctx, c) {
-		return invalidf("the signature does not verify with the author's public key for this channel, thread, author and epoch")
+	if !m.Verify(pub, ctx, c) {
+		return e2eeformat.Invalidf("the signature does not verify with the author's public key for this channel, thread, author and epoch")
 	}
 	return nil
 }
@@ -752,11 +742,11 @@ func (p *Plugin) countV3Post(post *model.Post) {
 	if post.Type != encryptedPostType {
 		return
 	}
-	v, raw := e2eeVersion(post.GetProp("e2ee"))
+	v, raw := e2eeformat.Version(post.GetProp("e2ee"))
 	if v != 3 {
 		return
 	}
-	m, err := parseMessageV3(raw)
+	m, err := e2eeformat.ParseMessageV3(raw)
 	if err != nil {
 		return
 	}
@@ -775,11 +765,11 @@ func (p *Plugin) countV3Post(post *model.Post) {
 // the hooks do, v3 against the commitment of the epoch it names (an old epoch is fine here: the
 // head and grace rules are for new posts only).
 func (p *Plugin) verifyStoredMessage(e2ee any, author *PublicKey, ctx messageContext) error {
-	v, raw := e2eeVersion(e2ee)
+	v, raw := e2eeformat.Version(e2ee)
 	if v != 3 {
-		return verifyEncryptedMessage(e2ee, author, ctx)
+		return e2eeformat.VerifyMessage(e2ee, author, ctx)
 	}
-	m, err := parseMessageV3(raw)
+	m, err := e2eeformat.ParseMessageV3(raw)
 	if err != nil {
 		return err
 	}
@@ -788,18 +778,18 @@ func (p *Plugin) verifyStoredMessage(e2ee any, author *PublicKey, ctx messageCon
 		return fmt.Errorf("reading the record: %w", appErr)
 	}
 	if rec == nil {
-		return invalidf("the message names epoch %d, which this channel does not have", m.Epoch)
+		return e2eeformat.Invalidf("the message names epoch %d, which this channel does not have", m.Epoch)
 	}
-	h, err := parseEpochHeaderJSON(rec)
+	h, err := e2eeformat.ParseEpochHeader(rec)
 	if err != nil {
 		return fmt.Errorf("the stored record is corrupt: %w", err)
 	}
-	pub, err := author.verifier()
+	pub, err := author.Verifier()
 	if err != nil {
-		return invalidf("the author's public key is invalid")
+		return e2eeformat.Invalidf("the author's public key is invalid")
 	}
-	if !m.verify(pub, ctx, h.Commitment) {
-		return invalidf("the signature does not verify with the author's public key for this channel, thread, author and epoch")
+	if !m.Verify(pub, ctx, h.Commitment) {
+		return e2eeformat.Invalidf("the signature does not verify with the author's public key for this channel, thread, author and epoch")
 	}
 	return nil
 }

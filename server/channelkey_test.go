@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,8 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // A record as a client uploads it: header form and parts. The server never unwraps, so wrapped
@@ -31,7 +31,7 @@ type member struct {
 }
 
 func (u *testUser) keyIDB64(t testing.TB) string {
-	id, err := u.pub.id()
+	id, err := u.pub.ID()
 	require.NoError(t, err)
 	return b64(id)
 }
@@ -41,29 +41,27 @@ func (u *testUser) epochRecord(t testing.TB, channelID, creatorID string, epoch 
 	for _, m := range members {
 		wraps = append(wraps, []string{m.id, m.user.keyIDB64(t), b64(randBytes(40))})
 	}
-	h := &epochHeader{ChannelID: channelID, Epoch: epoch, CreatorID: creatorID, CreatedAt: 1764160000000,
+	h := &e2eeformat.EpochHeader{ChannelID: channelID, Epoch: epoch, CreatorID: creatorID, CreatedAt: 1764160000000,
 		PubECDHE: ephemeralPoint(t), Commitment: randBytes(32)}
 	rec := testRecord{Epoch: epoch, Commitment: h.Commitment}
-	for i := 0; i < len(wraps); i += v3PartMax {
-		part := wraps[i:min(i+v3PartMax, len(wraps))]
+	for i := 0; i < len(wraps); i += e2eeformat.PartMax {
+		part := wraps[i:min(i+e2eeformat.PartMax, len(wraps))]
 		raw, err := json.Marshal(part)
 		require.NoError(t, err)
-		parsed, err := parsePartJSON(raw)
+		parsed, err := e2eeformat.ParsePart(raw)
 		require.NoError(t, err)
-		h.PartHashes = append(h.PartHashes, partHash(len(rec.Parts), parsed))
+		h.PartHashes = append(h.PartHashes, e2eeformat.PartHash(len(rec.Parts), parsed))
 		rec.Parts = append(rec.Parts, raw)
 	}
-	h.Signature = u.rawSign(t, h.signedData())
-	rec.Header = h.headerJSON()
+	h.Signature = u.rawSign(t, h.SignedData())
+	rec.Header = h.HeaderJSON()
 	return rec
 }
 
 func (u *testUser) v3Message(t testing.TB, ctx messageContext, epoch uint64, commitment []byte) map[string]any {
-	m := &parsedV3{CreatedAt: 1764160000000, Epoch: epoch, IV: randBytes(12), CT: randBytes(40)}
-	data := appendFramed(nil, []byte(v3LabelSignature), u32(3), u64(m.CreatedAt), []byte(ctx.ChannelID), []byte(ctx.RootID),
-		[]byte(ctx.UserID), u64(m.Epoch), commitment, m.IV, m.CT)
+	m := &e2eeformat.MessageV3{CreatedAt: 1764160000000, Epoch: epoch, IV: randBytes(12), CT: randBytes(40)}
 	return toProp(t, map[string]any{"version": 3, "createdAt": m.CreatedAt, "epoch": m.Epoch, "iv": b64(m.IV),
-		"encryptedData": b64(m.CT), "signature": b64(u.rawSign(t, data))})
+		"encryptedData": b64(m.CT), "signature": b64(u.rawSign(t, m.SignedData(ctx, commitment)))})
 }
 
 // channelKeySetup: chanID in channel-key mode; alice, bob and carol members with keys.
@@ -73,7 +71,7 @@ func channelKeySetup(t *testing.T) (*Plugin, *fakeAPI, map[string]*testUser) {
 	for id, name := range map[string]string{aliceID: "alice", bobID: "bob", carolID: "carol"} {
 		api.addUser(id, name, false)
 		users[id] = newTestUser(t)
-		api.kv[kvPubkeyPrefix+id] = users[id].pub.marshal()
+		api.kv[kvPubkeyPrefix+id] = users[id].pub.Marshal()
 	}
 	api.addChannel(chanID, model.ChannelTypeOpen, aliceID, bobID, carolID)
 	api.kv[kvChanMethodPrefix+chanID] = []byte("2")
@@ -251,7 +249,7 @@ func TestChannelKeyReadStatusAndJoiners(t *testing.T) {
 	daveID := "davedavedavedavedavedavedx"
 	dave := newTestUser(t)
 	api.addUser(daveID, "dave", false)
-	api.kv[kvPubkeyPrefix+daveID] = dave.pub.marshal()
+	api.kv[kvPubkeyPrefix+daveID] = dave.pub.Marshal()
 	api.members[chanID] = append(api.members[chanID], daveID)
 	code, body = call(p, aliceID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID, "")
 	require.Equal(t, http.StatusOK, code, body)
@@ -290,15 +288,15 @@ func TestChannelKeyReadStatusAndJoiners(t *testing.T) {
 }
 
 func (u *testUser) joinerSet(t testing.TB, channelID, adderID string, epoch uint64, commitment []byte, joiners []member) []byte {
-	s := &joinerSet{ChannelID: channelID, Epoch: epoch, AdderID: adderID, CreatedAt: 5, PubECDHE: ephemeralPoint(t)}
+	s := &e2eeformat.JoinerSet{ChannelID: channelID, Epoch: epoch, AdderID: adderID, CreatedAt: 5, PubECDHE: ephemeralPoint(t)}
 	var wraps [][]string
 	for _, m := range joiners {
-		s.Wraps = append(s.Wraps, epochWrap{UserID: m.id, KeyID: mustB64(t, m.user.keyIDB64(t)), Wrapped: randBytes(40)})
+		s.Wraps = append(s.Wraps, e2eeformat.Wrap{UserID: m.id, KeyID: mustB64(t, m.user.keyIDB64(t)), Wrapped: randBytes(40)})
 	}
 	for _, w := range s.Wraps {
 		wraps = append(wraps, []string{w.UserID, b64(w.KeyID), b64(w.Wrapped)})
 	}
-	s.Signature = u.rawSign(t, s.signedData(commitment))
+	s.Signature = u.rawSign(t, s.SignedData(commitment))
 	out, err := json.Marshal(map[string]any{"version": 3, "channelId": channelID, "epoch": epoch, "adderId": adderID, "createdAt": 5,
 		"pubECDHE": b64(s.PubECDHE), "wraps": wraps, "signature": b64(s.Signature)})
 	require.NoError(t, err)
@@ -306,7 +304,7 @@ func (u *testUser) joinerSet(t testing.TB, channelID, adderID string, epoch uint
 }
 
 func mustB64(t testing.TB, s string) []byte {
-	b, err := b64Exact("test", s, -1)
+	b, err := e2eeformat.Base64Exact("test", s, -1)
 	require.NoError(t, err)
 	return b
 }
@@ -366,55 +364,6 @@ func TestStartModeByThresholdAndFlag(t *testing.T) {
 	assert.Equal(t, "2", string(api.kv[kvChanMethodPrefix+chanID]))
 }
 
-// The worked example of docs/design.md §13.8 (written by the web app's core and rebuilt by an
-// independent Node implementation) verifies here byte for byte; any flipped bit does not.
-func TestV3WorkedExampleOfTheDesignVerifies(t *testing.T) {
-	doc, err := os.ReadFile("../docs/design.md")
-	require.NoError(t, err)
-	sec := string(doc)[strings.Index(string(doc), "### 13.8"):]
-	grab := func(title string) []byte {
-		m := regexp.MustCompile(regexp.QuoteMeta(title) + ":\n```json\n(.*)\n```").FindStringSubmatch(sec)
-		require.NotNil(t, m, title)
-		return []byte(m[1])
-	}
-	var full struct {
-		epochHeaderJSON
-		Parts [][][]string `json:"parts"`
-	}
-	require.NoError(t, json.Unmarshal(grab("Epoch record"), &full))
-	alice := loadVectors(t).key(t, "alice")
-	pub, err := alice.verifier()
-	require.NoError(t, err)
-	var parts [][]epochWrap
-	for _, p := range full.Parts {
-		raw, _ := json.Marshal(p)
-		w, err := parsePartJSON(raw)
-		require.NoError(t, err)
-		full.PartHashes = append(full.PartHashes, b64(partHash(len(parts), w)))
-		parts = append(parts, w)
-	}
-	headerRaw, _ := json.Marshal(full.epochHeaderJSON)
-	h, err := parseEpochHeaderJSON(headerRaw)
-	require.NoError(t, err)
-	assert.True(t, h.verify(pub))
-	require.NoError(t, h.checkParts(parts))
-	m, err := parseMessageV3(grab("v3 `props.e2ee`"))
-	require.NoError(t, err)
-	ctx := messageContext{ChannelID: h.ChannelID, UserID: "w1o3a8qgf7y5bx9nkd8e4mujhr"}
-	assert.True(t, m.verify(pub, ctx, h.Commitment))
-	for i := range len(h.Commitment) * 8 {
-		c := append([]byte(nil), h.Commitment...)
-		c[i/8] ^= 1 << (i % 8)
-		assert.False(t, m.verify(pub, ctx, c))
-		h2 := *h
-		h2.Commitment = c
-		assert.False(t, h2.verify(pub))
-	}
-	assert.False(t, m.verify(pub, messageContext{ChannelID: h.ChannelID, RootID: "x", UserID: ctx.UserID}, h.Commitment))
-	parts[0][1].Wrapped[0] ^= 1
-	assert.Error(t, h.checkParts(parts))
-}
-
 func TestChannelKeyHistorySharing(t *testing.T) {
 	p, api, users := channelKeySetup(t)
 	alice := users[aliceID]
@@ -428,7 +377,7 @@ func TestChannelKeyHistorySharing(t *testing.T) {
 	daveID := "davedavedavedavedavedavedx"
 	dave := newTestUser(t)
 	api.addUser(daveID, "dave", false)
-	api.kv[kvPubkeyPrefix+daveID] = dave.pub.marshal()
+	api.kv[kvPubkeyPrefix+daveID] = dave.pub.Marshal()
 	api.members[chanID] = append(api.members[chanID], daveID)
 
 	code, body := call(p, bobID, "GET", "/api/v1/channel/epoch/status?chanID="+chanID+"&epoch=1", "")
@@ -460,8 +409,8 @@ func TestChannelKeyHistorySharing(t *testing.T) {
 func TestSweepKeepsChannelKeyPosts(t *testing.T) {
 	p, api, alice, mark := sweepSetup(t)
 	bob, carol := newTestUser(t), newTestUser(t)
-	api.kv[kvPubkeyPrefix+bobID] = bob.pub.marshal()
-	api.kv[kvPubkeyPrefix+carolID] = carol.pub.marshal()
+	api.kv[kvPubkeyPrefix+bobID] = bob.pub.Marshal()
+	api.kv[kvPubkeyPrefix+carolID] = carol.pub.Marshal()
 	api.kv[kvChanMethodPrefix+chanID] = []byte("2")
 	users := map[string]*testUser{aliceID: alice, bobID: bob, carolID: carol}
 	rec1 := alice.epochRecord(t, chanID, aliceID, 1, members(users, aliceID, bobID, carolID))

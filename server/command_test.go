@@ -63,7 +63,7 @@ func TestOnActivate(t *testing.T) {
 	reads := 0
 	p.originalRows = func() ([]originalRow, error) {
 		reads++
-		return []originalRow{{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.marshal()}}, nil
+		return []originalRow{{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.Marshal()}}, nil
 	}
 	api.On("GetServerVersion").Return("11.7.0")
 	api.On("EnsureBotUser", mock.MatchedBy(func(b *model.Bot) bool {
@@ -89,7 +89,7 @@ func TestOnActivate(t *testing.T) {
 	assert.Equal(t, model.SystemAdminRoleId, registered.AutocompleteData.SubCommands[len(subs)-1].RoleID)
 	assert.Empty(t, registered.AutocompleteData.SubCommands[0].RoleID)
 	// The original plugin's data was copied once and the run recorded.
-	assert.Equal(t, string(alice.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
+	assert.Equal(t, string(alice.pub.Marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
 	assert.Contains(t, api.kv, kvMigrationDone)
 	require.Len(t, api.logs, 2)
 	assert.Contains(t, api.logs[0], "public keys: 1 copied")

@@ -11,16 +11,18 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // f1Bytes: a structurally valid F1 file of plainSize bytes (random chunk contents: the server
 // cannot check tags, only header and size).
 func f1Bytes(plainSize int) []byte {
-	n := (plainSize + f1ChunkBytes - 1) / f1ChunkBytes
+	n := (plainSize + e2eeformat.F1ChunkBytes - 1) / e2eeformat.F1ChunkBytes
 	if n == 0 {
 		n = 1
 	}
-	b := make([]byte, f1HeaderBytes+plainSize+n*f1TagBytes)
+	b := make([]byte, e2eeformat.F1HeaderBytes+plainSize+n*e2eeformat.F1TagBytes)
 	_, _ = rand.Read(b)
 	copy(b, []byte{'M', 'M', 'E', '2', 'E', 'E', 'F', 1, 0, 1, 0, 0})
 	b[19] = 0
@@ -35,7 +37,7 @@ func f1Name() string {
 
 func f1Info(channelID, userID string, size int) *model.FileInfo {
 	return &model.FileInfo{Id: model.NewId(), ChannelId: channelID, CreatorId: userID, Name: f1Name(), Extension: "bin",
-		MimeType: f1MimeType, Size: int64(len(f1Bytes(size)))}
+		MimeType: e2eeformat.F1MimeType, Size: int64(len(f1Bytes(size)))}
 }
 
 // countingReader records how much of the upload the hook read.
@@ -52,10 +54,10 @@ func (c *countingReader) Read(b []byte) (int, error) {
 
 func TestF1SizeValid(t *testing.T) {
 	for _, plain := range []int{0, 1, 65535, 65536, 65537, 3*65536 + 9} {
-		assert.True(t, f1SizeValid(int64(len(f1Bytes(plain)))), plain)
+		assert.True(t, e2eeformat.F1SizeValid(int64(len(f1Bytes(plain)))), plain)
 	}
 	for _, size := range []int64{0, 19, 20, 35, 20 + 65552 + 16, 20 + 65552 + 15} {
-		assert.False(t, f1SizeValid(size), size)
+		assert.False(t, e2eeformat.F1SizeValid(size), size)
 	}
 }
 

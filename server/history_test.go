@@ -162,7 +162,7 @@ func TestKeyHistoryRouteRefusesBadInput(t *testing.T) {
 func TestKeyHistoryIgnoresCorruptEntries(t *testing.T) {
 	p, api, alice := encryptedSetup(t)
 	good := newTestUser(t).pub
-	api.kv[kvHistoryPrefix+aliceID] = []byte(`[{"pubkey":{"sign":"x","encr":"y"},"since":1},{"pubkey":` + string(good.marshal()) + `,"since":2}]`)
+	api.kv[kvHistoryPrefix+aliceID] = []byte(`[{"pubkey":{"sign":"x","encr":"y"},"since":1},{"pubkey":` + string(good.Marshal()) + `,"since":2}]`)
 	ans := getHistory(t, p, bobID, aliceID)
 	assert.Equal(t, []KeyHistoryEntry{{Pubkey: good, Since: 2}}, ans.History[aliceID])
 

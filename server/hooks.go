@@ -10,6 +10,8 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 const (
@@ -49,7 +51,7 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 		return &PostRejectedError{Reason: "you have no registered public key; run /e2ee init in the web app"}
 	}
 	ctx := messageContext{ChannelID: post.ChannelId, RootID: post.RootId, UserID: post.UserId}
-	if v, raw := e2eeVersion(e2ee); v == 3 {
+	if v, raw := e2eeformat.Version(e2ee); v == 3 {
 		if err := p.checkV3Post(raw, key, ctx); err != nil {
 			var r *PostRejectedError
 			if errors.As(err, &r) {
@@ -63,7 +65,7 @@ func (p *Plugin) checkEncryptedPost(post *model.Post) error {
 		}
 		return nil
 	}
-	if err := verifyEncryptedMessage(e2ee, key, ctx); err != nil {
+	if err := e2eeformat.VerifyMessage(e2ee, key, ctx); err != nil {
 		return &PostRejectedError{Reason: err.Error()}
 	}
 	return nil

@@ -25,7 +25,7 @@ func encryptedSetup(t *testing.T) (*Plugin, *fakeAPI, *testUser) {
 	api.addUser(bobID, "bob", false)
 	api.addUser(carolID, "carol", false)
 	api.addChannel(chanID, model.ChannelTypeOpen, aliceID, bobID, carolID)
-	api.kv[kvPubkeyPrefix+aliceID] = alice.pub.marshal()
+	api.kv[kvPubkeyPrefix+aliceID] = alice.pub.Marshal()
 	api.kv[kvChanMethodPrefix+chanID] = []byte("1")
 	return p, api, alice
 }
@@ -48,7 +48,7 @@ func TestMessageWillBePostedAcceptsValidEncrypted(t *testing.T) {
 		assert.Nil(t, out)
 	}
 	v := loadVectors(t)
-	api.kv[kvPubkeyPrefix+aliceID] = v.key(t, "alice").marshal()
+	api.kv[kvPubkeyPrefix+aliceID] = v.key(t, "alice").Marshal()
 	_, reason := p.MessageWillBePosted(nil, encryptedPost(v.Messages[0].E2EE))
 	assert.Empty(t, reason, "the original plugin's v1 message must be accepted")
 	assert.Empty(t, api.ephemeral)
@@ -57,7 +57,7 @@ func TestMessageWillBePostedAcceptsValidEncrypted(t *testing.T) {
 func TestMessageWillBePostedRefuses(t *testing.T) {
 	p, api, alice := encryptedSetup(t)
 	bob := newTestUser(t)
-	api.kv[kvPubkeyPrefix+bobID] = bob.pub.marshal()
+	api.kv[kvPubkeyPrefix+bobID] = bob.pub.Marshal()
 	ctx := messageContext{ChannelID: chanID, UserID: aliceID}
 	cases := map[string]func() *model.Post{
 		"plaintext": func() *model.Post {

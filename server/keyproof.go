@@ -5,12 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // Proof of possession for POST /pubkey/push (docs/design.md §4, docs/api.md): the client signs
@@ -23,7 +26,6 @@ const (
 	kvKeyOwnerPrefix = "pubkey_owner:"
 	kvKeyOwnersDone  = "pubkey_owner_index:v1" // when indexKeyOwners last completed (ms)
 
-	pushProofLabel = "mm-e2ee/pubkey-push/v1"
 	nonceTTLMillis = 5 * 60 * 1000
 	nonceBytes     = 32
 )
@@ -33,11 +35,6 @@ const (
 type storedNonce struct {
 	Nonce     string `json:"nonce"`
 	ExpiresAt int64  `json:"expiresAt"`
-}
-
-// pushProofMessage is what the proof signs: UTF-8 of label "\n" userID "\n" nonce.
-func pushProofMessage(userID, nonce string) []byte {
-	return []byte(pushProofLabel + "\n" + userID + "\n" + nonce)
 }
 
 type nonceResponse struct {
@@ -59,15 +56,8 @@ func (p *Plugin) handleNonce(userID string, _ *http.Request) (any, error) {
 }
 
 // checkPushProof consumes the caller's nonce (whatever the outcome: it is single use) and
-// checks that proof is key's signature over it.
-func (p *Plugin) checkPushProof(userID string, key *PublicKey, proof *string) error {
-	if proof == nil {
-		return apiErr(http.StatusBadRequest, "proof is required: sign a nonce from GET /pubkey/nonce with the key's sign half")
-	}
-	sig, err := base64.StdEncoding.Strict().DecodeString(*proof)
-	if err != nil || strings.ContainsAny(*proof, "\r\n") || len(sig) != 64 {
-		return apiErr(http.StatusBadRequest, "proof must be standard base64 of a 64-byte ECDSA signature (r || s)")
-	}
+// checks that sig is key's signature over it.
+func (p *Plugin) checkPushProof(userID string, key *PublicKey, sig []byte) error {
 	kvKey := kvNoncePrefix + userID
 	raw, appErr := p.API.KVGet(kvKey)
 	if appErr != nil {
@@ -90,18 +80,17 @@ func (p *Plugin) checkPushProof(userID string, key *PublicKey, proof *string) er
 	if model.GetMillis() > n.ExpiresAt {
 		return apiErr(http.StatusForbidden, "the nonce expired: get a new one from GET /pubkey/nonce")
 	}
-	pub, err := key.verifier()
-	if err != nil {
+	switch err := e2eeformat.VerifyPushProof(key, userID, n.Nonce, sig); {
+	case errors.Is(err, e2eeformat.ErrBadPublicKey):
 		return apiErr(http.StatusBadRequest, "invalid public key")
-	}
-	if !verifyRawSignature(pub, pushProofMessage(userID, n.Nonce), sig) {
-		return apiErr(http.StatusForbidden, "proof does not verify: it must be the pushed key's sign signature over \""+pushProofLabel+"\\n<your user ID>\\n<nonce>\"")
+	case err != nil:
+		return apiErr(http.StatusForbidden, "proof does not verify: it must be the pushed key's sign signature over \""+e2eeformat.PushProofLabel+"\\n<your user ID>\\n<nonce>\"")
 	}
 	return nil
 }
 
 func keyOwnerKey(key *PublicKey) (string, error) {
-	id, err := key.id()
+	id, err := key.ID()
 	if err != nil {
 		return "", err
 	}
@@ -114,7 +103,7 @@ func keyOwnerKey(key *PublicKey) (string, error) {
 func (s store) claimKey(key *PublicKey, userID string) (owner string, fresh bool, err error) {
 	kvKey, err := keyOwnerKey(key)
 	if err != nil {
-		return "", false, errBadPublicKey
+		return "", false, e2eeformat.ErrBadPublicKey
 	}
 	ok, appErr := s.api.KVCompareAndSet(kvKey, nil, []byte(userID))
 	if appErr != nil {
@@ -228,7 +217,7 @@ func (p *Plugin) claimOrReport(key PublicKey, userID, what string) error {
 		return err
 	}
 	if owner != userID {
-		id, _ := key.id()
+		id, _ := key.ID()
 		p.API.LogWarn("E2EE: the same public key is registered to two users; the first keeps it, the other cannot register it again and should create a new key with /e2ee init --force",
 			"what", what, "key_id", base64.StdEncoding.EncodeToString(id), "kept_by", owner, "also_used_by", userID)
 	}

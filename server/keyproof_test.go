@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 func getNonce(t *testing.T, p *Plugin, userID string) string {
@@ -28,7 +30,7 @@ func pushWithProof(t *testing.T, k PublicKey, proof string) string {
 }
 
 func proofOf(t *testing.T, u *testUser, userID, nonce string) string {
-	return b64(u.rawSign(t, pushProofMessage(userID, nonce)))
+	return b64(u.rawSign(t, e2eeformat.PushProofMessage(userID, nonce)))
 }
 
 func push(p *Plugin, userID, body string) (int, string) {
@@ -75,7 +77,7 @@ func TestPushNeedsProofOfPossession(t *testing.T) {
 	body := pushWithProof(t, bob.pub, proofOf(t, bob, bobID, nonce))
 	code, msg = push(p, bobID, body)
 	require.Equal(t, http.StatusOK, code, msg)
-	assert.Equal(t, bob.pub.marshal(), api.kv[kvPubkeyPrefix+bobID])
+	assert.Equal(t, bob.pub.Marshal(), api.kv[kvPubkeyPrefix+bobID])
 	code, msg = push(p, bobID, body)
 	assert.Equal(t, http.StatusForbidden, code, "a replayed nonce")
 	assert.Contains(t, msg, "nonce")
@@ -177,9 +179,9 @@ func TestIndexKeyOwnersOfStoredKeys(t *testing.T) {
 	p, api, alice := encryptedSetup(t) // alice's key: stored, no history
 	shared, bobNow := newTestUser(t), newTestUser(t)
 	// Bob registered `shared` in 2025, then bobNow; Carol registered `shared` later still.
-	api.kv[kvPubkeyPrefix+bobID] = bobNow.pub.marshal()
+	api.kv[kvPubkeyPrefix+bobID] = bobNow.pub.Marshal()
 	api.kv[kvHistoryPrefix+bobID], _ = json.Marshal([]KeyHistoryEntry{{Pubkey: shared.pub, Since: 1750000000000}, {Pubkey: bobNow.pub, Since: 1760000000000}})
-	api.kv[kvPubkeyPrefix+carolID] = shared.pub.marshal()
+	api.kv[kvPubkeyPrefix+carolID] = shared.pub.Marshal()
 	api.kv[kvHistoryPrefix+carolID], _ = json.Marshal([]KeyHistoryEntry{{Pubkey: shared.pub, Since: 1755000000000}})
 
 	require.NoError(t, p.indexKeyOwners())
@@ -198,8 +200,8 @@ func TestIndexKeyOwnersOfStoredKeys(t *testing.T) {
 	// (a downgrade) is indexed then, and owners already recorded stay.
 	dave := "daviddaviddaviddaviddavidd"
 	daveKey := newTestUser(t)
-	api.kv[kvPubkeyPrefix+dave] = daveKey.pub.marshal()
-	api.kv[kvPubkeyPrefix+carolID] = alice.pub.marshal() // carol took alice's key meanwhile
+	api.kv[kvPubkeyPrefix+dave] = daveKey.pub.Marshal()
+	api.kv[kvPubkeyPrefix+carolID] = alice.pub.Marshal() // carol took alice's key meanwhile
 	require.NoError(t, p.indexKeyOwners())
 	assert.Equal(t, dave, string(api.kv[mustOwnerKey(t, daveKey.pub)]))
 	assert.Equal(t, aliceID, string(api.kv[mustOwnerKey(t, alice.pub)]))
@@ -223,9 +225,9 @@ func TestMigrationIndexesKeysAndSkipsSharedOnes(t *testing.T) {
 	shared, own := newTestUser(t), newTestUser(t)
 	p.originalRows = func() ([]originalRow, error) {
 		return []originalRow{
-			{PluginID: originalPluginIDs[0], Key: kvPubkeyPrefix + aliceID, Value: shared.pub.marshal()},
-			{PluginID: originalPluginIDs[0], Key: kvPubkeyPrefix + bobID, Value: shared.pub.marshal()},
-			{PluginID: originalPluginIDs[0], Key: kvPubkeyPrefix + carolID, Value: own.pub.marshal()},
+			{PluginID: originalPluginIDs[0], Key: kvPubkeyPrefix + aliceID, Value: shared.pub.Marshal()},
+			{PluginID: originalPluginIDs[0], Key: kvPubkeyPrefix + bobID, Value: shared.pub.Marshal()},
+			{PluginID: originalPluginIDs[0], Key: kvPubkeyPrefix + carolID, Value: own.pub.Marshal()},
 		}, nil
 	}
 	s, ran, err := p.runOriginalMigration(false)
@@ -233,7 +235,7 @@ func TestMigrationIndexesKeysAndSkipsSharedOnes(t *testing.T) {
 	require.True(t, ran)
 	assert.Equal(t, 2, s.Pubkeys.Copied)
 	assert.Equal(t, 1, s.Pubkeys.Taken)
-	assert.Equal(t, shared.pub.marshal(), api.kv[kvPubkeyPrefix+aliceID])
+	assert.Equal(t, shared.pub.Marshal(), api.kv[kvPubkeyPrefix+aliceID])
 	_, ok := api.kv[kvPubkeyPrefix+bobID]
 	assert.False(t, ok, "the second user of a shared key gets none")
 	assert.Equal(t, aliceID, string(api.kv[mustOwnerKey(t, shared.pub)]))
@@ -248,13 +250,13 @@ func TestMigrationIndexesKeysAndSkipsSharedOnes(t *testing.T) {
 func TestPushProofWorkedExample(t *testing.T) {
 	const userID, nonce = "w1o3a8qgf7y5bx9nkd8e4mujhr", "YfZ4_3wzCbppcUiSHYe5RAGEYF2bgB0z0Arpav8pyZs"
 	const proof = "rewvo6VjS4y0NdouCAcORJtwSRFxPyjJ05T9gu0mSZ4rN3UtSndRFEuaEKe1S4XEkRYMG7RcUmVWkj6+zuhOmg=="
-	msg := pushProofMessage(userID, nonce)
+	msg := e2eeformat.PushProofMessage(userID, nonce)
 	assert.Equal(t, "6d6d2d653265652f7075626b65792d707573682f76310a77316f3361387167663779356278396e6b643865346d756a68720a"+
 		"59665a345f33777a43627070635569534859653552414745594632626742307a3041727061763870795a73", hex.EncodeToString(msg))
-	pub, err := loadVectors(t).key(t, "alice").verifier()
+	pub, err := loadVectors(t).key(t, "alice").Verifier()
 	require.NoError(t, err)
 	sig, err := base64.StdEncoding.DecodeString(proof)
 	require.NoError(t, err)
-	assert.True(t, verifyRawSignature(pub, msg, sig))
-	assert.False(t, verifyRawSignature(pub, pushProofMessage(userID, nonce+"x"), sig))
+	assert.True(t, e2eeformat.VerifyRawSignature(pub, msg, sig))
+	assert.False(t, e2eeformat.VerifyRawSignature(pub, e2eeformat.PushProofMessage(userID, nonce+"x"), sig))
 }

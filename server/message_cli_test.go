@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // cliMessages were produced by the web app's crypto core through its CLI
@@ -36,8 +38,8 @@ func TestVerifyCLIMessages(t *testing.T) {
 		if m.Context != nil {
 			ctx = messageContext{ChannelID: m.Context.ChannelID, RootID: m.Context.RootID, UserID: m.Context.UserID}
 		}
-		assert.NoError(t, verifyEncryptedMessage(m.E2EE, &f.Sender, ctx), "message %d", i)
-		assert.Error(t, verifyEncryptedMessage(m.E2EE, &f.Other, ctx), "message %d with another key", i)
+		assert.NoError(t, e2eeformat.VerifyMessage(m.E2EE, &f.Sender, ctx), "message %d", i)
+		assert.Error(t, e2eeformat.VerifyMessage(m.E2EE, &f.Other, ctx), "message %d with another key", i)
 		if m.Context == nil {
 			continue
 		}
@@ -46,10 +48,10 @@ func TestVerifyCLIMessages(t *testing.T) {
 			"thread":  {ChannelID: ctx.ChannelID, RootID: "otherroototherroototherroo", UserID: ctx.UserID},
 			"author":  {ChannelID: ctx.ChannelID, RootID: ctx.RootID, UserID: "otheruserotheruserotheruse"},
 		} {
-			assert.Error(t, verifyEncryptedMessage(m.E2EE, &f.Sender, bad), "message %d replayed into another %s", i, name)
+			assert.Error(t, e2eeformat.VerifyMessage(m.E2EE, &f.Sender, bad), "message %d replayed into another %s", i, name)
 		}
 		tampered := cloneMap(m.E2EE)
 		tampered["createdAt"] = tampered["createdAt"].(float64) + 1
-		assert.Error(t, verifyEncryptedMessage(tampered, &f.Sender, ctx), "message %d with another time", i)
+		assert.Error(t, e2eeformat.VerifyMessage(tampered, &f.Sender, ctx), "message %d with another time", i)
 	}
 }

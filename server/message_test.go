@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // vectors are the original plugin's own messages (testdata/p2p-v1.json at the repository root).
@@ -37,7 +39,7 @@ func (v *vectors) key(t testing.TB, name string) *PublicKey {
 	for _, u := range v.Users {
 		if u.Name == name {
 			k := u.Pubkey
-			require.NoError(t, k.validate())
+			require.NoError(t, k.Validate())
 			return &k
 		}
 	}
@@ -48,7 +50,7 @@ func (v *vectors) key(t testing.TB, name string) *PublicKey {
 func TestVerifyV1Vectors(t *testing.T) {
 	v := loadVectors(t)
 	for i, m := range v.Messages {
-		err := verifyEncryptedMessage(m.E2EE, v.key(t, m.Sender), messageContext{})
+		err := e2eeformat.VerifyMessage(m.E2EE, v.key(t, m.Sender), messageContext{})
 		switch m.Why {
 		case "ciphertext bit flipped", "signature bit flipped", "iv bit flipped", "verified with another user key":
 			assert.Error(t, err, "message %d (%s) must fail the signature", i, m.Why)
@@ -72,7 +74,7 @@ func TestVerifyV1Malformed(t *testing.T) {
 	v := loadVectors(t)
 	good := v.Messages[0].E2EE
 	key := v.key(t, v.Messages[0].Sender)
-	require.NoError(t, verifyEncryptedMessage(good, key, messageContext{}))
+	require.NoError(t, e2eeformat.VerifyMessage(good, key, messageContext{}))
 
 	cases := map[string]func(m map[string]any){
 		"extra field could hold plaintext": func(m map[string]any) { m["text"] = "secret" },
@@ -100,10 +102,10 @@ func TestVerifyV1Malformed(t *testing.T) {
 	for name, mutate := range cases {
 		m := cloneMap(good)
 		mutate(m)
-		assert.Error(t, verifyEncryptedMessage(m, key, messageContext{}), name)
+		assert.Error(t, e2eeformat.VerifyMessage(m, key, messageContext{}), name)
 	}
-	assert.Error(t, verifyEncryptedMessage("not an object", key, messageContext{}))
-	assert.Error(t, verifyEncryptedMessage(nil, key, messageContext{}))
+	assert.Error(t, e2eeformat.VerifyMessage("not an object", key, messageContext{}))
+	assert.Error(t, e2eeformat.VerifyMessage(nil, key, messageContext{}))
 }
 
 // The rules of docs/design.md §3 that the Go verifier once applied more loosely than the web
@@ -114,28 +116,28 @@ func TestVerifyCommonParserRules(t *testing.T) {
 	withCRLF := func(s string) string { return s[:8] + "\r\n" + s[8:] }
 
 	good := u.v2Message(t, ctx, 2)
-	require.NoError(t, verifyEncryptedMessage(good, &u.pub, ctx))
+	require.NoError(t, e2eeformat.VerifyMessage(good, &u.pub, ctx))
 	for _, field := range []string{"iv", "pubECDHE", "encryptedData", "signature"} {
 		for _, insert := range []string{"\r\n", "\n", "\r"} {
 			m := cloneMap(good)
 			s := m[field].(string)
 			m[field] = s[:8] + insert + s[8:]
-			assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "%s with %q", field, insert)
+			assert.Error(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "%s with %q", field, insert)
 		}
 	}
 	m := cloneMap(good)
 	keys := m["encryptedKey"].([]any)
 	entry := keys[0].([]any)
 	keys[0] = []any{withCRLF(entry[0].(string)), entry[1]}
-	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "key ID with CR/LF")
+	assert.Error(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "key ID with CR/LF")
 
 	// The same recipient twice, once spelt with a line break: one recipient, repeated.
 	id := randBytes(32)
 	dup := u.v2MessageFor(t, ctx, [][]byte{id, id})
-	assert.ErrorContains(t, verifyEncryptedMessage(dup, &u.pub, ctx), "repeats a recipient")
+	assert.ErrorContains(t, e2eeformat.VerifyMessage(dup, &u.pub, ctx), "repeats a recipient")
 	keys = dup["encryptedKey"].([]any)
 	keys[1] = []any{withCRLF(keys[1].([]any)[0].(string)), keys[1].([]any)[1]}
-	assert.Error(t, verifyEncryptedMessage(dup, &u.pub, ctx), "repeated recipient spelt differently")
+	assert.Error(t, e2eeformat.VerifyMessage(dup, &u.pub, ctx), "repeated recipient spelt differently")
 
 	for name, value := range map[string]any{
 		"a string": "1764000000000", "negative zero": math.Copysign(0, -1), "a fraction": 1764000000000.5,
@@ -143,21 +145,21 @@ func TestVerifyCommonParserRules(t *testing.T) {
 	} {
 		m := cloneMap(good)
 		m["createdAt"] = value
-		assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "createdAt %s", name)
+		assert.Error(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "createdAt %s", name)
 	}
 	// Judged by value, as JavaScript reads it: 1764000000000.0 is the integer that was signed.
 	m = cloneMap(good)
 	m["createdAt"] = json.Number("1.764e12")
-	assert.NoError(t, verifyEncryptedMessage(m, &u.pub, ctx), "createdAt in exponent form")
+	assert.NoError(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "createdAt in exponent form")
 	m["version"] = "2"
-	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "version as a string")
+	assert.Error(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "version as a string")
 
 	v1 := u.v1Message(t, 2)
-	require.NoError(t, verifyEncryptedMessage(v1, &u.pub, ctx))
+	require.NoError(t, e2eeformat.VerifyMessage(v1, &u.pub, ctx))
 	m = cloneMap(v1)
 	m["iv"] = withCRLF(m["iv"].(string))
-	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "v1 iv with CR/LF")
+	assert.Error(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "v1 iv with CR/LF")
 	m = cloneMap(v1)
 	m["version"] = "1"
-	assert.Error(t, verifyEncryptedMessage(m, &u.pub, ctx), "v1 version as a string")
+	assert.Error(t, e2eeformat.VerifyMessage(m, &u.pub, ctx), "v1 version as a string")
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/pluginapi"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // Migration from the original plugin: its KV rows are stored under its own plugin id, which
@@ -217,12 +219,12 @@ func (p *Plugin) migrateOriginal(rows []originalRow, now int64) migrationSummary
 			}
 			if owner != userID {
 				s.Pubkeys.Taken++
-				id, _ := key.id()
+				id, _ := key.ID()
 				p.API.LogWarn("E2EE: migration: a public key of "+originalName+" is already registered to another user; not copied (the first keeps it, this user must create a new key)",
 					"user_id", userID, "kept_by", owner, "key_id", base64.StdEncoding.EncodeToString(id))
 				continue
 			}
-			p.copyIfAbsent(r.Key, key.marshal(), &s.Pubkeys, &s.Failed)
+			p.copyIfAbsent(r.Key, key.Marshal(), &s.Pubkeys, &s.Failed)
 		case strings.HasPrefix(r.Key, kvBackupPrefix):
 			userID := strings.TrimPrefix(r.Key, kvBackupPrefix)
 			p.migrateBackup(userID, r.Value, origKeys[r.PluginID+"/"+userID], &s)
@@ -251,7 +253,7 @@ func parseOriginalPubkey(userID string, raw []byte) (*PublicKey, bool) {
 		return nil, false
 	}
 	var k PublicKey
-	if json.Unmarshal(raw, &k) != nil || k.validate() != nil {
+	if json.Unmarshal(raw, &k) != nil || k.Validate() != nil {
 		return nil, false
 	}
 	return &k, true
@@ -277,7 +279,7 @@ func (p *Plugin) copyIfAbsent(key string, value []byte, c *migrationCounts, fail
 // migrateBackup copies a GPG backup when the user's key here is the original key it backs up:
 // a backup of another key would restore the wrong private key.
 func (p *Plugin) migrateBackup(userID string, value []byte, orig *PublicKey, s *migrationSummary) {
-	if !model.IsValidId(userID) || validateArmoredMessage(string(value)) != nil {
+	if !model.IsValidId(userID) || e2eeformat.ValidateArmoredMessage(string(value)) != nil {
 		s.Backups.Invalid++
 		return
 	}

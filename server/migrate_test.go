@@ -26,7 +26,7 @@ const (
 
 // originalData is a typical original-plugin KV: valid rows plus every kind of bad one.
 func originalData(t *testing.T, alice, bob, carol *testUser) []originalRow {
-	pk := func(u *testUser) []byte { return u.pub.marshal() }
+	pk := func(u *testUser) []byte { return u.pub.Marshal() }
 	sameHalves := PublicKey{Sign: alice.pub.Sign, Encr: alice.pub.Sign}
 	return []originalRow{
 		// Backup listed before its key: the order of the database must not matter.
@@ -35,7 +35,7 @@ func originalData(t *testing.T, alice, bob, carol *testUser) []originalRow {
 		{Key: kvPubkeyPrefix + bobID, Value: pk(bob)},
 		{Key: kvPubkeyPrefix + carolID, Value: pk(carol)},
 		{Key: kvPubkeyPrefix + daveID, Value: []byte(`{"sign":"AAAA","encr":"BBBB"}`)},
-		{Key: kvPubkeyPrefix + otherID, Value: sameHalves.marshal()},
+		{Key: kvPubkeyPrefix + otherID, Value: sameHalves.Marshal()},
 		{Key: kvPubkeyPrefix + badUser, Value: pk(bob)},
 		{Key: kvPubkeyPrefix + chan3ID, Value: []byte(`not json`)},
 		{Key: kvChanMethodPrefix + chanID, Value: []byte("1")},
@@ -56,7 +56,7 @@ func TestMigrateOriginalCopiesValidRowsOnly(t *testing.T) {
 	p, api := newTestPlugin()
 	alice, bob, carol := newTestUser(t), newTestUser(t), newTestUser(t)
 	carolHere := newTestUser(t)
-	api.kv[kvPubkeyPrefix+carolID] = carolHere.pub.marshal()
+	api.kv[kvPubkeyPrefix+carolID] = carolHere.pub.Marshal()
 	api.kv[kvChanMethodPrefix+chan2ID] = []byte("1") // ours says encrypted: stays
 
 	s := p.migrateOriginal(originalData(t, alice, bob, carol), nowMilli)
@@ -68,9 +68,9 @@ func TestMigrateOriginalCopiesValidRowsOnly(t *testing.T) {
 	assert.Zero(t, s.Failed)
 
 	// Keys are stored re-encoded, as our own pushes store them.
-	assert.Equal(t, string(alice.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
-	assert.Equal(t, string(bob.pub.marshal()), string(api.kv[kvPubkeyPrefix+bobID]))
-	assert.Equal(t, string(carolHere.pub.marshal()), string(api.kv[kvPubkeyPrefix+carolID]), "never overwrite")
+	assert.Equal(t, string(alice.pub.Marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
+	assert.Equal(t, string(bob.pub.Marshal()), string(api.kv[kvPubkeyPrefix+bobID]))
+	assert.Equal(t, string(carolHere.pub.Marshal()), string(api.kv[kvPubkeyPrefix+carolID]), "never overwrite")
 	assert.Equal(t, "1", string(api.kv[kvChanMethodPrefix+chanID]))
 	assert.Equal(t, "1", string(api.kv[kvChanMethodPrefix+chan2ID]), "never overwrite")
 	assert.Equal(t, armored, string(api.kv[kvBackupPrefix+aliceID]))
@@ -150,7 +150,7 @@ func TestRunOriginalMigrationFailures(t *testing.T) {
 	alice := newTestUser(t)
 	p.originalRows = func() ([]originalRow, error) {
 		api.kvFail = true
-		return []originalRow{{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.marshal()}}, nil
+		return []originalRow{{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.Marshal()}}, nil
 	}
 	s, ran, err := p.runOriginalMigration(true)
 	require.NoError(t, err)
@@ -179,15 +179,15 @@ func (r *racingAPI) KVCompareAndSet(key string, old, value []byte) (bool, *model
 func TestMigrateBackupUndoneWhenKeyChangedMeanwhile(t *testing.T) {
 	p, api := newTestPlugin()
 	alice, newer := newTestUser(t), newTestUser(t)
-	racing := &racingAPI{fakeAPI: api, newKey: newer.pub.marshal()}
+	racing := &racingAPI{fakeAPI: api, newKey: newer.pub.Marshal()}
 	p.SetAPI(racing)
 	s := p.migrateOriginal([]originalRow{
-		{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.marshal()},
+		{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.Marshal()},
 		{Key: kvBackupPrefix + aliceID, Value: []byte(armored)},
 	}, nowMilli)
 	assert.Equal(t, migrationCounts{Stale: 1}, s.Backups)
 	assert.NotContains(t, api.kv, kvBackupPrefix+aliceID)
-	assert.Equal(t, string(newer.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
+	assert.Equal(t, string(newer.pub.Marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
 }
 
 func TestMigrateCommand(t *testing.T) {
@@ -195,7 +195,7 @@ func TestMigrateCommand(t *testing.T) {
 	alice := newTestUser(t)
 	p.originalRows = func() ([]originalRow, error) {
 		return []originalRow{
-			{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.marshal()},
+			{Key: kvPubkeyPrefix + aliceID, Value: alice.pub.Marshal()},
 			{Key: kvChanMethodPrefix + chanID, Value: []byte("1")},
 		}, nil
 	}
@@ -283,11 +283,11 @@ func TestMigrateOriginalPrefersReleasedPluginID(t *testing.T) {
 			rows = append(rows, originalRow{PluginID: id, Key: kvBackupPrefix + aliceID, Value: []byte(backups[id])})
 		}
 		for _, id := range order {
-			rows = append(rows, originalRow{PluginID: id, Key: kvPubkeyPrefix + aliceID, Value: keys[id].pub.marshal()})
+			rows = append(rows, originalRow{PluginID: id, Key: kvPubkeyPrefix + aliceID, Value: keys[id].pub.Marshal()})
 		}
 		s := p.migrateOriginal(rows, nowMilli)
 		assert.Equal(t, migrationCounts{Copied: 1, Kept: 1}, s.Pubkeys)
-		assert.Equal(t, string(released.pub.marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
+		assert.Equal(t, string(released.pub.Marshal()), string(api.kv[kvPubkeyPrefix+aliceID]))
 		assert.Equal(t, 1, s.Backups.Copied, "the released plugin's backup goes with its key")
 		assert.Equal(t, backups["com.quarkslab.e2ee"], string(api.kv[kvBackupPrefix+aliceID]))
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // Channel-key (v3) part of the parse-check mode (parsecheck_test.go): posts as the hooks judge
-// them (e2eeVersion, then parseMessageV3 and the signature over the epoch's commitment, without
+// them (e2eeformat.Version, then ParseMessageV3 and the signature over the epoch's commitment, without
 // the head and grace rules that need a channel), and request bodies as the API reads them
 // (raw text, not a decoded props value).
 
@@ -20,11 +22,11 @@ func verdictOf(err error) parseCheckVerdict {
 
 // parseCheckPost judges a decoded props.e2ee as MessageWillBePosted does.
 func parseCheckPost(value any, it parseCheckItem, ctx messageContext) error {
-	v, raw := e2eeVersion(value)
+	v, raw := e2eeformat.Version(value)
 	if v != 3 {
-		return verifyEncryptedMessage(value, &it.Sender, ctx)
+		return e2eeformat.VerifyMessage(value, &it.Sender, ctx)
 	}
-	m, err := parseMessageV3(raw)
+	m, err := e2eeformat.ParseMessageV3(raw)
 	if err != nil {
 		return err
 	}
@@ -32,12 +34,12 @@ func parseCheckPost(value any, it parseCheckItem, ctx messageContext) error {
 	if err != nil {
 		return errors.New("bad commitment in the corpus")
 	}
-	pub, err := it.Sender.verifier()
+	pub, err := it.Sender.Verifier()
 	if err != nil {
 		return err
 	}
-	if !m.verify(pub, ctx, c) {
-		return invalidf("the v3 signature does not verify")
+	if !m.Verify(pub, ctx, c) {
+		return e2eeformat.Invalidf("the v3 signature does not verify")
 	}
 	return nil
 }
@@ -48,20 +50,20 @@ func parseCheckV3Body(it parseCheckItem) error {
 	raw := []byte(it.Text)
 	switch it.Kind {
 	case "header":
-		h, err := parseEpochHeaderJSON(raw)
+		h, err := e2eeformat.ParseEpochHeader(raw)
 		if err != nil {
 			return err
 		}
-		pub, err := it.Sender.verifier()
+		pub, err := it.Sender.Verifier()
 		if err != nil {
 			return err
 		}
-		if !h.verify(pub) {
-			return invalidf("the record signature does not verify")
+		if !h.Verify(pub) {
+			return e2eeformat.Invalidf("the record signature does not verify")
 		}
 		return nil
 	case "part":
-		wraps, err := parsePartJSON(raw)
+		wraps, err := e2eeformat.ParsePart(raw)
 		if err != nil {
 			return err
 		}
@@ -69,12 +71,12 @@ func parseCheckV3Body(it parseCheckItem) error {
 		if err != nil {
 			return errors.New("bad part hash in the corpus")
 		}
-		if !bytes.Equal(partHash(it.PartIndex, wraps), want) {
-			return invalidf("the part does not match its signed hash")
+		if !bytes.Equal(e2eeformat.PartHash(it.PartIndex, wraps), want) {
+			return e2eeformat.Invalidf("the part does not match its signed hash")
 		}
 		return nil
 	case "joiner":
-		s, err := parseJoinerJSON(raw)
+		s, err := e2eeformat.ParseJoiners(raw)
 		if err != nil {
 			return err
 		}
@@ -82,12 +84,12 @@ func parseCheckV3Body(it parseCheckItem) error {
 		if err != nil {
 			return errors.New("bad commitment in the corpus")
 		}
-		pub, err := it.Sender.verifier()
+		pub, err := it.Sender.Verifier()
 		if err != nil {
 			return err
 		}
-		if !verifyRawSignature(pub, s.signedData(c), s.Signature) {
-			return invalidf("the joiner signature does not verify")
+		if !s.Verify(pub, c) {
+			return e2eeformat.Invalidf("the joiner signature does not verify")
 		}
 		return nil
 	}

@@ -25,7 +25,7 @@ func policySetup(t *testing.T, direct, private string, require bool) (*Plugin, *
 	api.addUser(aliceID, "alice", false)
 	api.addUser(bobID, "bob", false)
 	api.addUser(carolID, "carol", false)
-	api.kv[kvPubkeyPrefix+aliceID] = newTestUser(t).pub.marshal()
+	api.kv[kvPubkeyPrefix+aliceID] = newTestUser(t).pub.Marshal()
 	cfg := p.getConfiguration().clone()
 	cfg.AutoEncryptDirect, cfg.AutoEncryptPrivateChannels, cfg.RequireEncryption = direct, private, require
 	p.setConfiguration(cfg)
@@ -37,7 +37,7 @@ func registerKey(t *testing.T, p *Plugin, userID string) {
 	t.Helper()
 	u := newTestUser(t)
 	proof := proofOf(t, u, userID, getNonce(t, p, userID))
-	require.NoError(t, p.pushPubkey(userID, &u.pub, nil, &proof))
+	require.NoError(t, p.pushPubkey(userID, &checkedPush{Key: &u.pub, Proof: mustB64(t, proof)}))
 }
 
 func createChannel(p *Plugin, api *fakeAPI, id string, typ model.ChannelType, members ...string) {
@@ -61,7 +61,7 @@ func botPostsIn(api *fakeAPI, channelID string) []string {
 
 func TestPolicyOffChangesNothing(t *testing.T) {
 	p, api := policySetup(t, "", policyOff, false)
-	api.kv[kvPubkeyPrefix+bobID] = newTestUser(t).pub.marshal()
+	api.kv[kvPubkeyPrefix+bobID] = newTestUser(t).pub.Marshal()
 	createChannel(p, api, dmID, model.ChannelTypeDirect, aliceID, bobID)
 	createChannel(p, api, privID, model.ChannelTypePrivate, aliceID)
 	registerKey(t, p, carolID)
@@ -72,7 +72,7 @@ func TestPolicyOffChangesNothing(t *testing.T) {
 
 func TestPolicyWhenAllHaveKeysAtCreation(t *testing.T) {
 	p, api := policySetup(t, policyWhenAllHaveKeys, policyOff, false)
-	api.kv[kvPubkeyPrefix+bobID] = newTestUser(t).pub.marshal()
+	api.kv[kvPubkeyPrefix+bobID] = newTestUser(t).pub.Marshal()
 	createChannel(p, api, dmID, model.ChannelTypeDirect, aliceID, bobID)
 	assert.Equal(t, "1", method(api, dmID))
 	posts := botPostsIn(api, dmID)
@@ -137,7 +137,7 @@ func TestPolicyNeverOverridesAnExplicitChoice(t *testing.T) {
 
 func TestPolicyKeyReplacementDoesNotTrigger(t *testing.T) {
 	p, api := policySetup(t, policyWhenAllHaveKeys, policyOff, false)
-	api.kv[kvPubkeyPrefix+bobID] = newTestUser(t).pub.marshal()
+	api.kv[kvPubkeyPrefix+bobID] = newTestUser(t).pub.Marshal()
 	api.addChannel(dmID, model.ChannelTypeDirect, aliceID, bobID) // created before the policy: no hook run
 	registerKey(t, p, bobID)                                      // bob replaces his key
 	assert.Empty(t, method(api, dmID))
@@ -393,7 +393,7 @@ func TestStatsCountersUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, p.pushPubkey(ids[i], &keys[i].pub, nil, &proofs[i]))
+			assert.NoError(t, p.pushPubkey(ids[i], &checkedPush{Key: &keys[i].pub, Proof: mustB64(t, proofs[i])}))
 		}()
 	}
 	for i := range chans {

@@ -64,7 +64,7 @@ func (s store) getPubkey(userID string) (*PublicKey, error) {
 		return nil, nil
 	}
 	var k PublicKey
-	if err := json.Unmarshal(raw, &k); err != nil || k.validate() != nil {
+	if err := json.Unmarshal(raw, &k); err != nil || k.Validate() != nil {
 		return nil, &corruptKeyError{userID: userID}
 	}
 	return &k, nil
@@ -131,7 +131,7 @@ func (e *corruptKeyError) Error() string { return "stored public key of " + e.us
 // setPubkey replaces the user's key only if it is still old (nil: no key), so two
 // concurrent pushes cannot interleave with their backups.
 func (s store) setPubkey(userID string, old []byte, key *PublicKey) error {
-	ok, appErr := s.api.KVCompareAndSet(kvPubkeyPrefix+userID, old, key.marshal())
+	ok, appErr := s.api.KVCompareAndSet(kvPubkeyPrefix+userID, old, key.Marshal())
 	if appErr != nil {
 		return fmt.Errorf("storing the public key: %w", appErr)
 	}
@@ -250,7 +250,7 @@ func parseHistory(raw []byte) ([]KeyHistoryEntry, bool) {
 	}
 	out := list[:0]
 	for _, e := range list {
-		if e.Pubkey.validate() == nil && e.Since >= 0 {
+		if e.Pubkey.Validate() == nil && e.Since >= 0 {
 			out = append(out, e)
 		}
 	}

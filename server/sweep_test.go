@@ -247,7 +247,7 @@ func TestSweepKeepsEncryptedPostsAcrossKeyChanges(t *testing.T) {
 	// Alice posted in the gap with her key, then replaced it before the sweep.
 	history, _ := json.Marshal([]KeyHistoryEntry{{Pubkey: alice.pub, Since: 0}, {Pubkey: newAlice.pub, Since: mark + 500}})
 	api.kv[kvHistoryPrefix+aliceID] = history
-	api.kv[kvPubkeyPrefix+aliceID] = newAlice.pub.marshal()
+	api.kv[kvPubkeyPrefix+aliceID] = newAlice.pub.Marshal()
 	enc := func(e2ee map[string]any) func(*model.Post) {
 		return func(post *model.Post) {
 			post.Type, post.Message = encryptedPostType, encryptedPlaceholder

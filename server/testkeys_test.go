@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // testUser holds a fresh key pair set, to sign messages as the web app would.
@@ -99,17 +101,17 @@ func (u *testUser) v2Message(t testing.TB, ctx messageContext, recipients int) m
 func (u *testUser) v2MessageFor(t testing.TB, ctx messageContext, ids [][]byte) map[string]any {
 	createdAt := uint64(1764000000000)
 	iv, eph, ct := randBytes(12), ephemeralPoint(t), randBytes(48)
-	data := appendFramed(nil, []byte("mm-e2ee/p2p/v2/signature"),
+	data := e2eeformat.AppendFramed(nil, []byte("mm-e2ee/p2p/v2/signature"),
 		[]byte{0, 0, 0, 2}, binary.BigEndian.AppendUint64(nil, createdAt),
 		[]byte(ctx.ChannelID), []byte(ctx.RootID), []byte(ctx.UserID), iv, eph,
 		binary.BigEndian.AppendUint32(nil, uint32(len(ids))))
 	var keys [][]string
 	for _, id := range ids {
 		w := randBytes(24)
-		data = appendFramed(data, id, w)
+		data = e2eeformat.AppendFramed(data, id, w)
 		keys = append(keys, []string{b64(id), b64(w)})
 	}
-	data = appendFramed(data, ct)
+	data = e2eeformat.AppendFramed(data, ct)
 	return toProp(t, map[string]any{
 		"version": 2, "createdAt": createdAt, "iv": b64(iv), "pubECDHE": b64(eph), "encryptedKey": keys,
 		"encryptedData": b64(ct), "signature": b64(u.rawSign(t, data)),

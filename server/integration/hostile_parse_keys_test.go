@@ -42,6 +42,13 @@ func TestKeyPushNeedsProofOfPossession(t *testing.T) {
 	}
 	w.member.plugin("POST", "/pubkey/get", map[string]any{"userIds": []string{one.userID}}).json(t, &got)
 	assert.Nil(t, got.PubKeys[one.userID], "nothing stored by the refused pushes")
+	// The same key with a line break inside its base64, which the web app cannot read (found by
+	// fuzzing, docs/design.md §17.1): refused though the proof verifies.
+	spelt := map[string]string{"sign": key["sign"][:40] + "\n" + key["sign"][40:], "encr": key["encr"]}
+	r = one.pushKey(spelt, signer, nil)
+	assert.Equal(t, http.StatusBadRequest, r.status, "a key with a line break: %s", r.body)
+	w.member.plugin("POST", "/pubkey/get", map[string]any{"userIds": []string{one.userID}}).json(t, &got)
+	assert.Nil(t, got.PubKeys[one.userID], "nothing stored for it")
 
 	body := map[string]any{"pubkey": key, "proof": proofBy(t, signer, one.userID, one.nonce())}
 	r = one.plugin("POST", "/pubkey/push", body)

@@ -1,4 +1,4 @@
-package main
+package e2eeformat
 
 // Channel-key mode formats (docs/design.md §13): epoch record header and parts, joiner wraps and
 // message v3, checked byte for byte as webapp/src/crypto/epoch.ts and v3.ts write them. Kept apart
@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,23 +20,23 @@ const (
 	v3LabelPart      = "mm-e2ee/channel/v3/wraps-part"
 	v3LabelJoin      = "mm-e2ee/channel/v3/joiner-wraps"
 	v3LabelSignature = "mm-e2ee/channel/v3/signature"
-	// v3PartMax is the most wraps in a part or joiner set (about 55 KB of JSON).
-	v3PartMax = 400
-	// v3MaxParts bounds a record: 100 parts of 400 wraps, 40,000 members.
-	v3MaxParts = 100
+	// PartMax is the most wraps in a part or joiner set (about 55 KB of JSON).
+	PartMax = 400
+	// MaxParts bounds a record: 100 parts of 400 wraps, 40,000 members.
+	MaxParts = 100
 )
 
 var v3IDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// epochWrap is one [userId, keyID, wrapped] entry.
-type epochWrap struct {
+// Wrap is one [userId, keyID, wrapped] entry.
+type Wrap struct {
 	UserID  string
 	KeyID   []byte
 	Wrapped []byte
 }
 
-// epochHeader is the header form of an epoch record (part hashes instead of parts).
-type epochHeader struct {
+// EpochHeader is the header form of an epoch record (part hashes instead of parts).
+type EpochHeader struct {
 	ChannelID  string
 	Epoch      uint64
 	CreatorID  string
@@ -48,7 +47,7 @@ type epochHeader struct {
 	Signature  []byte
 }
 
-type epochHeaderJSON struct {
+type epochHeaderWire struct {
 	Version    int          `json:"version"`
 	ChannelID  *string      `json:"channelId"`
 	Epoch      *jsonNumeral `json:"epoch"`
@@ -60,7 +59,7 @@ type epochHeaderJSON struct {
 	Signature  *string      `json:"signature"`
 }
 
-type joinerJSON struct {
+type joinerWire struct {
 	Version   int          `json:"version"`
 	ChannelID *string      `json:"channelId"`
 	Epoch     *jsonNumeral `json:"epoch"`
@@ -71,17 +70,18 @@ type joinerJSON struct {
 	Signature *string      `json:"signature"`
 }
 
-type joinerSet struct {
+// JoinerSet is a set of joiner wraps (§13.5).
+type JoinerSet struct {
 	ChannelID string
 	Epoch     uint64
 	AdderID   string
 	CreatedAt uint64
 	PubECDHE  []byte
-	Wraps     []epochWrap
+	Wraps     []Wrap
 	Signature []byte
 }
 
-type messageV3 struct {
+type messageV3Wire struct {
 	Version       int          `json:"version"`
 	CreatedAt     *jsonNumeral `json:"createdAt"`
 	Epoch         *jsonNumeral `json:"epoch"`
@@ -92,7 +92,7 @@ type messageV3 struct {
 
 func checkV3ID(field string, s *string) (string, error) {
 	if s == nil || !v3IDPattern.MatchString(*s) {
-		return "", invalidf("%s must be an ID of 1-64 characters A-Z a-z 0-9 _ -", field)
+		return "", Invalidf("%s must be an ID of 1-64 characters A-Z a-z 0-9 _ -", field)
 	}
 	return *s, nil
 }
@@ -116,88 +116,89 @@ func (n jsonNumeral) MarshalJSON() ([]byte, error) {
 
 func parseSafeUint(field string, n *jsonNumeral, min uint64) (uint64, error) {
 	if n == nil {
-		return 0, invalidf("%s is missing", field)
+		return 0, Invalidf("%s is missing", field)
 	}
 	v, err := strconv.ParseUint(string(*n), 10, 64)
-	if err != nil || v > maxSafeInteger || v < min {
-		return 0, invalidf("%s must be an integer from %d to 2^53-1", field, min)
+	if err != nil || v > MaxSafeInteger || v < min {
+		return 0, Invalidf("%s must be an integer from %d to 2^53-1", field, min)
 	}
 	return v, nil
 }
 
 func parseV3Point(s *string) ([]byte, error) {
 	if s == nil {
-		return nil, invalidf("pubECDHE is missing")
+		return nil, Invalidf("pubECDHE is missing")
 	}
-	raw, err := b64Exact("pubECDHE", *s, pointLen)
+	raw, err := Base64Exact("pubECDHE", *s, PointLen)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := decodePoint(*s); err != nil {
-		return nil, invalidf("pubECDHE is not a P-256 point")
+	if _, err := DecodePoint(*s); err != nil {
+		return nil, Invalidf("pubECDHE is not a P-256 point")
 	}
 	return raw, nil
 }
 
 func parseV3Bytes(field string, s *string, n int) ([]byte, error) {
 	if s == nil {
-		return nil, invalidf("%s is missing", field)
+		return nil, Invalidf("%s is missing", field)
 	}
-	return b64Exact(field, *s, n)
+	return Base64Exact(field, *s, n)
 }
 
-// parseWraps checks a list of wraps: 1..v3PartMax entries, users and key IDs distinct (seen
+// ParseWraps checks a list of wraps: 1..PartMax entries, users and key IDs distinct (seen
 // maps span a whole record).
-func parseWraps(field string, list [][]string, seenUsers, seenIDs map[string]bool) ([]epochWrap, error) {
-	if len(list) == 0 || len(list) > v3PartMax {
-		return nil, invalidf("%s must hold 1 to %d wraps", field, v3PartMax)
+func ParseWraps(field string, list [][]string, seenUsers, seenIDs map[string]bool) ([]Wrap, error) {
+	if len(list) == 0 || len(list) > PartMax {
+		return nil, Invalidf("%s must hold 1 to %d wraps", field, PartMax)
 	}
-	out := make([]epochWrap, 0, len(list))
+	out := make([]Wrap, 0, len(list))
 	for i, w := range list {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if len(w) != 3 {
-			return nil, invalidf("%s must be [userId, keyID, wrappedKey]", f)
+			return nil, Invalidf("%s must be [userId, keyID, wrappedKey]", f)
 		}
 		uid, err := checkV3ID(f+" userId", &w[0])
 		if err != nil {
 			return nil, err
 		}
-		id, err := b64Exact(f+" key ID", w[1], 32)
+		id, err := Base64Exact(f+" key ID", w[1], 32)
 		if err != nil {
 			return nil, err
 		}
-		wrapped, err := b64Exact(f+" wrapped key", w[2], 40)
+		wrapped, err := Base64Exact(f+" wrapped key", w[2], 40)
 		if err != nil {
 			return nil, err
 		}
 		if seenUsers[uid] || seenIDs[w[1]] {
-			return nil, invalidf("%s repeats a user or key", f)
+			return nil, Invalidf("%s repeats a user or key", f)
 		}
 		seenUsers[uid] = true
 		seenIDs[w[1]] = true
-		out = append(out, epochWrap{UserID: uid, KeyID: id, Wrapped: wrapped})
+		out = append(out, Wrap{UserID: uid, KeyID: id, Wrapped: wrapped})
 	}
 	return out, nil
 }
 
-// parsePartJSON reads one stored or uploaded part: a JSON array of wraps.
-func parsePartJSON(raw []byte) ([]epochWrap, error) {
+// ParsePart reads one stored or uploaded part: a JSON array of wraps.
+func ParsePart(raw []byte) ([]Wrap, error) {
 	var list [][]string
-	if err := strictDecode(raw, &list); err != nil {
-		return nil, invalidf("part: %v", err)
+	if err := StrictDecode(raw, &list); err != nil {
+		return nil, Invalidf("part: %v", err)
 	}
-	return parseWraps("part", list, map[string]bool{}, map[string]bool{})
+	return ParseWraps("part", list, map[string]bool{}, map[string]bool{})
 }
 
-func parseEpochHeaderJSON(raw []byte) (*epochHeader, error) {
-	var j epochHeaderJSON
-	if err := strictDecode(raw, &j); err != nil {
-		return nil, invalidf("epoch record: %v", err)
+// ParseEpochHeader reads a record's header form (§13.3).
+func ParseEpochHeader(raw []byte) (*EpochHeader, error) {
+	var j epochHeaderWire
+	if err := StrictDecode(raw, &j); err != nil {
+		return nil, Invalidf("epoch record: %v", err)
 	}
 	if j.Version != 3 {
-		return nil, invalidf("epoch record: version must be 3")
+		return nil, Invalidf("epoch record: version must be 3")
 	}
-	h := &epochHeader{}
+	h := &EpochHeader{}
 	var err error
 	if h.ChannelID, err = checkV3ID("channelId", j.ChannelID); err != nil {
 		return nil, err
@@ -220,11 +221,11 @@ func parseEpochHeaderJSON(raw []byte) (*epochHeader, error) {
 	if h.Signature, err = parseV3Bytes("signature", j.Signature, 64); err != nil {
 		return nil, err
 	}
-	if len(j.PartHashes) == 0 || len(j.PartHashes) > v3MaxParts {
-		return nil, invalidf("partHashes must hold 1 to %d hashes", v3MaxParts)
+	if len(j.PartHashes) == 0 || len(j.PartHashes) > MaxParts {
+		return nil, Invalidf("partHashes must hold 1 to %d hashes", MaxParts)
 	}
 	for i, s := range j.PartHashes {
-		b, err := b64Exact(fmt.Sprintf("partHashes[%d]", i), s, 32)
+		b, err := Base64Exact(fmt.Sprintf("partHashes[%d]", i), s, 32)
 		if err != nil {
 			return nil, err
 		}
@@ -233,15 +234,16 @@ func parseEpochHeaderJSON(raw []byte) (*epochHeader, error) {
 	return h, nil
 }
 
-func parseJoinerJSON(raw []byte) (*joinerSet, error) {
-	var j joinerJSON
-	if err := strictDecode(raw, &j); err != nil {
-		return nil, invalidf("joiner wraps: %v", err)
+// ParseJoiners reads a joiner wraps set (§13.5).
+func ParseJoiners(raw []byte) (*JoinerSet, error) {
+	var j joinerWire
+	if err := StrictDecode(raw, &j); err != nil {
+		return nil, Invalidf("joiner wraps: %v", err)
 	}
 	if j.Version != 3 {
-		return nil, invalidf("joiner wraps: version must be 3")
+		return nil, Invalidf("joiner wraps: version must be 3")
 	}
-	s := &joinerSet{}
+	s := &JoinerSet{}
 	var err error
 	if s.ChannelID, err = checkV3ID("channelId", j.ChannelID); err != nil {
 		return nil, err
@@ -261,62 +263,91 @@ func parseJoinerJSON(raw []byte) (*joinerSet, error) {
 	if s.Signature, err = parseV3Bytes("signature", j.Signature, 64); err != nil {
 		return nil, err
 	}
-	if s.Wraps, err = parseWraps("wraps", j.Wraps, map[string]bool{}, map[string]bool{}); err != nil {
+	if s.Wraps, err = ParseWraps("wraps", j.Wraps, map[string]bool{}, map[string]bool{}); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func u32(n int) []byte    { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
-func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
-
-func appendWraps(dst []byte, wraps []epochWrap) []byte {
+func appendWraps(dst []byte, wraps []Wrap) []byte {
 	for _, w := range wraps {
-		dst = appendFramed(dst, []byte(w.UserID), w.KeyID, w.Wrapped)
+		dst = AppendFramed(dst, []byte(w.UserID), w.KeyID, w.Wrapped)
 	}
 	return dst
 }
 
-// partHash is H_i = SHA-256(framed(L_PART, u32be(i), u32be(m), userId, ID, W, ...)).
-func partHash(index int, wraps []epochWrap) []byte {
-	data := appendFramed(nil, []byte(v3LabelPart), u32(index), u32(len(wraps)))
+// PartHash is H_i = SHA-256(framed(L_PART, u32be(i), u32be(m), userId, ID, W, ...)).
+func PartHash(index int, wraps []Wrap) []byte {
+	data := AppendFramed(nil, []byte(v3LabelPart), u32(index), u32(len(wraps)))
 	data = appendWraps(data, wraps)
 	h := sha256.Sum256(data)
 	return h[:]
 }
 
-func (h *epochHeader) signedData() []byte {
-	data := appendFramed(nil, []byte(v3LabelRecord), u32(3), []byte(h.ChannelID), u64(h.Epoch), []byte(h.CreatorID),
+// SignedData is what the creator signs (§13.3).
+func (h *EpochHeader) SignedData() []byte {
+	data := AppendFramed(nil, []byte(v3LabelRecord), u32(3), []byte(h.ChannelID), u64(h.Epoch), []byte(h.CreatorID),
 		u64(h.CreatedAt), h.PubECDHE, h.Commitment, u32(len(h.PartHashes)))
-	return appendFramed(data, h.PartHashes...)
+	return AppendFramed(data, h.PartHashes...)
 }
 
-func (s *joinerSet) signedData(commitment []byte) []byte {
-	data := appendFramed(nil, []byte(v3LabelJoin), u32(3), []byte(s.ChannelID), u64(s.Epoch), commitment, []byte(s.AdderID),
+// SignedData is what the adder signs, bound to the record's commitment (§13.5).
+func (s *JoinerSet) SignedData(commitment []byte) []byte {
+	data := AppendFramed(nil, []byte(v3LabelJoin), u32(3), []byte(s.ChannelID), u64(s.Epoch), commitment, []byte(s.AdderID),
 		u64(s.CreatedAt), s.PubECDHE, u32(len(s.Wraps)))
 	return appendWraps(data, s.Wraps)
 }
 
-// verifyHeader checks the creator's signature over the header.
-func (h *epochHeader) verify(creator *ecdsa.PublicKey) bool {
-	return verifyRawSignature(creator, h.signedData(), h.Signature)
+// Verify checks the adder's signature for the record of commitment.
+func (s *JoinerSet) Verify(adder *ecdsa.PublicKey, commitment []byte) bool {
+	return VerifyRawSignature(adder, s.SignedData(commitment), s.Signature)
 }
 
-// checkParts checks each part against its signed hash.
-func (h *epochHeader) checkParts(parts [][]epochWrap) error {
+// Verify checks the creator's signature over the header.
+func (h *EpochHeader) Verify(creator *ecdsa.PublicKey) bool {
+	return VerifyRawSignature(creator, h.SignedData(), h.Signature)
+}
+
+// CheckParts checks each part against its signed hash.
+func (h *EpochHeader) CheckParts(parts [][]Wrap) error {
 	if len(parts) != len(h.PartHashes) {
-		return invalidf("the record has %d part hashes but %d parts", len(h.PartHashes), len(parts))
+		return Invalidf("the record has %d part hashes but %d parts", len(h.PartHashes), len(parts))
 	}
 	for i, p := range parts {
-		if !bytes.Equal(partHash(i, p), h.PartHashes[i]) {
-			return invalidf("part %d does not match its signed hash", i)
+		if !bytes.Equal(PartHash(i, p), h.PartHashes[i]) {
+			return Invalidf("part %d does not match its signed hash", i)
 		}
 	}
 	return nil
 }
 
-// headerJSON renders the header form as the web app writes it (fields in §13.3 order).
-func (h *epochHeader) headerJSON() []byte {
+// ParseParts reads a record's parts as stored (nil: not uploaded), users and key IDs distinct
+// across the whole record, and checks each against its signed hash.
+func (h *EpochHeader) ParseParts(raws [][]byte) ([][]Wrap, error) {
+	parts := make([][]Wrap, len(raws))
+	users, ids := map[string]bool{}, map[string]bool{}
+	for i, raw := range raws {
+		if raw == nil {
+			return nil, Invalidf("part %d of the record was not uploaded", i)
+		}
+		var list [][]string
+		if err := StrictDecode(raw, &list); err != nil {
+			return nil, Invalidf("part %d: %v", i, err)
+		}
+		wraps, err := ParseWraps(fmt.Sprintf("part %d", i), list, users, ids)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = wraps
+	}
+	if err := h.CheckParts(parts); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// HeaderJSON renders the header form as the web app writes it (fields in §13.3 order).
+func (h *EpochHeader) HeaderJSON() []byte {
 	hashes := make([]string, len(h.PartHashes))
 	for i, b := range h.PartHashes {
 		hashes[i] = b64(b)
@@ -335,8 +366,8 @@ func (h *epochHeader) headerJSON() []byte {
 	return out
 }
 
-// parsedV3 is a structurally valid v3 message.
-type parsedV3 struct {
+// MessageV3 is a structurally valid v3 message.
+type MessageV3 struct {
 	CreatedAt uint64
 	Epoch     uint64
 	IV        []byte
@@ -344,16 +375,16 @@ type parsedV3 struct {
 	Signature []byte
 }
 
-// parseMessageV3 checks the structure of a v3 props.e2ee (raw JSON).
-func parseMessageV3(raw []byte) (*parsedV3, error) {
-	var m messageV3
-	if err := strictDecode(raw, &m); err != nil {
-		return nil, invalidf("v3 message: %v", err)
+// ParseMessageV3 checks the structure of a v3 props.e2ee (raw JSON).
+func ParseMessageV3(raw []byte) (*MessageV3, error) {
+	var m messageV3Wire
+	if err := StrictDecode(raw, &m); err != nil {
+		return nil, Invalidf("v3 message: %v", err)
 	}
 	if m.Version != 3 {
-		return nil, invalidf("v3 message: version must be 3")
+		return nil, Invalidf("v3 message: version must be 3")
 	}
-	out := &parsedV3{}
+	out := &MessageV3{}
 	var err error
 	if out.CreatedAt, err = parseSafeUint("createdAt", m.CreatedAt, 0); err != nil {
 		return nil, err
@@ -368,7 +399,7 @@ func parseMessageV3(raw []byte) (*parsedV3, error) {
 		return nil, err
 	}
 	if len(out.CT) < 16 {
-		return nil, invalidf("encryptedData is shorter than the AES-GCM tag")
+		return nil, Invalidf("encryptedData is shorter than the AES-GCM tag")
 	}
 	if out.Signature, err = parseV3Bytes("signature", m.Signature, 64); err != nil {
 		return nil, err
@@ -376,33 +407,14 @@ func parseMessageV3(raw []byte) (*parsedV3, error) {
 	return out, nil
 }
 
-// verifyV3 checks the sender's signature over S = framed(L_SIG, u32be(3), u64be(createdAt),
-// channelId, rootId, userId, u64be(epoch), C, iv, encryptedData).
-func (m *parsedV3) verify(pub *ecdsa.PublicKey, ctx messageContext, commitment []byte) bool {
-	data := appendFramed(nil, []byte(v3LabelSignature), u32(3), u64(m.CreatedAt), []byte(ctx.ChannelID), []byte(ctx.RootID),
+// SignedData is S = framed(L_SIG, u32be(3), u64be(createdAt), channelId, rootId, userId,
+// u64be(epoch), C, iv, encryptedData), what the sender signs.
+func (m *MessageV3) SignedData(ctx Context, commitment []byte) []byte {
+	return AppendFramed(nil, []byte(v3LabelSignature), u32(3), u64(m.CreatedAt), []byte(ctx.ChannelID), []byte(ctx.RootID),
 		[]byte(ctx.UserID), u64(m.Epoch), commitment, m.IV, m.CT)
-	return verifyRawSignature(pub, data, m.Signature)
 }
 
-// e2eeVersion reads props.e2ee's version (0 if it is not an object with an integer version).
-func e2eeVersion(e2ee any) (int, []byte) {
-	obj, ok := e2ee.(map[string]any)
-	if !ok {
-		return 0, nil
-	}
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		return 0, nil
-	}
-	var head struct {
-		Version json.Number `json:"version"`
-	}
-	if json.Unmarshal(raw, &head) != nil {
-		return 0, raw
-	}
-	v, err := strconv.Atoi(head.Version.String())
-	if err != nil {
-		return 0, raw
-	}
-	return v, raw
+// Verify checks the sender's signature over SignedData.
+func (m *MessageV3) Verify(pub *ecdsa.PublicKey, ctx Context, commitment []byte) bool {
+	return VerifyRawSignature(pub, m.SignedData(ctx, commitment), m.Signature)
 }
