@@ -370,12 +370,23 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 		return nil, apiErr(http.StatusBadRequest, err.Error())
 	}
 	// First writer of epoch n wins; a concurrent commit of the same epoch gets 409.
-	created, appErr := p.API.KVCompareAndSet(epochKey(kvEpochRecord, channelID, h.Epoch), nil, h.HeaderJSON())
+	recKey, header := epochKey(kvEpochRecord, channelID, h.Epoch), h.HeaderJSON()
+	created, appErr := p.API.KVCompareAndSet(recKey, nil, header)
 	if appErr != nil {
 		return nil, fmt.Errorf("storing the record: %w", appErr)
 	}
 	if !created {
-		return nil, apiErr(http.StatusConflict, fmt.Sprintf("another member created epoch %d first: use it", h.Epoch))
+		// The record is stored but the head is still at epoch-1 (checked above): another commit
+		// is under way, or one stopped between the record and the head (the server died, make
+		// faults). The same record sent again finishes that commit instead of blocking the
+		// channel at epoch-1 for good.
+		existing, appErr := p.API.KVGet(recKey)
+		if appErr != nil {
+			return nil, fmt.Errorf("reading the record: %w", appErr)
+		}
+		if !bytes.Equal(existing, header) {
+			return nil, apiErr(http.StatusConflict, fmt.Sprintf("another member created epoch %d first: use it", h.Epoch))
+		}
 	}
 	for i, raw := range raws {
 		if appErr := p.API.KVSet(epochKey(kvEpochPart, channelID, h.Epoch, partTag(h.Commitment), strconv.Itoa(i)), raw); appErr != nil {

@@ -561,3 +561,31 @@ func TestSetMethodAutoChoosesByThreshold(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, body["error"], `"auto"`)
 }
+
+// A server that dies between storing a record and moving the head leaves the record of epoch n
+// with the head at n-1 (make faults found it): every later commit was refused, for good. The
+// same record sent again now finishes the commit; a different one is still refused.
+func TestChannelKeyCommitInterruptedBeforeTheHead(t *testing.T) {
+	p, api, users := channelKeySetup(t)
+	all := members(users, aliceID, bobID, carolID)
+	code, body := uploadAndCommit(t, p, aliceID, users[aliceID].epochRecord(t, chanID, aliceID, 1, all))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	headAt1 := append([]byte(nil), api.kv[kvEpochHead+chanID]...)
+
+	rec2 := users[aliceID].epochRecord(t, chanID, aliceID, 2, all)
+	code, body = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	api.kv[kvEpochHead+chanID] = headAt1 // the head's write never happened
+
+	code, _ = uploadAndCommit(t, p, bobID, users[bobID].epochRecord(t, chanID, bobID, 2, all))
+	assert.Equal(t, http.StatusConflict, code, "another record of the same epoch is refused")
+	code, body = uploadAndCommit(t, p, aliceID, rec2)
+	require.Equal(t, http.StatusOK, code, "the same record again finishes the commit: %v", body)
+	head, _, err := p.store().getHead(chanID)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, head.Epoch)
+	assert.Equal(t, b64(rec2.Commitment), head.Commitment)
+	assert.EqualValues(t, 1, head.PrevEpoch)
+	code, body = uploadAndCommit(t, p, bobID, users[bobID].epochRecord(t, chanID, bobID, 3, all))
+	assert.Equal(t, http.StatusOK, code, "the channel moves on: %v", body)
+}
