@@ -16,7 +16,7 @@ SOURCE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 .PHONY: all setup manifest server webapp cli dist bundle test unit-test check-style \
-        check-reproducible check-api-compat extension deploy mm-up mm-up-ha mm-down e2e integration-test ha-test browser-test bench bench-browser demo clean fuzz
+        check-reproducible check-api-compat extension deploy mm-up mm-up-ha mm-down e2e integration-test ha-test browser-test bench bench-browser load faults demo clean fuzz
 
 all: setup dist
 
@@ -158,6 +158,16 @@ bench-browser: dist
 	./build/deploy.sh $(BUNDLE)
 	cd e2e && $(NPM) run bench
 	cd e2e && BENCH_FORMAT=channel $(NPM) run bench
+
+## load: 20 clients post 2,000 encrypted and 2,000 plaintext posts to a fresh server of its own
+## (.mattermost/load); prints counts, latencies and the plugin's RSS (docs/design.md, Load and faults).
+load: dist
+	./build/load.sh $(BUNDLE)
+
+## faults: PostgreSQL restarted, the server killed, the plugin's process killed, each in the middle
+## of posting, on a fresh server with a PostgreSQL cluster of its own (.mattermost/faults).
+faults: dist
+	./build/faults.sh $(BUNDLE)
 
 ## demo: a real server with two ready users and the test host, to try the plugin in a browser.
 demo: dist

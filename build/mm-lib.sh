@@ -4,7 +4,11 @@
 
 MM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck disable=SC2034 # used by the scripts that source this file
-MM_STATE="$MM_ROOT/.mattermost"
+# MM_STATE_DIR: another server's state (make load, make faults) beside the default one; the
+# binaries stay in .mattermost/bin, shared.
+MM_STATE="${MM_STATE_DIR:-$MM_ROOT/.mattermost}"
+# shellcheck disable=SC2034
+MM_BIN_DIR="$MM_ROOT/.mattermost/bin"
 
 # True when something accepts TCP connections on 127.0.0.1:$1 (bash only, no nc).
 mm_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

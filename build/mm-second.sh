@@ -37,7 +37,7 @@ esac
 first_pidfile=$state/run/mattermost.pid
 pidfile=$state/run/mattermost2.pid
 ports_file=$state/run/ports2
-bin=$state/bin
+bin=$MM_BIN_DIR
 if ! mm_pid_alive "$first_pidfile" >/dev/null || [[ ! -s $state/env || ! -s $state/config.json ]]; then
   echo "mm-second.sh: the first server is not running: run make mm-up first" >&2
   exit 1

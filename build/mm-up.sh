@@ -39,8 +39,8 @@ test_pass='Test-Passw0rd-E2EE-1'
 email_domain=example.com
 team_name=e2ee
 
-mkdir -p "$state"/{bin,logs,data,plugins,client/plugins,run}
-bin=$state/bin
+mkdir -p "$state"/{logs,data,plugins,client/plugins,run} "$MM_BIN_DIR"
+bin=$MM_BIN_DIR
 mm_pidfile=$state/run/mattermost.pid
 sink_pidfile=$state/run/mailsink.pid
 cfg=$state/config.json

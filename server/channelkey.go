@@ -370,20 +370,78 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 		return nil, apiErr(http.StatusBadRequest, err.Error())
 	}
 	// First writer of epoch n wins; a concurrent commit of the same epoch gets 409.
-	created, appErr := p.API.KVCompareAndSet(epochKey(kvEpochRecord, channelID, h.Epoch), nil, h.HeaderJSON())
+	recKey, header := epochKey(kvEpochRecord, channelID, h.Epoch), h.HeaderJSON()
+	created, appErr := p.API.KVCompareAndSet(recKey, nil, header)
 	if appErr != nil {
 		return nil, fmt.Errorf("storing the record: %w", appErr)
 	}
 	if !created {
-		return nil, apiErr(http.StatusConflict, fmt.Sprintf("another member created epoch %d first: use it", h.Epoch))
-	}
-	for i, raw := range raws {
-		if appErr := p.API.KVSet(epochKey(kvEpochPart, channelID, h.Epoch, partTag(h.Commitment), strconv.Itoa(i)), raw); appErr != nil {
-			return nil, fmt.Errorf("storing a record part: %w", appErr)
+		// The record is stored but the head is still at epoch-1 (checked above): another commit
+		// is under way, or one stopped between the record and the head (the server died, make
+		// faults). The same record sent again finishes that commit; another one finishes it
+		// for its creator (rollForward), so the channel never stays at epoch-1 for good.
+		existing, appErr := p.API.KVGet(recKey)
+		if appErr != nil {
+			return nil, fmt.Errorf("reading the record: %w", appErr)
+		}
+		if !bytes.Equal(existing, header) {
+			replaced, err := p.rollForward(recKey, existing, header, head, headRaw)
+			if err != nil {
+				p.API.LogWarn("e2ee: cannot finish an earlier commit of a channel's epoch", "channel_id", channelID, "epoch", h.Epoch, "error", err.Error())
+			}
+			if !replaced {
+				return nil, apiErr(http.StatusConflict, fmt.Sprintf("another member created epoch %d first: use it", h.Epoch))
+			}
 		}
 	}
+	if err := p.keepParts(h, raws); err != nil {
+		return nil, err
+	}
+	return p.moveHead(h, head, headRaw)
+}
+
+// keepParts stores a committed record's parts without the upload's expiry.
+func (p *Plugin) keepParts(h *e2eeformat.EpochHeader, raws [][]byte) error {
+	for i, raw := range raws {
+		if appErr := p.API.KVSet(epochKey(kvEpochPart, h.ChannelID, h.Epoch, partTag(h.Commitment), strconv.Itoa(i)), raw); appErr != nil {
+			return fmt.Errorf("storing a record part: %w", appErr)
+		}
+	}
+	return nil
+}
+
+// rollForward handles a stored record of epoch head+1 that is not the caller's. Its commit
+// checked it (members, signature) before storing it; with its parts still there, it becomes the
+// head as its own commit would have made it, and the caller gets 409 and adopts it. Without its
+// parts (they expire partUploadTTL after upload, so that commit is long dead: a live one holds
+// them), the caller's record takes its place (replaced = true).
+func (p *Plugin) rollForward(recKey string, existing, header []byte, head *epochHead, headRaw []byte) (replaced bool, err error) {
+	stored, err := e2eeformat.ParseEpochHeader(existing)
+	if err != nil {
+		return false, fmt.Errorf("the stored record does not parse: %w", err)
+	}
+	if _, raws, err := p.readParts(stored); err == nil {
+		if err := p.keepParts(stored, raws); err != nil {
+			return false, err
+		}
+		_, err := p.moveHead(stored, head, headRaw)
+		if err != nil && !errors.Is(err, errConflict) {
+			return false, err
+		}
+		return false, nil
+	}
+	ok, appErr := p.API.KVCompareAndSet(recKey, existing, header)
+	if appErr != nil {
+		return false, fmt.Errorf("replacing an abandoned record: %w", appErr)
+	}
+	return ok, nil
+}
+
+// moveHead makes h the channel's head by compare-and-set from head (epoch h.Epoch-1).
+func (p *Plugin) moveHead(h *e2eeformat.EpochHeader, head *epochHead, headRaw []byte) (*epochHead, error) {
+	st, channelID := p.store(), h.ChannelID
 	now := model.GetMillis()
-	next := &epochHead{Epoch: h.Epoch, Commitment: b64(h.Commitment), CreatorID: userID, CommittedAt: now}
+	next := &epochHead{Epoch: h.Epoch, Commitment: b64(h.Commitment), CreatorID: h.CreatorID, CommittedAt: now}
 	for range headRetries {
 		if head != nil {
 			next.PrevEpoch, next.PrevCommitment = head.Epoch, head.Commitment
@@ -401,11 +459,15 @@ func (p *Plugin) commitEpoch(userID, channelID string, body []byte) (*epochHead,
 			p.API.PublishWebSocketEvent("epochChanged", map[string]any{"chanID": channelID, "epoch": h.Epoch}, &model.WebsocketBroadcast{ChannelId: channelID})
 			return next, nil
 		}
-		// Only this request can move the head to h.Epoch (it created the record); the head changed
-		// meanwhile by a post count or a stale mark. A member who left during the check makes the
-		// new epoch stale at once.
+		// The head changed meanwhile by a post count, a stale mark, or another request finishing
+		// this same record (rollForward). A member who left during the check makes the new epoch
+		// stale at once.
+		var err error
 		if head, headRaw, err = st.getHead(channelID); err != nil {
 			return nil, err
+		}
+		if head != nil && head.Epoch == h.Epoch && head.Commitment == next.Commitment {
+			return head, nil
 		}
 		if headEpoch(head) != h.Epoch-1 {
 			return nil, errConflict

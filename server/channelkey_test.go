@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -560,4 +561,61 @@ func TestSetMethodAutoChoosesByThreshold(t *testing.T) {
 	code, body = call(p, aliceID, "POST", q+"&method=aes", "")
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, body["error"], `"auto"`)
+}
+
+// A server that dies between storing a record and moving the head leaves the record of epoch n
+// with the head at n-1 (make faults found it): every later commit was refused, for good. The
+// same record sent again now finishes the commit; a different one is still refused.
+func TestChannelKeyCommitInterruptedBeforeTheHead(t *testing.T) {
+	// The server stored epoch 2's record and its parts, then died before moving the head.
+	interrupted := func(t *testing.T) (*Plugin, *fakeAPI, map[string]*testUser, []member, testRecord) {
+		p, api, users := channelKeySetup(t)
+		all := members(users, aliceID, bobID, carolID)
+		code, body := uploadAndCommit(t, p, aliceID, users[aliceID].epochRecord(t, chanID, aliceID, 1, all))
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		headAt1 := append([]byte(nil), api.kv[kvEpochHead+chanID]...)
+		rec2 := users[aliceID].epochRecord(t, chanID, aliceID, 2, all)
+		code, body = uploadAndCommit(t, p, aliceID, rec2)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		api.kv[kvEpochHead+chanID] = headAt1 // the head's write never happened
+		return p, api, users, all, rec2
+	}
+	headIs := func(t *testing.T, p *Plugin, epoch uint64, commitment []byte) {
+		head, _, err := p.store().getHead(chanID)
+		require.NoError(t, err)
+		assert.EqualValues(t, epoch, head.Epoch)
+		assert.Equal(t, b64(commitment), head.Commitment)
+		assert.EqualValues(t, epoch-1, head.PrevEpoch)
+	}
+
+	t.Run("the same record again finishes the commit", func(t *testing.T) {
+		p, _, users, all, rec2 := interrupted(t)
+		code, body := uploadAndCommit(t, p, aliceID, rec2)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		headIs(t, p, 2, rec2.Commitment)
+		code, body = uploadAndCommit(t, p, bobID, users[bobID].epochRecord(t, chanID, bobID, 3, all))
+		assert.Equal(t, http.StatusOK, code, "the channel moves on: %v", body)
+	})
+
+	t.Run("another member's record finishes it for its creator", func(t *testing.T) {
+		p, _, users, all, rec2 := interrupted(t)
+		code, _ := uploadAndCommit(t, p, bobID, users[bobID].epochRecord(t, chanID, bobID, 2, all))
+		assert.Equal(t, http.StatusConflict, code, "epoch 2 is alice's: bob adopts it")
+		headIs(t, p, 2, rec2.Commitment)
+		code, body := uploadAndCommit(t, p, bobID, users[bobID].epochRecord(t, chanID, bobID, 3, all))
+		assert.Equal(t, http.StatusOK, code, "the channel moves on without alice: %v", body)
+	})
+
+	t.Run("a record whose parts expired is replaced", func(t *testing.T) {
+		p, api, users, all, rec2 := interrupted(t)
+		for i := range rec2.Parts {
+			delete(api.kv, epochKey(kvEpochPart, chanID, 2, partTag(rec2.Commitment), strconv.Itoa(i)))
+		}
+		bobs := users[bobID].epochRecord(t, chanID, bobID, 2, all)
+		code, body := uploadAndCommit(t, p, bobID, bobs)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		headIs(t, p, 2, bobs.Commitment)
+		code, _ = uploadAndCommit(t, p, aliceID, rec2)
+		assert.Equal(t, http.StatusConflict, code, "the abandoned record cannot come back")
+	})
 }

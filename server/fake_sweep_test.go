@@ -48,6 +48,20 @@ func (f *fakeAPI) DeletePost(id string) *model.AppError {
 	return model.NewAppError("DeletePost", "post.missing", nil, "", http.StatusNotFound)
 }
 
+// scrubPost blanks a deleted post's row, as scrubPostRows does in the Posts table.
+func (f *fakeAPI) scrubPost(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.posts {
+		if p.Id == id && p.DeleteAt != 0 {
+			p.Message = ""
+			p.SetProps(map[string]any{})
+			f.scrubbed = append(f.scrubbed, id)
+		}
+	}
+	return nil
+}
+
 func (f *fakeAPI) GetDirectChannel(a, b string) (*model.Channel, *model.AppError) {
 	return &model.Channel{Id: "dm_" + a + "_" + b, Type: model.ChannelTypeDirect}, nil
 }

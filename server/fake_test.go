@@ -26,6 +26,7 @@ type fakeAPI struct {
 	admins      map[string]bool
 	events      []fakeEvent
 	posts       []*model.Post
+	scrubbed    []string // post IDs blanked by scrubPost (sweep)
 	ephemeral   []*model.Post
 	ephemeralTo []string
 	mails       []fakeMail

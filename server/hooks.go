@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -130,13 +131,19 @@ func (p *Plugin) channelEncrypted(channelID string) bool {
 	return m != methodNone
 }
 
-// MessageWillBePosted refuses anything but valid encrypted posts in encrypted channels.
+// MessageWillBePosted refuses anything but valid encrypted posts in encrypted channels. When
+// the channel's mode cannot be read (database away), it refuses every post that is not allowed
+// in clear anywhere, saying the server could not check it: the channel may not be encrypted.
 func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*model.Post, string) {
-	if !p.channelEncrypted(post.ChannelId) {
+	m, modeErr := p.store().getMethod(post.ChannelId)
+	if modeErr == nil && m == methodNone {
 		return nil, ""
 	}
 	if post.Type != encryptedPostType && p.passesUnencrypted(post) {
 		return nil, ""
+	}
+	if modeErr != nil {
+		return nil, p.reject(post, fmt.Errorf("reading the channel's encryption mode: %w", modeErr))
 	}
 	if err := p.checkEncryptedPost(post); err != nil {
 		return nil, p.reject(post, err)

@@ -31,6 +31,8 @@ type Plugin struct {
 	runInBackground func(func())
 	// listChangedPosts replaces the sweep's database read in unit tests.
 	listChangedPosts changedPosts
+	// scrubRemovedPost replaces the sweep's blanking of a removed post's row in unit tests.
+	scrubRemovedPost func(postID string) error
 
 	// The activation's background work (sweep.go); in-process only, stopped on deactivation.
 	sweepCancel    context.CancelFunc

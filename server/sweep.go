@@ -316,8 +316,45 @@ func (p *Plugin) sweepPost(postID string, mark int64, removed *sweepRemoved) err
 		p.API.LogError("E2EE: cannot remove a post that is not allowed in an encrypted channel", "post_id", post.Id, "channel_id", post.ChannelId, "error", appErr.Error())
 		return nil
 	}
+	if err := p.scrubRemoved(post.Id); err != nil {
+		p.API.LogError("E2EE: a removed post's text is still in the database (soft-deleted row)", "post_id", post.Id, "channel_id", post.ChannelId, "error", err.Error())
+	}
 	removed.postIDs = append(removed.postIDs, post.Id)
 	removed.authors[post.UserId]++
+	return nil
+}
+
+// scrubRemoved blanks the text of a post the sweep removed, and of its earlier versions: the
+// server's delete only marks the row (DeleteAt) and keeps Message and Props, so the plaintext
+// would stay in the database.
+func (p *Plugin) scrubRemoved(postID string) error {
+	if p.scrubRemovedPost != nil {
+		return p.scrubRemovedPost(postID)
+	}
+	if p.Driver == nil {
+		return errors.New("no database driver available to the plugin")
+	}
+	client := pluginapi.NewClient(p.API, p.Driver)
+	db, err := client.Store.GetMasterDB()
+	if err != nil {
+		return fmt.Errorf("opening the database: %w", err)
+	}
+	defer func() { _ = client.Store.Close() }()
+	return scrubPostRows(db, client.Store.DriverName(), postID)
+}
+
+// scrubPostRows: only a deleted row, and the edit history rows of that post (OriginalId).
+func scrubPostRows(db *sql.DB, driverName, postID string) error {
+	q := `UPDATE Posts SET Message = '', Props = '{}', Hashtags = ''
+		WHERE (Id = $1 AND DeleteAt <> 0) OR (OriginalId = $2 AND OriginalId <> '')`
+	if driverName == "mysql" {
+		q = strings.NewReplacer("$1", "?", "$2", "?").Replace(q)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, q, postID, postID); err != nil {
+		return fmt.Errorf("blanking the removed post: %w", err)
+	}
 	return nil
 }
 

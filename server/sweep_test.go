@@ -54,6 +54,7 @@ func sweepSetup(t *testing.T) (*Plugin, *fakeAPI, *testUser, int64) {
 	p, api, alice := encryptedSetup(t)
 	api.addUser(otherBotID, "poll", true)
 	p.listChangedPosts = api.changedPosts
+	p.scrubRemovedPost = api.scrubPost
 	mark := model.GetMillis() - time.Hour.Milliseconds()
 	p.markChannelEncrypted(chanID, mark)
 	api.On("GetConfig").Return(&model.Config{}).Maybe()
@@ -112,6 +113,14 @@ func TestSweepRemovesWhatTheHooksWouldHaveRefused(t *testing.T) {
 	p.sweepAll(context.Background(), "test", started)
 
 	assert.ElementsMatch(t, drop, deletedIDs(api))
+	// The rows of removed posts keep no text (the server's delete only marks them).
+	assert.ElementsMatch(t, drop, api.scrubbed)
+	for _, post := range api.posts {
+		if post.DeleteAt != 0 {
+			assert.Empty(t, post.Message, post.Id)
+			assert.Nil(t, post.GetProp("note"), post.Id)
+		}
+	}
 	// Each author is told once per channel, by the bot, without the text.
 	bobDMs := dmsTo(api, p, bobID)
 	require.Len(t, bobDMs, 1)

@@ -1,4 +1,4 @@
-// Node bundles of the crypto core: the mm-e2ee CLI and the benchmark (dist-cli/).
+// Node bundles of the crypto core: the mm-e2ee CLI, the benchmark and the load input maker (dist-cli/).
 const path = require('path');
 const webpack = require('webpack');
 
@@ -9,6 +9,7 @@ module.exports = (env, argv) => ({
     entry: {
         'mm-e2ee': './src/cli/mm-e2ee.ts',
         bench: './bench/bench.ts',
+        loadgen: './bench/loadgen.ts',
     },
     resolve: {extensions: ['.ts', '.js']},
     module: {

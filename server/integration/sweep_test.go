@@ -129,6 +129,9 @@ func TestCrashedPluginWindowIsSwept(t *testing.T) {
 	for _, p := range w.member.channelPosts(channelID) {
 		assert.NotContains(t, p.Message, "while the plugin is down")
 	}
+	// The server's delete only marks a row: the sweep blanks the text of the rows it removed.
+	assert.Zero(t, countRows(t, w.e, `SELECT COUNT(*) FROM Posts WHERE ChannelId = $1 AND Message LIKE '%while the plugin is down%'`, channelID),
+		"the database still holds the removed plaintext")
 
 	// The author was told by the bot in a direct message, which does not quote the text.
 	var dms []struct {
