@@ -58,8 +58,9 @@ export async function epochNew(io: CliIO): Promise<string> {
     return JSON.stringify(record) + '\n';
 }
 
-/** `encrypt --format channel --epoch-record FILE --key BACKUP --channel --root --user [--creator PUB]`. */
-export async function encryptChannel(io: CliIO): Promise<string> {
+/** `encrypt --format channel --epoch-record FILE --key BACKUP --channel --root --user [--creator PUB] [--files F]`;
+ * files: the checked entries of --files. */
+export async function encryptChannel(io: CliIO, files?: unknown[]): Promise<string> {
     const keys = await io.backup();
     const me = await publicKeyOf(keys);
     const record = readRecord(io);
@@ -68,7 +69,7 @@ export async function encryptChannel(io: CliIO): Promise<string> {
     const ctx = io.context(true) as MessageContext;
     const key = await openEpochKeyFromRecord(record, keys, me, creator);
     const text = fromUtf8(await io.readStdin(), 'stdin').replace(/^\uFEFF/, ''); // a byte order mark opens the file, not the message
-    return JSON.stringify(await encryptV3({text}, keys, key, ctx)) + '\n';
+    return JSON.stringify(await encryptV3(files === undefined ? {text} : {text, files}, keys, key, ctx)) + '\n';
 }
 
 /** decrypt of a v3 message: `--epoch-record FILE --sender PUB [--creator PUB]` and the context. */

@@ -25,7 +25,7 @@ const USAGE = `usage:
                   [--format v1|v2] [--channel ID --root ID --user ID] [--files FILES_JSON]
                                                                         stdin text -> props.e2ee JSON
   mm-e2ee encrypt --format channel --epoch-record FILE --key BACKUP_FILE --channel ID --root ID --user ID
-                  [--creator PUBKEY_FILE]                               stdin text -> v3 props.e2ee JSON
+                  [--creator PUBKEY_FILE] [--files FILES_JSON]          stdin text -> v3 props.e2ee JSON
   mm-e2ee decrypt --key BACKUP_FILE --sender PUBKEY_FILE
                   [--channel ID --root ID --user ID] [--epoch-record FILE [--creator PUBKEY_FILE]]
                                                                         stdin props.e2ee JSON -> text
@@ -43,7 +43,7 @@ v2 (the default format) and channel need --channel, --root ("" for a top-level p
 A channel-key (v3) message needs the epoch record it names; --creator is the record's creator key
 (default: the sender's key for decrypt, your own for encrypt). A --to without USERID= gets the user ID
 "k" + the first 25 hex digits of its key ID.
---files: a JSON array of file entries (design §15.4) put into the v2 payload as "files".
+--files: a JSON array of file entries (design §15.4) put into the v2 or channel-key payload as "files".
 exit codes: 0 ok, 2 usage or malformed input, 3 integrity failure (a file: tampered, truncated, wrong key;
 decrypt-export: a post or file failed or could not be verified), 4 not a recipient (decrypt-export: nothing for this key)
 (verify-server: 5 when the served code differs from the release or is missing)`;
@@ -200,8 +200,10 @@ async function run(argv: string[]): Promise<void> {
     case 'encrypt': {
         noPositional(o, 0);
         const format = one(o, 'format', false) ?? 'v2';
+        const filesFile = one(o, 'files', false);
         if (format === 'channel') {
-            process.stdout.write(await encryptChannel(cliIO(o)));
+            const files = filesFile === undefined ? undefined : filesJSON(readFile(filesFile));
+            process.stdout.write(await encryptChannel(cliIO(o), files));
             return;
         }
         if (format !== 'v1' && format !== 'v2') {
@@ -214,9 +216,8 @@ async function run(argv: string[]): Promise<void> {
         }
         const recipients = await Promise.all(to.map(readPublicKey));
         const ctx = context(o, format === 'v2');
-        const filesFile = one(o, 'files', false);
         if (filesFile !== undefined && format !== 'v2') {
-            throw new UsageError('--files needs --format v2');
+            throw new UsageError('--files needs --format v2 or channel');
         }
         const payload: MessagePayload = {text: ''};
         if (filesFile !== undefined) {

@@ -1,5 +1,9 @@
 // mm-e2ee channel-key commands end to end (the webpack-built file run by node): epoch new, encrypt
 // --format channel, decrypt of v3 with the record; exit codes 0/2/3/4.
+import {importBackup} from '../../src/crypto/backup';
+import {openEpochKeyFromRecord} from '../../src/crypto/epoch';
+import {importPublicKey, publicKeyOf} from '../../src/crypto/keys';
+import {decryptV3} from '../../src/crypto/v3';
 import {builtCli} from './cli_harness';
 import {loadVectors} from './helpers';
 
@@ -55,4 +59,35 @@ test('epoch new, encrypt --format channel and decrypt with the record; exit code
     const d = JSON.parse(run(['epoch', 'new', '--key', f.alice.key, '--channel', 'chan1', '--epoch', '1', '--to', f.bob.pub]).stdout);
     expect(d.parts[0][0][0]).toBe('k' + Buffer.from(v.users[1].pubkey_id, 'base64').toString('hex').slice(0, 25));
     expect(d.creatorId).toBe('k' + Buffer.from(v.users[0].pubkey_id, 'base64').toString('hex').slice(0, 25));
+});
+
+test('encrypt --format channel --files signs the file entries into the v3 payload', async () => {
+    const v = loadVectors();
+    const alice = v.users.find((u) => u.name === 'alice')!;
+    const bob = v.users.find((u) => u.name === 'bob')!;
+    const aliceKey = file('files-alice.key', alice.backup);
+    const alicePub = file('files-alice.pub', JSON.stringify(alice.pubkey));
+    const bobPub = file('files-bob.pub', JSON.stringify(bob.pubkey));
+    const rec = run(['epoch', 'new', '--key', aliceKey, '--channel', 'chan2', '--epoch', '1', '--user', 'alice',
+        '--to', `alice=${alicePub}`, '--to', `bob=${bobPub}`]);
+    expect(rec.code).toBe(0);
+    const recFile = file('files-record.json', rec.stdout);
+    const ctxFlags = ['--channel', 'chan2', '--root', '', '--user', 'alice'];
+    const entry = {id: 'f'.repeat(26), key: Buffer.alloc(32, 1).toString('base64'), hash: Buffer.alloc(32, 2).toString('base64'),
+        name: 'a.pdf', type: 'application/pdf', size: 3};
+    const good = file('files-entries.json', JSON.stringify([entry]));
+    const enc = run(['encrypt', '--format', 'channel', '--epoch-record', recFile, '--key', aliceKey, ...ctxFlags, '--files', good], 'with a file');
+    expect(enc.stderr).toBe('');
+    expect(enc.code).toBe(0);
+
+    // bob opens it with the core: the entries are in the signed payload
+    const bobKeys = await importBackup(bob.backup);
+    const alicePublic = await importPublicKey(alice.pubkey);
+    const ctx = {channelId: 'chan2', rootId: '', userId: 'alice'};
+    const key = await openEpochKeyFromRecord(JSON.parse(rec.stdout), bobKeys, await publicKeyOf(bobKeys), alicePublic);
+    const payload = await decryptV3(JSON.parse(enc.stdout), alicePublic, key, ctx);
+    expect(payload).toEqual({text: 'with a file', files: [entry]});
+
+    const bad = file('files-bad.json', JSON.stringify([{...entry, size: -1}]));
+    expect(run(['encrypt', '--format', 'channel', '--epoch-record', recFile, '--key', aliceKey, ...ctxFlags, '--files', bad], 'x').code).toBe(2);
 });
