@@ -1,14 +1,14 @@
 package main
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/mme2ee/mattermost-plugin-e2ee/server/e2eeformat"
 )
 
 // epochRecord is a channel-key epoch record as the crypto core makes it (docs/design.md §13.3).
@@ -24,25 +24,17 @@ type epochRecord struct {
 	Signature  string       `json:"signature"`
 }
 
-// partHash is SHA-256(framed(label, u32be(i), u32be(m), then userId, keyID, wrapped of each wrap)).
-func partHash(i int, wraps [][]string) string {
-	var data []byte
-	frame := func(b []byte) {
-		data = binary.BigEndian.AppendUint32(data, uint32(len(b)))
-		data = append(data, b...)
+// partHash is the part's hash as the header lists it (e2eeformat.PartHash, docs/design.md §13.3).
+func partHash(i int, wraps [][]string) (string, error) {
+	raw, err := json.Marshal(wraps)
+	if err != nil {
+		return "", err
 	}
-	frame([]byte("mm-e2ee/channel/v3/wraps-part"))
-	frame(binary.BigEndian.AppendUint32(nil, uint32(i)))
-	frame(binary.BigEndian.AppendUint32(nil, uint32(len(wraps))))
-	for _, w := range wraps {
-		id, _ := base64.StdEncoding.DecodeString(w[1])
-		wr, _ := base64.StdEncoding.DecodeString(w[2])
-		frame([]byte(w[0]))
-		frame(id)
-		frame(wr)
+	parsed, err := e2eeformat.ParsePart(raw)
+	if err != nil {
+		return "", fmt.Errorf("part %d: %w", i, err)
 	}
-	h := sha256.Sum256(data)
-	return base64.StdEncoding.EncodeToString(h[:])
+	return base64.StdEncoding.EncodeToString(e2eeformat.PartHash(i, parsed)), nil
 }
 
 // commitEpoch uploads the record's parts, then its header form, as the web app does. It
@@ -52,7 +44,11 @@ func (r *run) commitEpoch(u *user, rec epochRecord) (int, error) {
 	tag := fmt.Sprintf("%x", c[:8])
 	hashes := make([]string, len(rec.Parts))
 	for i, part := range rec.Parts {
-		hashes[i] = partHash(i, part)
+		h, err := partHash(i, part)
+		if err != nil {
+			return 0, err
+		}
+		hashes[i] = h
 		status, body, err := r.call(u, "POST", r.plugin(fmt.Sprintf("/channel/epoch/part?chanID=%s&epoch=%d&tag=%s&part=%d", rec.ChannelID, rec.Epoch, tag, i)), part, nil)
 		if err != nil {
 			return 0, err
