@@ -153,11 +153,12 @@ bench: cli
 	cd webapp && $(NPM) run bench
 
 ## bench-browser: display time of a 200-post encrypted channel in Chromium (needs make mm-up),
-## in P2P (v2) and in channel-key mode (v3).
+## in P2P (v2) and in channel-key mode (v3); then encrypted files' speed in Chromium (no server).
 bench-browser: dist
 	./build/deploy.sh $(BUNDLE)
 	cd e2e && $(NPM) run bench
 	cd e2e && BENCH_FORMAT=channel $(NPM) run bench
+	cd e2e && node dist/bench/file_speed.js
 
 ## load: 20 clients post 2,000 encrypted and 2,000 plaintext posts to a fresh server of its own
 ## (.mattermost/load); prints counts, latencies and the plugin's RSS (docs/design.md, Load and faults).

@@ -113,6 +113,30 @@ describe('F1 refuses changed ciphertext', () => {
         await expectFails(t, g.enc.key);
     });
 
+    test('across read spans (8 groups are read at once): 17 groups and a bit, a change in the third span', async () => {
+        const size = (17 * 16 * CS) + 3; // spans of 8, 8 and 2 groups
+        const g = await sealed(size);
+        expect(g.ct.length).toBe(encryptedFileSize(size));
+        // Chunk i is AES-GCM of plaintext chunk i with nonce prefix || i || last, independently of how it was read.
+        const prefix = g.ct.subarray(12, 19);
+        for (const i of [0, 127, 128, 255, 256, 272]) {
+            const iv = Buffer.alloc(12);
+            prefix.copy(iv);
+            iv.writeUInt32BE(i, 7);
+            iv[11] = i === 272 ? 1 : 0;
+            const c = nodeCrypto.createCipheriv('aes-256-gcm', g.enc.key, iv);
+            c.setAAD(g.ct.subarray(0, F1_HEADER_BYTES));
+            const want = Buffer.concat([c.update(g.plain.subarray(i * CS, (i + 1) * CS)), c.final(), c.getAuthTag()]);
+            expect(g.ct.subarray(F1_HEADER_BYTES + (i * SEG), F1_HEADER_BYTES + (i * SEG) + want.length).equals(want)).toBe(true);
+        }
+        expect((await bytesOf(await decryptFile(g.enc.ciphertext, g.enc.key, g.enc.hash))).equals(g.plain)).toBe(true);
+        expect(Buffer.from(await hashEncryptedFile(g.enc.ciphertext)).equals(Buffer.from(g.enc.hash))).toBe(true);
+        const t = Buffer.from(g.ct);
+        t[F1_HEADER_BYTES + (16 * 16 * SEG) + 9] ^= 1;
+        await expectFails(t, g.enc.key, g.enc.hash);
+        await expectFails(g.ct.subarray(0, F1_HEADER_BYTES + (16 * 16 * SEG)), g.enc.key);
+    });
+
     test('a wrong key', async () => {
         await expectFails(s.ct, nodeCrypto.randomBytes(32));
     });
