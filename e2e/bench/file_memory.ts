@@ -5,13 +5,8 @@
 // the state with the input file already in memory. No server is needed.
 import {execFileSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
-import {createServer} from 'node:http';
-import {join} from 'node:path';
 
-import * as esbuild from 'esbuild';
-
-import {chromium} from 'playwright-core';
-import {repoRoot} from '../lib/env';
+import {openFileCorePage, runBench} from '../lib/file_page';
 
 const MIB = Number(process.env.BENCH_FILE_MIB || 100);
 
@@ -46,26 +41,10 @@ function collect(pid: number): number[] {
 }
 
 async function main(): Promise<void> {
-    const bundle = esbuild.buildSync({
-        entryPoints: [join(repoRoot, 'webapp', 'src', 'crypto', 'file.ts')],
-        bundle: true, format: 'iife', globalName: 'F1', write: false, target: 'es2020',
-    }).outputFiles[0].text;
-    const server = createServer((_req, res) => {
-        res.setHeader('Content-Type', 'text/html');
-        res.end(`<!doctype html><script>${bundle}</script>`);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as {port: number}).port;
     // A marker argument finds this browser's processes among others' on the machine.
     const marker = `--mm-e2ee-bench-${process.pid}`;
-    const browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', marker],
-    });
+    const {page, close} = await openFileCorePage({args: [marker]});
     try {
-        const page = await browser.newPage();
-        await page.goto(`http://127.0.0.1:${port}/`);
         const roots = execFileSync('pgrep', ['-f', '--', marker], {encoding: 'utf8'}).split('\n').map(Number).filter(Boolean);
         const rss = () => treePSS(roots);
         // The input: MIB of random bytes as a Blob (what a chosen file is).
@@ -112,12 +91,8 @@ async function main(): Promise<void> {
             pss_with_input_mib: mb(base), encrypt_peak_growth_mib: mb(encPeak - base), decrypt_peak_growth_mib: mb(decPeak - base),
         }) + '\n');
     } finally {
-        await browser.close();
-        server.close();
+        await close();
     }
 }
 
-main().catch((e: unknown) => {
-    process.stderr.write(`bench: ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
-});
+runBench(main);

@@ -2,38 +2,14 @@
 // format F1) in headless Chromium, where users run it, against one-shot WebCrypto calls of the
 // same bytes in the same page: AES-256-GCM (key import and encrypt) and SHA-256. The page is
 // cross-origin isolated, so performance.now() is fine-grained. No server is needed.
-import {join} from 'node:path';
-import {createServer} from 'node:http';
-
-import * as esbuild from 'esbuild';
-
-import {chromium} from 'playwright-core';
-import {repoRoot} from '../lib/env';
+import {openFileCorePage, runBench} from '../lib/file_page';
 
 // BENCH_FILE_MIB=1,16,64 (comma-separated MiB) sets the sizes.
 const SIZES_MIB = (process.env.BENCH_FILE_MIB || '1,16,64').split(',').map(Number);
 
 async function main(): Promise<void> {
-    const bundle = esbuild.buildSync({
-        entryPoints: [join(repoRoot, 'webapp', 'src', 'crypto', 'file.ts')],
-        bundle: true, format: 'iife', globalName: 'F1', write: false, target: 'es2020',
-    }).outputFiles[0].text;
-    const server = createServer((_req, res) => {
-        res.setHeader('Content-Type', 'text/html');
-        res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-        res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-        res.end(`<!doctype html><script>${bundle}</script>`);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as {port: number}).port;
-    const browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const {page, close} = await openFileCorePage({isolated: true});
     try {
-        const page = await browser.newPage();
-        await page.goto(`http://127.0.0.1:${port}/`);
         if (!await page.evaluate(() => crossOriginIsolated)) {
             throw new Error('the page is not cross-origin isolated: timers would be coarse');
         }
@@ -87,12 +63,8 @@ async function main(): Promise<void> {
             process.stdout.write(JSON.stringify(line) + '\n');
         }
     } finally {
-        await browser.close();
-        server.close();
+        await close();
     }
 }
 
-main().catch((e: unknown) => {
-    process.stderr.write(`bench: ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
-});
+runBench(main);
