@@ -304,9 +304,12 @@ export function defineScenarios(host: Host): void {
             const chips = alice.page.getByTestId('composer-file');
             // Three uploads: the image, its thumbnail (made in a canvas, encrypted the same way), the PDF.
             await alice.page.waitForFunction(() => document.querySelectorAll('[data-testid="composer-file"]').length === 3, undefined, {timeout: T});
-            for (const name of await chips.allInnerTexts()) {
-                assert.match(name, /^[0-9a-f]{32}\.bin/, 'the host uploads only .bin names');
+            for (const id of await chips.evaluateAll((els) => els.map((e) => e.getAttribute('data-file-id') ?? ''))) {
+                assert.match((await admin.api<{name: string}>('GET', `/files/${id}/info`)).name, /^[0-9a-f]{32}\.bin$/, 'the host uploads only .bin names');
             }
+            // alice's page shows the real names of her uploads in place of the .bin ones.
+            await alice.page.waitForFunction(() => JSON.stringify(Array.from(document.querySelectorAll('[data-testid="composer-file"]'), (e) => e.firstChild?.textContent).sort()) ===
+                JSON.stringify(['photo.png', 'photo.png (preview)', 'report.pdf']), undefined, {timeout: T});
             const text = nonce('files for bob');
             await send(alice.page, text);
             await expectDecrypted(bob.page, text);

@@ -55,8 +55,12 @@ export class PendingFiles {
     private busy = 0;
     private failed: string[] = [];
 
+    /** `onAdd` runs whenever a file is added. */
+    constructor(private readonly onAdd: () => void = () => undefined) {}
+
     add(uploadName: string, entry: PendingEntry): void {
         this.byName.set(uploadName, entry);
+        this.onAdd();
     }
 
     get(uploadName: string): PendingEntry | undefined {
@@ -69,6 +73,23 @@ export class PendingFiles {
 
     getThumb(uploadName: string): PendingThumb | undefined {
         return this.thumbs.get(uploadName);
+    }
+
+    /** What this tab shows for one of its uploads: the real name, or the real name of the image a
+     * thumbnail belongs to; undefined for uploads it did not encrypt. */
+    displayName(uploadName: string): string | undefined {
+        const entry = this.byName.get(uploadName);
+        if (entry) {
+            return entry.name;
+        }
+        if (this.thumbs.has(uploadName)) {
+            for (const e of this.byName.values()) {
+                if (e.thumbName === uploadName) {
+                    return `${e.name} (preview)`;
+                }
+            }
+        }
+        return undefined;
     }
 
     begin(): void {

@@ -32,6 +32,7 @@ import {createSlashCommandGuard} from './slash_guard';
 import {PendingFiles, attachEncryptedFiles, createFilesWillUploadHook, fetchFileName, isEncryptedFileName} from './files';
 import type {FileEntryJSON} from '../crypto/file_entry';
 import {hideHostFileList, makeLazyFilePreview} from './files_lazy';
+import {showRealUploadNames} from './upload_names';
 import {VerifyController, makeVerifyRoot, parseVerifyCommand} from './verify';
 import {ChannelMethods, type ChannelMode, currentChannelId, currentUserId, isEncryptionMethod, reducer, rhsChannelId, threadsViewChannelId, usernameOf, type HostState} from './state';
 
@@ -119,7 +120,12 @@ export function registerMessageFeatures(registry: PluginRegistry, store: Store, 
 
     registry.registerReducer(reducer);
     // The guards first: if anything below fails, plaintext still cannot leave through these.
-    const pendingFiles = new PendingFiles();
+    // The page shows real names for our uploads (upload_names.ts), watched from the first one on.
+    let stopUploadNames: (() => void) | undefined;
+    const pendingFiles = new PendingFiles(() => {
+        stopUploadNames = stopUploadNames ?? showRealUploadNames((name) => pendingFiles.displayName(name));
+    });
+    teardown.push(() => stopUploadNames?.());
     const maxFileSize = () => {
         const v = Number((state() as {entities?: {general?: {config?: {MaxFileSize?: string}}}}).entities?.general?.config?.MaxFileSize);
         return Number.isFinite(v) && v > 0 ? v : undefined;
