@@ -1,5 +1,6 @@
 // For the file benchmarks (bench/file_*.ts): a blank page in headless Chromium, served from
-// loopback, with the crypto core's file.ts (format F1) bundled in as `window.F1`. No server.
+// loopback, with the crypto core's file.ts (format F1) bundled in as `window.F1`, and an upload
+// sink at POST /upload. No Mattermost server.
 import {createServer} from 'node:http';
 import {join} from 'node:path';
 
@@ -21,7 +22,19 @@ export async function openFileCorePage(opts: {isolated?: boolean; args?: string[
         entryPoints: [join(repoRoot, 'webapp', 'src', 'crypto', 'file.ts')],
         bundle: true, format: 'iife', globalName: 'F1', write: false, target: 'es2020',
     }).outputFiles[0].text;
-    const server = createServer((_req, res) => {
+    const server = createServer((req, res) => {
+        if (req.method === 'POST' && req.url === '/upload') {
+            // An upload sink (as the server's POST /api/v4/files): counts the body's bytes, keeps none.
+            let bytes = 0;
+            req.on('data', (c: Buffer) => {
+                bytes += c.length;
+            });
+            req.on('end', () => {
+                res.setHeader('Content-Type', 'application/json');
+                res.end(JSON.stringify({bytes}));
+            });
+            return;
+        }
         res.setHeader('Content-Type', 'text/html');
         if (opts.isolated) {
             res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
