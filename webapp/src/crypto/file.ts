@@ -98,7 +98,8 @@ async function readSlice(blob: Blob, start: number, end: number): Promise<Bytes>
 
 /** Hands out group g of a Blob (groups of `groupBytes` from offset `base`), reading whole spans of
  * SPAN_GROUPS groups and the next span ahead. Groups must be asked for in order; a span is let go
- * once its last group was handed out, so JS holds at most two spans of input. */
+ * once its last group was handed out, so JS holds at most three spans of input (one whose last
+ * groups are still in flight, the current one and the one read ahead). */
 class GroupReader {
     private readonly spans = new Map<number, Promise<Bytes>>();
 
