@@ -48,6 +48,22 @@ export function makePNG(width: number, height: number): Buffer {
     return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
 }
 
+/** Waits for the uploaded files in a composer: the server got only .bin names, and the page shows
+ * the real ones (`shown`, in any order; an image's thumbnail as "<name> (preview)"). */
+export async function expectChips(admin: MMAdmin, page: Page, prefix: string, shown: string[]): Promise<void> {
+    await page.waitForFunction(({sel, count}) => document.querySelectorAll(sel).length === count &&
+        document.querySelector(sel.replace('-file"]', '-files"]'))?.getAttribute('data-uploading') === '0',
+    {sel: `[data-testid="${prefix}composer-file"]`, count: shown.length}, {timeout: T});
+    const chips = page.getByTestId(`${prefix}composer-file`);
+    for (const id of await chips.evaluateAll((els) => els.map((e) => e.getAttribute('data-file-id') ?? ''))) {
+        assert.match((await admin.api<{name: string}>('GET', `/files/${id}/info`)).name, /^[0-9a-f]{32}\.bin$/, 'the host uploads only .bin names');
+    }
+    await page.waitForFunction(({sel, want}) => JSON.stringify(Array.from(document.querySelectorAll(sel), (e) => e.firstChild?.textContent ?? '').sort()) === want,
+        {sel: `[data-testid="${prefix}composer-file"]`, want: JSON.stringify([...shown].sort())}, {timeout: T}).catch(async () => {
+        assert.deepEqual((await chips.evaluateAll((els) => els.map((e) => e.firstChild?.textContent ?? ''))).sort(), [...shown].sort(), 'the composer shows the real names');
+    });
+}
+
 export function listFiles(dir: string): string[] {
     return readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
@@ -300,16 +316,10 @@ export function defineScenarios(host: Host): void {
                 {name: 'photo.png', mimeType: 'image/png', buffer: png},
                 {name: 'report.pdf', mimeType: 'application/pdf', buffer: pdf},
             ]);
-            // The hook hands the host only ciphertext named <random>.bin; the draft shows them once uploaded.
-            const chips = alice.page.getByTestId('composer-file');
-            // Three uploads: the image, its thumbnail (made in a canvas, encrypted the same way), the PDF.
-            await alice.page.waitForFunction(() => document.querySelectorAll('[data-testid="composer-file"]').length === 3, undefined, {timeout: T});
-            for (const id of await chips.evaluateAll((els) => els.map((e) => e.getAttribute('data-file-id') ?? ''))) {
-                assert.match((await admin.api<{name: string}>('GET', `/files/${id}/info`)).name, /^[0-9a-f]{32}\.bin$/, 'the host uploads only .bin names');
-            }
-            // alice's page shows the real names of her uploads in place of the .bin ones.
-            await alice.page.waitForFunction(() => JSON.stringify(Array.from(document.querySelectorAll('[data-testid="composer-file"]'), (e) => e.firstChild?.textContent).sort()) ===
-                JSON.stringify(['photo.png', 'photo.png (preview)', 'report.pdf']), undefined, {timeout: T});
+            // The hook hands the host only ciphertext named <random>.bin (the server's names); alice's
+            // page shows the real names. Three uploads: the image, its thumbnail (made in a canvas,
+            // encrypted the same way), the PDF.
+            await expectChips(admin, alice.page, '', ['photo.png', 'photo.png (preview)', 'report.pdf']);
             const text = nonce('files for bob');
             await send(alice.page, text);
             await expectDecrypted(bob.page, text);

@@ -13,7 +13,7 @@ import {HOSTS, dumpPages, launchBrowser, openAs, postIn, send, waitWsEvent, type
 import {loadMMEnv} from '../lib/env';
 import {MMAdmin} from '../lib/mm';
 import {startHostProxy, type HostProxy} from '../lib/proxy';
-import {listFiles, makePNG} from '../lib/scenarios';
+import {expectChips, listFiles, makePNG} from '../lib/scenarios';
 
 const PLUGIN_ID = 'org.mme2ee.e2ee';
 const T = 30000;
@@ -46,22 +46,6 @@ async function pasteFiles(page: Page, testId: string, files: FileSpec[]): Promis
         el.focus();
         el.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
     }, {testId, files: files.map((f) => ({name: f.name, type: f.type, b64: f.bytes.toString('base64')}))});
-}
-
-/** Waits for the uploaded files in a composer: the server got only .bin names, and the page shows
- * the real ones (`shown`, in any order; an image's thumbnail as "<name> (preview)"). */
-async function expectChips(page: Page, prefix: string, shown: string[]): Promise<void> {
-    await page.waitForFunction(({sel, count}) => document.querySelectorAll(sel).length === count &&
-        document.querySelector(sel.replace('-file"]', '-files"]'))?.getAttribute('data-uploading') === '0',
-    {sel: `[data-testid="${prefix}composer-file"]`, count: shown.length}, {timeout: T});
-    const chips = page.getByTestId(`${prefix}composer-file`);
-    for (const id of await chips.evaluateAll((els) => els.map((e) => e.getAttribute('data-file-id') ?? ''))) {
-        assert.match((await admin.api<{name: string}>('GET', `/files/${id}/info`)).name, BIN, 'the host uploads only .bin names');
-    }
-    await page.waitForFunction(({sel, want}) => JSON.stringify(Array.from(document.querySelectorAll(sel), (e) => e.firstChild?.textContent ?? '').sort()) === want,
-        {sel: `[data-testid="${prefix}composer-file"]`, want: JSON.stringify([...shown].sort())}, {timeout: T}).catch(async () => {
-        assert.deepEqual((await chips.evaluateAll((els) => els.map((e) => e.firstChild?.textContent ?? ''))).sort(), [...shown].sort(), 'the composer shows the real names');
-    });
 }
 
 async function fileNames(post: Locator, count: number): Promise<string[]> {
@@ -170,9 +154,9 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
             await u.page.locator('[data-testid="e2ee-header-icon"][data-e2ee-state="on"]').waitFor({timeout: T});
         }
         await dropFiles(alice.page, 'post-list', [{name: 'photo.png', type: 'image/png', bytes: png}, {name: 'report.pdf', type: 'application/pdf', bytes: pdf}]);
-        await expectChips(alice.page, '', ['photo.png', 'photo.png (preview)', 'report.pdf']); // image, its thumbnail, PDF
+        await expectChips(admin, alice.page, '', ['photo.png', 'photo.png (preview)', 'report.pdf']); // image, its thumbnail, PDF
         await pasteFiles(alice.page, 'composer-input', [{name: 'image.png', type: 'image/png', bytes: pasted}]);
-        await expectChips(alice.page, '', ['photo.png', 'photo.png (preview)', 'report.pdf', 'image.png']);
+        await expectChips(admin, alice.page, '', ['photo.png', 'photo.png (preview)', 'report.pdf', 'image.png']);
         rootText = `dropped and pasted ${randomBytes(4).toString('hex')}`;
         await send(alice.page, rootText);
         const post = postIn(bob.page, rootText);
@@ -196,7 +180,7 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
         const notes = Buffer.from(`bob's notes ${randomBytes(40).toString('hex')}`);
         plaintexts.push(notes);
         await dropFiles(bob.page, 'rhs', [{name: 'notes.txt', type: 'text/plain', bytes: notes}]);
-        await expectChips(bob.page, 'rhs-', ['notes.txt']);
+        await expectChips(admin, bob.page, 'rhs-', ['notes.txt']);
         assert.equal(await bob.page.getByTestId('composer-file').count(), 0, 'nothing went to the centre composer');
         const reply = `reply with a file ${randomBytes(4).toString('hex')}`;
         await send(bob.page, reply, 'rhs-');
@@ -224,7 +208,7 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
         const shot = makePNG(64, 48);
         plaintexts.push(shot);
         await pasteFiles(alice.page, 'threads-composer-input', [{name: 'screenshot.png', type: 'image/png', bytes: shot}]);
-        await expectChips(alice.page, 'threads-', ['screenshot.png']);
+        await expectChips(admin, alice.page, 'threads-', ['screenshot.png']);
         const reply = `threads view reply ${randomBytes(4).toString('hex')}`;
         await send(alice.page, reply, 'threads-');
         const seen = postIn(bob.page, reply);
@@ -314,7 +298,7 @@ describe(`encrypted files: drop, paste, threads, edits, channel-key mode (${host
             {name: 'ck-photo.png', mimeType: 'image/png', buffer: image},
             {name: 'ck-report.pdf', mimeType: 'application/pdf', buffer: doc},
         ]);
-        await expectChips(a.page, '', ['ck-photo.png', 'ck-photo.png (preview)', 'ck-report.pdf']);
+        await expectChips(admin, a.page, '', ['ck-photo.png', 'ck-photo.png (preview)', 'ck-report.pdf']);
         const text = `channel key files ${randomBytes(4).toString('hex')}`;
         await send(a.page, text);
         const post = postIn(b.page, text);
