@@ -46,6 +46,10 @@ const OWN = {
     grouped: '20411 05027 72425 72634 73614 84012 28227 62771 08741 18705 27622 19691',
 };
 
+// Each number is 5,200 iterated WebCrypto SHA-512 calls per side: seconds on a loaded 2-core
+// machine, so these tests get more than jest's default 5 s.
+const SLOW = 60000;
+
 describe('safety numbers', () => {
     test('libsignal\'s published vector', async () => {
         const a = await safetyDigits(Buffer.from(SIGNAL.aliceKey, 'hex'), utf8(SIGNAL.aliceId));
@@ -53,7 +57,7 @@ describe('safety numbers', () => {
         expect(combineSafetyDigits(a, b)).toBe(SIGNAL.number);
         expect(combineSafetyDigits(b, a)).toBe(SIGNAL.number);
         expect(independentNumber(Buffer.from(SIGNAL.aliceKey, 'hex'), SIGNAL.aliceId, Buffer.from(SIGNAL.bobKey, 'hex'), SIGNAL.bobId)).toBe(SIGNAL.number);
-    });
+    }, SLOW);
 
     test('our vectors (design §11.1), rebuilt independently', async () => {
         const users = loadVectors().users;
@@ -66,7 +70,7 @@ describe('safety numbers', () => {
         expect(await safetyNumberOf({userId: OWN.bobUser, key: bob}, {userId: OWN.aliceUser, key: alice})).toBe(OWN.number);
         expect(formatSafetyNumber(number)).toBe(OWN.grouped);
         expect(independentNumber(Buffer.from(alice.id), OWN.aliceUser, Buffer.from(bob.id), OWN.bobUser)).toBe(OWN.number);
-    });
+    }, SLOW);
 
     test('another key or another user gives another number', async () => {
         const users = loadVectors().users;
@@ -74,7 +78,7 @@ describe('safety numbers', () => {
         const base = await safetyNumberOf({userId: OWN.aliceUser, key: alice}, {userId: OWN.bobUser, key: bob});
         expect(await safetyNumberOf({userId: OWN.aliceUser, key: alice}, {userId: OWN.bobUser, key: carol})).not.toBe(base);
         expect(await safetyNumberOf({userId: OWN.aliceUser, key: alice}, {userId: 'x' + OWN.bobUser.slice(1), key: bob})).not.toBe(base);
-    });
+    }, SLOW);
 
     test('refuses empty input', async () => {
         await expect(safetyDigits(new Uint8Array(0), utf8('u'))).rejects.toThrow(/empty/);
